@@ -1,0 +1,2 @@
+#!/usr/bin/node
+require('../../dist/src').dispatch({ app: './app.js' });

@@ -1,0 +1,76 @@
+import { STATUS_CODES } from 'node:http';
+import { CgiError } from './errors';
+
+/** HeaderList: response headers in order; a name may repeat (Set-Cookie). */
+export type HeaderList = Array<readonly [name: string, value: string]>;
+
+/**
+ * Hop-by-hop headers that belong to the web server's connection with the client, not to a CGI
+ * response: the server frames the response itself (RFC 3875 6.3.4; DESIGN "Known traps").
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
+/** isHopByHop: the header must not be sent to the web server. */
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName);
+}
+
+/** hasUnsafeChar: CR, LF or NUL would split or end the header block (response splitting). */
+export function hasUnsafeChar(s: string): boolean {
+  return /[\r\n\0]/.test(s);
+}
+
+/**
+ * encodeResponseHead: a CGI response head (RFC 3875 6.2): `Status:` first, then the headers, then
+ * the empty line. Always sends Status, as every server is then unambiguous (FIELD-NOTES "Responses").
+ * Throws CGI_ERR_HEADER_INJECTION rather than emit a header with CR/LF.
+ */
+export function encodeResponseHead(status: number, statusText: string | undefined, headers: HeaderList): string {
+  const reason = statusText || STATUS_CODES[status] || 'Unknown';
+  if (hasUnsafeChar(reason)) throw injection('status text');
+  let head = `Status: ${status} ${reason}\r\n`;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'status' || isHopByHop(lower)) continue;
+    if (hasUnsafeChar(name) || hasUnsafeChar(value) || name.includes(':')) throw injection(`header ${JSON.stringify(name)}`);
+    head += `${name}: ${value}\r\n`;
+  }
+  return head + '\r\n';
+}
+
+function injection(what: string): CgiError {
+  return new CgiError('CGI_ERR_HEADER_INJECTION', `${what} contains CR, LF, NUL or a colon`, 500);
+}
+
+/**
+ * httpHeadToCgi: node:http's serialized head ("HTTP/1.1 200 OK\r\nName: value\r\n...\r\n\r\n") to a
+ * CGI head. node:http has already validated names and values; this swaps the status line for
+ * `Status:` and drops hop-by-hop headers that node adds for its own connection handling.
+ */
+export function httpHeadToCgi(httpHead: string): string {
+  const firstEnd = httpHead.indexOf('\r\n');
+  const statusLine = httpHead.slice(0, firstEnd);
+  // "HTTP/1.1 " is 9 chars; what follows is "<code> <reason>".
+  let out = `Status: ${statusLine.slice(9)}\r\n`;
+  let start = firstEnd + 2;
+  for (;;) {
+    const end = httpHead.indexOf('\r\n', start);
+    if (end === -1 || end === start) break;
+    const line = httpHead.slice(start, end);
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).toLowerCase();
+    if (!HOP_BY_HOP.has(name)) out += line + '\r\n';
+    start = end + 2;
+  }
+  return out + '\r\n';
+}
+
+/** encodeErrorResponse: a complete plain-text CGI response for failures before the app could answer. */
+export function encodeErrorResponse(status: number, text: string): Buffer {
+  const body = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
+  const head = encodeResponseHead(status, undefined, [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(body.length)],
+  ]);
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}

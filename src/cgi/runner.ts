@@ -1,0 +1,167 @@
+import type { BodySink, Exchange } from '../handlers/exchange';
+import { CgiError } from './errors';
+import type { Params } from './params';
+import type { StdoutWriter } from './stdout-guard';
+
+/** CgiBody: how much of stdin is the request body (RFC 3875 4.2). */
+export interface CgiBodyPlan {
+  /** length: CONTENT_LENGTH, or undefined to read until EOF (chunked uploads under Apache). */
+  length: number | undefined;
+}
+
+/** bodyPlan: no CONTENT_LENGTH and no Transfer-Encoding means no body at all (stdin may be /dev/null or a socket). */
+export function bodyPlan(params: Params, contentLength: number | undefined): CgiBodyPlan | null {
+  if (contentLength !== undefined) return contentLength === 0 ? null : { length: contentLength };
+  const te = params.get('HTTP_TRANSFER_ENCODING');
+  return te !== undefined && te.toLowerCase().includes('chunked') ? { length: undefined } : null;
+}
+
+/**
+ * CgiExchange: one CGI request in this process: params from the environment, the body from stdin,
+ * the response to the guarded stdout. `whenDone` runs after the last byte was handed to stdout.
+ */
+export class CgiExchange implements Exchange {
+  readonly mode = 'cgi' as const;
+  readonly role = 'RESPONDER' as const;
+  readonly requestId = 0;
+  readonly params: Params;
+  bytesIn = 0;
+  bytesOut = 0;
+  #plan: CgiBodyPlan | null;
+  #stdin: NodeJS.ReadStream;
+  #out: StdoutWriter;
+  #pendingWrites = 0;
+  #ended = false;
+  #aborted = false;
+  #bodyDone = false;
+  #endCb: ((err?: Error | null) => void) | undefined;
+  #done = false;
+  #bodyDoneListeners: Array<() => void> = [];
+  #abortListeners: Array<(reason: Error) => void> = [];
+  #whenDone: (appStatus: number) => void;
+  #appStatus = 0;
+
+  constructor(params: Params, plan: CgiBodyPlan | null, out: StdoutWriter, whenDone: (appStatus: number) => void,
+    stdin: NodeJS.ReadStream = process.stdin) {
+    this.params = params;
+    this.#plan = plan;
+    this.#out = out;
+    this.#stdin = stdin;
+    this.#whenDone = whenDone;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** bodyDone: the whole body was read (or there was none): stdin is drained. */
+  get bodyDone(): boolean {
+    return this.#bodyDone || this.#plan === null;
+  }
+
+  startBody(sink: BodySink): void {
+    const plan = this.#plan;
+    if (plan === null) {
+      this.#bodyDone = true;
+      sink.end();
+      return;
+    }
+    let remaining = plan.length ?? Infinity;
+    const stdin = this.#stdin;
+    const finish = (): void => {
+      if (this.#bodyDone) return;
+      this.#bodyDone = true;
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      sink.end();
+      this.#notifyBodyDone();
+    };
+    const onData = (chunk: Buffer): void => {
+      const take = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
+      remaining -= take.length;
+      this.bytesIn += take.length;
+      const more = sink.data(take);
+      if (remaining === 0) finish();
+      else if (!more) stdin.pause();
+    };
+    const onEnd = (): void => {
+      if (remaining !== Infinity && remaining > 0) {
+        this.#bodyDone = true;
+        this.#notifyBodyDone();
+        sink.error(new CgiError('CGI_ERR_BODY_TRUNCATED', `stdin ended ${remaining} bytes before CONTENT_LENGTH`, 400));
+        return;
+      }
+      finish();
+    };
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', (err) => sink.error(err));
+  }
+
+  resumeBody(): void {
+    if (!this.#bodyDone) this.#stdin.resume();
+  }
+
+  write(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.#ended) {
+      cb();
+      return;
+    }
+    this.bytesOut += chunk.length;
+    this.#pendingWrites++;
+    const ok = this.#out.write(chunk, (err) => {
+      this.#pendingWrites--;
+      if (err) this.#abort(err);
+      this.#maybeDone();
+    });
+    if (ok) cb();
+    else this.#out.once('drain', () => cb());
+  }
+
+  end(cb?: (err?: Error | null) => void, appStatus = 0): void {
+    if (this.#ended) {
+      cb?.();
+      return;
+    }
+    this.#ended = true;
+    this.#appStatus = appStatus;
+    this.#endCb = cb;
+    this.#maybeDone();
+  }
+
+  /** #maybeDone: every write callback has fired after end(): the response is out. */
+  #maybeDone(): void {
+    if (!this.#ended || this.#pendingWrites > 0 || this.#done) return;
+    this.#done = true;
+    this.#endCb?.();
+    this.#whenDone(this.#appStatus);
+  }
+
+  /** whenBodyDone: `fn` runs once stdin has been read to the end of the body (at once if it has). */
+  whenBodyDone(fn: () => void): void {
+    if (this.bodyDone) fn();
+    else this.#bodyDoneListeners.push(fn);
+  }
+
+  #notifyBodyDone(): void {
+    const listeners = this.#bodyDoneListeners;
+    this.#bodyDoneListeners = [];
+    for (const fn of listeners) fn();
+  }
+
+  writeStderr(chunk: string | Buffer): void {
+    process.stderr.write(chunk);
+  }
+
+  onAbort(fn: (reason: Error) => void): void {
+    this.#abortListeners.push(fn);
+  }
+
+  /** #abort: stdout failed (EPIPE: the web server is gone). */
+  #abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    for (const fn of this.#abortListeners) fn(reason);
+  }
+}

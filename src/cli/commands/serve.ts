@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { parseArgs, stringFlag } from '../args';
+import type { Command } from '../command';
+import { UsageError } from '../errors';
+import { parseAddress } from '../../net/address';
+
+const flags = {
+  bind: { type: 'string' },
+  mode: { type: 'string' },
+  'env-file': { type: 'string' },
+  'socket-mode': { type: 'string' },
+  debug: { type: 'boolean' },
+  'no-strip-mount': { type: 'boolean' },
+  'max-conns': { type: 'string' },
+  'max-reqs': { type: 'string' },
+  'no-multiplex': { type: 'boolean' },
+} as const;
+
+function intFlag(value: string | undefined, name: string, radix = 10): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseInt(value, radix);
+  if (!Number.isInteger(n) || n < 0 || !/^[0-9a-fA-F]+$/.test(value)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** serve: run APP as a FastCGI server on --bind (nginx fastcgi_pass, php-fpm style) or on fd 0. */
+export const serve: Command = {
+  summary: 'serve an app over FastCGI on an address (or as launched: fd 0, CGI)',
+  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug] APP',
+  async run(argv) {
+    const args = parseArgs(argv, flags);
+    if (args.positionals.length !== 1) throw new UsageError('expected exactly one APP path');
+    const mode = stringFlag(args, 'mode') ?? 'auto';
+    if (mode !== 'auto' && mode !== 'cgi' && mode !== 'fcgi') throw new UsageError(`--mode must be auto, cgi or fcgi, not ${JSON.stringify(mode)}`);
+    const bind = stringFlag(args, 'bind');
+    if (bind !== undefined) {
+      try {
+        parseAddress(bind);
+      } catch (err) {
+        throw new UsageError((err as Error).message); // a bad address is a usage error, caught early
+      }
+    }
+    const { dispatch } = require('../../launch/dispatch') as typeof import('../../launch/dispatch');
+    const running = await dispatch({
+      app: resolve(args.positionals[0]!),
+      mode,
+      ...(bind !== undefined ? { bind } : {}),
+      envFile: stringFlag(args, 'env-file'),
+      debug: args.flags['debug'] === true ? true : undefined,
+      stripMountPoint: args.flags['no-strip-mount'] !== true,
+      socketMode: intFlag(stringFlag(args, 'socket-mode'), 'socket-mode', 8),
+      maxConns: intFlag(stringFlag(args, 'max-conns'), 'max-conns'),
+      maxReqs: intFlag(stringFlag(args, 'max-reqs'), 'max-reqs'),
+      multiplex: args.flags['no-multiplex'] !== true,
+    });
+    if (running.server) {
+      process.stderr.write(`dualcgi: serving FastCGI on ${running.server.addressString() || 'fd 0'} (${running.detection.reason})\n`);
+      await new Promise<never>(() => {}); // until a signal: shutdown exits the process
+    }
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  },
+};

@@ -1,0 +1,71 @@
+import type { Command, CommandIo } from './command';
+import { CliError, UsageError } from './errors';
+
+/**
+ * The command registry: each command's module is loaded only when that command runs, so a short
+ * command never pays for the dashboard's or pino-pretty's load time.
+ */
+const registry: Record<string, () => Command> = {
+  serve: () => (require('./commands/serve') as { serve: Command }).serve,
+  request: () => (require('./commands/request') as { request: Command }).request,
+};
+
+const aliases: Record<string, string> = {};
+
+/** commandNames: the registered commands (for help and tests). */
+export function commandNames(): string[] {
+  return Object.keys(registry);
+}
+
+function help(): string {
+  const lines = ['usage: dualcgi <command> [options]', '', 'commands:'];
+  for (const name of Object.keys(registry)) {
+    const command = registry[name]!();
+    lines.push(`  ${name.padEnd(10)} ${command.summary}`);
+  }
+  lines.push('', "run 'dualcgi <command> --help' for a command's options");
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * main: the CLI's single error boundary. Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout.write(help());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version') {
+    io.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
+  const name = aliases[first] ?? first;
+  const load = registry[name];
+  if (!load) {
+    io.stderr.write(`dualcgi: unknown command '${first}' (try 'dualcgi --help')\n`);
+    return 2;
+  }
+  const command = load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`usage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`dualcgi ${name}: ${err.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`dualcgi ${name}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = (e as { code?: unknown }).code;
+    io.stderr.write(`dualcgi ${name}: ${typeof code === 'string' ? `${code}: ` : ''}${e.message}\n`);
+    if (process.env['DUALCGI_DEBUG']) io.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,354 @@
+import type { Socket } from 'node:net';
+import { paramsFromPairs } from '../cgi/params';
+import type { RoleName } from '../handlers/exchange';
+import {
+  FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_ALIGNED_CONTENT, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
+  FCGI_NULL_REQUEST_ID, ProtocolStatus, RecordType, Role,
+} from '../protocol/constants';
+import { decodeBeginRequestBody } from '../protocol/bodies';
+import { encodeGetValuesResult, encodeUnknownType, paddingFor, writeEndRequest, writeHeader } from '../protocol/encode';
+import { ProtocolError } from '../protocol/errors';
+import { decodePairs } from '../protocol/pairs';
+import { type FastCGIRecord, RecordDecoder } from '../protocol/record';
+import { ConnectionError } from './errors';
+import { FcgiRequest, type RequestTransport } from './request';
+
+/** ConnectionObserver: hooks for tracing; each is optional and checked before any work is done. */
+export interface ConnectionObserver {
+  record?(conn: Connection, dir: 'in' | 'out', record: FastCGIRecord): void;
+  error?(conn: Connection, err: Error, phase: string, requestId?: number): void;
+}
+
+/** ResponderContext: options normalised once by the server; connections only read it. */
+export interface ResponderContext {
+  maxConns: number;
+  maxReqs: number;
+  multiplex: boolean;
+  maxParamsBytes: number;
+  /** inFlight: requests in flight in this process, across connections (FCGI_MAX_REQS). */
+  inFlight: { count: number };
+  draining: boolean;
+  onRequest(request: FcgiRequest, conn: Connection): void;
+  observer: ConnectionObserver | null;
+}
+
+const roles: Record<number, RoleName> = {
+  [Role.Responder]: 'RESPONDER',
+  [Role.Authorizer]: 'AUTHORIZER',
+  [Role.Filter]: 'FILTER',
+};
+
+/** Chunks up to this size are copied next to their header; larger ones are written in place. */
+const COPY_THRESHOLD = 16 * 1024;
+const ZERO_PADDING = Buffer.alloc(8);
+
+let nextConnectionId = 1;
+
+/**
+ * Connection: one transport connection from a web server. Decodes records, applies the protocol
+ * policy (one switch, #handleRecord), and writes records with the socket's backpressure.
+ */
+export class Connection implements RequestTransport {
+  readonly id = nextConnectionId++;
+  readonly socket: Socket;
+  #ctx: ResponderContext;
+  #decoder: RecordDecoder;
+  #requests = new Map<number, FcgiRequest>();
+  #pausedFor = new Set<FcgiRequest>();
+  #drainWaiters: Array<() => void> = [];
+  #closed = false;
+  #closeAfterRequests = false;
+  #onClose: Array<() => void> = [];
+
+  constructor(socket: Socket, ctx: ResponderContext) {
+    this.socket = socket;
+    this.#ctx = ctx;
+    this.#decoder = new RecordDecoder((record) => this.#handleRecord(record));
+    socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk));
+    socket.on('drain', () => this.#socketOnDrain());
+    socket.on('error', (err) => this.#socketOnError(err));
+    socket.on('close', () => this.#socketOnClose());
+  }
+
+  /** requestCount: requests in flight on this connection. */
+  get requestCount(): number {
+    return this.#requests.size;
+  }
+
+  /** whenClosed: `fn` runs once the socket has closed. */
+  whenClosed(fn: () => void): void {
+    if (this.#closed) fn();
+    else this.#onClose.push(fn);
+  }
+
+  /** closeWhenIdle: close now if no request is in flight, else after the last one ends (graceful). */
+  closeWhenIdle(): void {
+    this.#closeAfterRequests = true;
+    if (this.#requests.size === 0) this.socket.end();
+  }
+
+  #socketOnData(chunk: Buffer): void {
+    try {
+      this.#decoder.push(chunk);
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)), 'decode');
+    }
+  }
+
+  #socketOnDrain(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const fn of waiters) fn();
+  }
+
+  #socketOnError(err: Error): void {
+    // EPIPE/ECONNRESET after the web server closed its end is normal (nginx closes kept-alive
+    // connections right after STDOUT); 'close' follows and aborts what is left.
+    this.#ctx.observer?.error?.(this, err, 'socket');
+  }
+
+  #socketOnClose(): void {
+    this.#closed = true;
+    const lost = new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
+    const requests = [...this.#requests.values()];
+    this.#requests.clear();
+    this.#ctx.inFlight.count -= requests.length;
+    for (const request of requests) request.abort(lost, false);
+    this.#pausedFor.clear();
+    this.#socketOnDrain(); // release writers waiting for a drain that will never come
+    for (const fn of this.#onClose) fn();
+    this.#onClose = [];
+  }
+
+  /** #fail: a framing or policy error: this connection cannot go on; other connections are unaffected. */
+  #fail(err: Error, phase: string): void {
+    this.#ctx.observer?.error?.(this, err, phase);
+    this.socket.destroy();
+  }
+
+  /**
+   * #handleRecord: the protocol policy in one place (spec sections 3.3, 4, 5; Go child.handleRecord).
+   * Unknown request ids are ignored; unknown types get UNKNOWN_TYPE; a duplicate BEGIN_REQUEST
+   * closes the connection.
+   */
+  #handleRecord(record: FastCGIRecord): void {
+    if (this.#ctx.observer?.record) this.#ctx.observer.record(this, 'in', record);
+    const { type, requestId } = record;
+    if (requestId === FCGI_NULL_REQUEST_ID) {
+      if (type === RecordType.GetValues) this.#answerGetValues(record.content);
+      else this.#write(encodeUnknownType(type)); // spec 4.2: unknown management record
+      return;
+    }
+    const request = this.#requests.get(requestId);
+    switch (type) {
+      case RecordType.BeginRequest:
+        if (request) {
+          this.#fail(new ConnectionError('FCGI_ERR_DUPLICATE_REQUEST', `BEGIN_REQUEST for request ${requestId} already in flight`), 'policy');
+          return;
+        }
+        this.#begin(requestId, record.content);
+        return;
+      case RecordType.AbortRequest:
+        // END_REQUEST goes out at once; the handler learns of it through its abort listeners.
+        if (request) request.abort(new ConnectionError('FCGI_ERR_ABORTED', 'web server sent ABORT_REQUEST'), true);
+        return;
+      case RecordType.Params:
+        if (request && !request.paramsComplete) this.#params(request, record.content);
+        return;
+      case RecordType.Stdin:
+        if (request) request.pushBody(record.content);
+        return;
+      case RecordType.Data:
+        // Only the Filter role reads FCGI_DATA; for others it is ignored, like an unknown id.
+        return;
+      case RecordType.EndRequest:
+      case RecordType.Stdout:
+      case RecordType.Stderr:
+      case RecordType.GetValuesResult:
+      case RecordType.UnknownType:
+        // Application-to-server types: known, but meaningless in this direction. Ignored.
+        return;
+      default:
+        this.#write(encodeUnknownType(type));
+    }
+  }
+
+  #begin(requestId: number, content: Buffer): void {
+    let body;
+    try {
+      body = decodeBeginRequestBody(content);
+    } catch (err) {
+      this.#fail(err as ProtocolError, 'decode');
+      return;
+    }
+    const role = roles[body.role];
+    const keepConn = (body.flags & FCGI_KEEP_CONN) !== 0;
+    let refusal: ProtocolStatus | null = null;
+    if (role === undefined) refusal = ProtocolStatus.UnknownRole;
+    else if (!this.#ctx.multiplex && this.#requests.size > 0) refusal = ProtocolStatus.CantMpxConn;
+    else if (this.#ctx.inFlight.count >= this.#ctx.maxReqs || this.#ctx.draining) refusal = ProtocolStatus.Overloaded;
+    if (refusal !== null) {
+      this.#writeEndRequest(requestId, 0, refusal, false);
+      if (!keepConn && this.#requests.size === 0) this.socket.end();
+      return;
+    }
+    const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes);
+    this.#requests.set(requestId, request);
+    this.#ctx.inFlight.count++;
+  }
+
+  #params(request: FcgiRequest, content: Buffer): void {
+    try {
+      if (content.length > 0) {
+        request.paramsStream.append(content);
+        return;
+      }
+      request.params = paramsFromPairs(request.paramsStream.decode());
+    } catch (err) {
+      this.#refuseParams(request, err as ProtocolError);
+      return;
+    }
+    request.paramsComplete = true;
+    this.#ctx.onRequest(request, this);
+  }
+
+  /**
+   * #refuseParams: oversized or malformed PARAMS. The web server still expects a response, so it
+   * gets a CGI error response and END_REQUEST; the connection stays usable (framing is intact).
+   */
+  #refuseParams(request: FcgiRequest, err: ProtocolError): void {
+    request.paramsComplete = true;
+    this.#ctx.observer?.error?.(this, err, 'params', request.requestId);
+    const status = err.code === 'FCGI_ERR_PARAMS_TOO_LARGE' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const body = `${err.code}\n`;
+    request.write(Buffer.from(`Status: ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), () => {});
+    request.writeStderr(`dualcgi: ${err.message}\n`);
+    request.end(undefined, 1);
+  }
+
+  #answerGetValues(content: Buffer): void {
+    let asked: string[];
+    try {
+      asked = decodePairs(content).map(([name]) => name);
+    } catch (err) {
+      this.#fail(err as ProtocolError, 'decode');
+      return;
+    }
+    const known: Record<string, string> = {
+      [FCGI_MAX_CONNS]: String(this.#ctx.maxConns),
+      [FCGI_MAX_REQS]: String(this.#ctx.maxReqs),
+      [FCGI_MPXS_CONNS]: this.#ctx.multiplex ? '1' : '0',
+    };
+    // Spec 4.1: answer the variables we know, omit the others.
+    this.#write(encodeGetValuesResult(asked.filter((n) => n in known).map((n) => [n, known[n]!] as const)));
+  }
+
+  // --- RequestTransport ---
+
+  writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean {
+    if (this.#closed) return true;
+    let ok = true;
+    for (let offset = 0; offset < chunk.length; offset += FCGI_MAX_ALIGNED_CONTENT) {
+      const piece = offset === 0 && chunk.length <= FCGI_MAX_ALIGNED_CONTENT
+        ? chunk : chunk.subarray(offset, Math.min(chunk.length, offset + FCGI_MAX_ALIGNED_CONTENT));
+      ok = this.#writeRecord(type, requestId, piece);
+    }
+    return ok;
+  }
+
+  #writeRecord(type: number, requestId: number, content: Buffer): boolean {
+    const padding = paddingFor(content.length);
+    if (this.#ctx.observer?.record) {
+      this.#ctx.observer.record(this, 'out', {
+        version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content,
+      });
+    }
+    if (content.length <= COPY_THRESHOLD) {
+      // One allocation and one write beat three writes for small chunks (no writev bookkeeping).
+      const out = Buffer.allocUnsafe(FCGI_HEADER_LEN + content.length + padding);
+      writeHeader(out, 0, type, requestId, content.length, padding);
+      content.copy(out, FCGI_HEADER_LEN);
+      out.fill(0, FCGI_HEADER_LEN + content.length);
+      return this.socket.write(out);
+    }
+    // Large chunks are not copied: header, content and padding go out as one writev.
+    const header = Buffer.allocUnsafe(FCGI_HEADER_LEN);
+    writeHeader(header, 0, type, requestId, content.length, padding);
+    this.socket.cork();
+    this.socket.write(header);
+    let ok = this.socket.write(content);
+    if (padding > 0) ok = this.socket.write(ZERO_PADDING.subarray(0, padding));
+    this.socket.uncork();
+    return ok;
+  }
+
+  endRequest(request: FcgiRequest, appStatus: number, protocolStatus: ProtocolStatus, cb?: (err?: Error | null) => void): void {
+    if (this.#requests.get(request.requestId) === request) {
+      this.#requests.delete(request.requestId);
+      this.#pausedFor.delete(request);
+      this.#ctx.inFlight.count--;
+      if (this.#pausedFor.size === 0 && this.socket.isPaused()) this.socket.resume();
+    }
+    if (this.#closed) {
+      cb?.();
+      return;
+    }
+    this.#writeEndRequest(request.requestId, appStatus, protocolStatus, request.wroteStderr, cb);
+    if ((!request.keepConn || this.#closeAfterRequests) && this.#requests.size === 0) this.socket.end();
+  }
+
+  /** #writeEndRequest: the empty STDOUT (and STDERR) that end the streams, then END_REQUEST, in one write. */
+  #writeEndRequest(requestId: number, appStatus: number, protocolStatus: ProtocolStatus, endStderr: boolean,
+    cb?: (err?: Error | null) => void): void {
+    const streams = protocolStatus === ProtocolStatus.RequestComplete ? (endStderr ? 2 : 1) : 0;
+    const out = Buffer.allocUnsafe(FCGI_HEADER_LEN * (streams + 2));
+    let offset = 0;
+    if (streams >= 1) {
+      writeHeader(out, offset, RecordType.Stdout, requestId, 0, 0);
+      offset += FCGI_HEADER_LEN;
+    }
+    if (streams === 2) {
+      writeHeader(out, offset, RecordType.Stderr, requestId, 0, 0);
+      offset += FCGI_HEADER_LEN;
+    }
+    writeEndRequest(out, offset, requestId, appStatus, protocolStatus);
+    const observer = this.#ctx.observer;
+    if (observer?.record) {
+      for (let o = 0; o < out.length; o += FCGI_HEADER_LEN) {
+        const type = out[o + 1]!;
+        const contentLength = type === RecordType.EndRequest ? 8 : 0;
+        observer.record(this, 'out', {
+          version: 1, type, requestId, contentLength, paddingLength: 0, content: out.subarray(o + 8, o + 8 + contentLength),
+        });
+        if (contentLength) break;
+      }
+    }
+    this.socket.write(out, cb && ((err) => cb(err ?? null)));
+  }
+
+  #write(buf: Buffer): void {
+    if (this.#closed) return;
+    if (this.#ctx.observer?.record) {
+      this.#ctx.observer.record(this, 'out', {
+        version: 1, type: buf[1]!, requestId: buf.readUInt16BE(2), contentLength: buf.readUInt16BE(4),
+        paddingLength: buf[6]!, content: buf.subarray(8, 8 + buf.readUInt16BE(4)),
+      });
+    }
+    this.socket.write(buf);
+  }
+
+  onDrain(cb: () => void): void {
+    if (this.#closed) cb();
+    else this.#drainWaiters.push(cb);
+  }
+
+  pauseFor(request: FcgiRequest): void {
+    this.#pausedFor.add(request);
+    this.socket.pause();
+  }
+
+  resumeFor(request: FcgiRequest): void {
+    this.#pausedFor.delete(request);
+    if (this.#pausedFor.size === 0) this.socket.resume();
+  }
+}

@@ -1,0 +1,178 @@
+import type { Params } from '../cgi/params';
+import type { BodySink, Exchange, RoleName } from '../handlers/exchange';
+import { ProtocolStatus, RecordType } from '../protocol/constants';
+import { ParamsStream } from '../protocol/pairs';
+import { ConnectionError } from './errors';
+
+/** RequestTransport: what a request needs from its connection (implemented by Connection). */
+export interface RequestTransport {
+  writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean;
+  endRequest(request: FcgiRequest, appStatus: number, protocolStatus: ProtocolStatus, cb?: (err?: Error | null) => void): void;
+  onDrain(cb: () => void): void;
+  pauseFor(request: FcgiRequest): void;
+  resumeFor(request: FcgiRequest): void;
+}
+
+/** Bytes of request body we hold for an app that has not started reading, before pausing the socket. */
+const PENDING_BODY_LIMIT = 256 * 1024;
+
+/**
+ * FcgiRequest: one FastCGI request (spec 5): PARAMS collected until the empty record, then the app
+ * runs while STDIN streams in; STDOUT/STDERR go out as records with the socket's backpressure.
+ * It is the FastCGI side of the Exchange contract.
+ */
+export class FcgiRequest implements Exchange {
+  readonly mode = 'fcgi' as const;
+  readonly requestId: number;
+  readonly role: RoleName;
+  readonly keepConn: boolean;
+  readonly paramsStream: ParamsStream;
+  /** paramsComplete: the empty PARAMS record arrived (or the stream was refused). */
+  paramsComplete = false;
+  params: Params = new Map();
+  /** startedAt: process.hrtime.bigint() at BEGIN_REQUEST. */
+  readonly startedAt = process.hrtime.bigint();
+  bytesIn = 0;
+  bytesOut = 0;
+  #transport: RequestTransport;
+  #sink: BodySink | null = null;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #bodyEnded = false;
+  #bodyDelivered = false;
+  #paused = false;
+  #ended = false;
+  #aborted = false;
+  #wroteStderr = false;
+  #abortListeners: Array<(reason: Error) => void> = [];
+
+  constructor(transport: RequestTransport, requestId: number, role: RoleName, keepConn: boolean, maxParamsBytes: number) {
+    this.#transport = transport;
+    this.requestId = requestId;
+    this.role = role;
+    this.keepConn = keepConn;
+    this.paramsStream = new ParamsStream(maxParamsBytes);
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** ended: END_REQUEST has been sent (or the request was aborted). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get wroteStderr(): boolean {
+    return this.#wroteStderr;
+  }
+
+  // --- body side (connection -> app) ---
+
+  /** pushBody: STDIN content from the connection; an empty chunk ends the body (spec 5.3). */
+  pushBody(chunk: Buffer): void {
+    if (this.#bodyEnded || this.#aborted) return;
+    if (chunk.length === 0) {
+      this.#bodyEnded = true;
+      if (this.#sink && this.#pending.length === 0) this.#finishBody();
+      return;
+    }
+    this.bytesIn += chunk.length;
+    if (this.#sink && !this.#paused && this.#pending.length === 0) {
+      if (!this.#sink.data(chunk)) this.#pause();
+      return;
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (!this.#paused && this.#pendingBytes > PENDING_BODY_LIMIT) this.#pause();
+  }
+
+  startBody(sink: BodySink): void {
+    this.#sink = sink;
+    this.#flushPending();
+  }
+
+  resumeBody(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#flushPending();
+    if (!this.#paused) this.#transport.resumeFor(this);
+  }
+
+  #pause(): void {
+    this.#paused = true;
+    this.#transport.pauseFor(this);
+  }
+
+  #flushPending(): void {
+    const sink = this.#sink;
+    if (!sink) return;
+    while (this.#pending.length > 0 && !this.#paused) {
+      const chunk = this.#pending.shift()!;
+      this.#pendingBytes -= chunk.length;
+      if (!sink.data(chunk)) this.#paused = true;
+    }
+    if (this.#paused) {
+      this.#transport.pauseFor(this);
+    } else if (this.#pending.length === 0 && this.#bodyEnded) {
+      this.#finishBody();
+    }
+  }
+
+  #finishBody(): void {
+    if (this.#bodyDelivered) return;
+    this.#bodyDelivered = true;
+    this.#sink!.end();
+  }
+
+  // --- response side (app -> connection) ---
+
+  write(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.#ended) {
+      cb(); // aborted or already ended: the bytes have nowhere to go (ServerResponse handles late writes)
+      return;
+    }
+    this.bytesOut += chunk.length;
+    if (this.#transport.writeStream(RecordType.Stdout, this.requestId, chunk)) cb();
+    else this.#transport.onDrain(() => cb());
+  }
+
+  end(cb?: (err?: Error | null) => void, appStatus = 0): void {
+    if (this.#ended) {
+      cb?.();
+      return;
+    }
+    this.#ended = true;
+    this.#transport.endRequest(this, appStatus, ProtocolStatus.RequestComplete, cb);
+  }
+
+  writeStderr(chunk: string | Buffer): void {
+    if (this.#ended) return;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (buf.length === 0) return;
+    this.#wroteStderr = true;
+    this.#transport.writeStream(RecordType.Stderr, this.requestId, buf);
+  }
+
+  onAbort(fn: (reason: Error) => void): void {
+    if (this.#aborted) return;
+    this.#abortListeners.push(fn);
+  }
+
+  /**
+   * abort: the web server sent ABORT_REQUEST (`respond` true: END_REQUEST goes out now, without
+   * waiting for the handler) or the connection is gone (`respond` false).
+   */
+  abort(reason: ConnectionError, respond: boolean): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#pending = [];
+    if (!this.#ended) {
+      this.#ended = true;
+      if (respond) this.#transport.endRequest(this, 0, ProtocolStatus.RequestComplete);
+    }
+    const listeners = this.#abortListeners;
+    this.#abortListeners = [];
+    for (const fn of listeners) fn(reason);
+  }
+}

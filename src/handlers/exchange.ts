@@ -1,0 +1,43 @@
+import type { Params } from '../cgi/params';
+
+/** Mode: how this process was reached. */
+export type Mode = 'cgi' | 'fcgi';
+
+/** RoleName: the FastCGI role of a request; CGI requests are always responders. */
+export type RoleName = 'RESPONDER' | 'AUTHORIZER' | 'FILTER';
+
+/** BodySink: where a transport delivers request body bytes. `data` returns false to ask for a pause. */
+export interface BodySink {
+  data(chunk: Buffer): boolean;
+  end(): void;
+  error(err: Error): void;
+}
+
+/**
+ * Exchange: the one core contract between a transport (CGI process or FastCGI request) and an app
+ * adapter: CGI params and a body in, raw CGI response bytes (a `Status:` head, then the body) out.
+ * Both transports implement it; src/handlers adapt it to (req, res) and fetch apps.
+ */
+export interface Exchange {
+  readonly mode: Mode;
+  readonly role: RoleName;
+  /** requestId: the FastCGI request id; 0 in CGI mode. */
+  readonly requestId: number;
+  readonly params: Params;
+  /** startBody: deliver the request body to `sink`; after `data` returned false, wait for resumeBody. */
+  startBody(sink: BodySink): void;
+  resumeBody(): void;
+  /** write: raw response bytes; `cb` runs once more may be written (backpressure). */
+  write(chunk: Buffer, cb: (err?: Error | null) => void): void;
+  /**
+   * end: the response is complete; `cb` runs when every byte has been handed to the transport.
+   * A non-zero appStatus marks a response that failed after its head was sent. Calling end twice is
+   * harmless: the first call wins.
+   */
+  end(cb?: (err?: Error | null) => void, appStatus?: number): void;
+  /** writeStderr: diagnostics for the web server's error log (FCGI_STDERR, or stderr in CGI). */
+  writeStderr(chunk: string | Buffer): void;
+  /** onAbort: `fn` runs once if the web server aborts the request or drops the connection. */
+  onAbort(fn: (reason: Error) => void): void;
+  readonly aborted: boolean;
+}

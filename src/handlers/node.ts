@@ -1,0 +1,180 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from '../cgi/params';
+import type { RequestHead } from '../cgi/request-head';
+import { httpHeadToCgi } from '../cgi/response-head';
+import type { Exchange, Mode, RoleName } from './exchange';
+import { ExchangeSocket } from './socket';
+
+/** NodeListener: a node:http request listener (Express, Koa's callback(), Connect, plain handlers). */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/**
+ * RequestInfo: `req.dualcgi`, the documented way for an app to see how it was reached: the mode, the
+ * mount point (to build links: mountPoint + route), the FastCGI role and id, and every CGI param.
+ */
+export interface RequestInfo {
+  mode: Mode;
+  role: RoleName;
+  requestId: number;
+  mountPoint: string;
+  params: Params;
+}
+
+/** DualcgiRequest: the IncomingMessage an app receives, with dualcgi's additions. */
+export interface DualcgiRequest extends IncomingMessage {
+  originalUrl: string;
+  dualcgi: RequestInfo;
+}
+
+/** NodeServeOptions: how handler failures are shown. */
+export interface NodeServeOptions {
+  /** debug: a failing handler's 500 page shows the stack (never in production). */
+  debug?: boolean;
+  /** onError: told of every handler failure, with its phase. */
+  onError?: (err: Error, phase: 'handler' | 'response') => void;
+  /** onFinish: the response is complete and handed to the transport. */
+  onFinish?: (res: ServerResponse) => void;
+}
+
+type StoreHeader = (this: ServerResponse, firstLine: string, headers: unknown) => void;
+interface OutgoingInternals {
+  _storeHeader: StoreHeader;
+  _header: string | null;
+  chunkedEncoding: boolean;
+  useChunkedEncodingByDefault: boolean;
+  shouldKeepAlive: boolean;
+}
+
+const storeHttpHeader = (ServerResponse.prototype as unknown as OutgoingInternals)._storeHeader;
+if (typeof storeHttpHeader !== 'function') {
+  throw new Error('dualcgi: this Node.js has no ServerResponse.prototype._storeHeader; please report the Node version');
+}
+
+/**
+ * storeCgiHeader: installed on each response as an own property (so it survives Express swapping the
+ * prototype): node:http builds its head as usual, then the head becomes a CGI head and chunked
+ * framing is turned off. The web server frames the response to the client (DESIGN "Known traps").
+ */
+function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
+  storeHttpHeader.call(this, firstLine, headers);
+  const out = this as unknown as OutgoingInternals;
+  out._header = httpHeadToCgi(out._header!);
+  out.chunkedEncoding = false;
+}
+
+function noop(): void {}
+
+/** headersObject: raw header pairs to node:http's headers object rules for duplicates. */
+function headersObject(raw: readonly string[]): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = prev + (name === 'cookie' ? '; ' : ', ') + value;
+  }
+  return headers;
+}
+
+/**
+ * serveNode: run one exchange through a node:http request listener. `req` and `res` are real
+ * IncomingMessage / ServerResponse objects, so frameworks that swap prototypes keep working.
+ */
+export function serveNode(listener: NodeListener, exchange: Exchange, head: RequestHead,
+  options: NodeServeOptions = {}): void {
+  const socket = new ExchangeSocket(exchange, head);
+  const req = new IncomingMessage(socket as never) as DualcgiRequest;
+  req.method = head.method;
+  req.url = head.url;
+  req.originalUrl = head.originalUrl;
+  req.httpVersion = head.httpVersion;
+  const dot = head.httpVersion.indexOf('.');
+  req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
+  req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
+  req.rawHeaders = head.rawHeaders;
+  req.headers = headersObject(head.rawHeaders);
+  req.dualcgi = {
+    mode: exchange.mode,
+    role: exchange.role,
+    requestId: exchange.requestId,
+    mountPoint: head.mountPoint,
+    params: exchange.params,
+  };
+
+  const res = new ServerResponse(req);
+  const internals = res as unknown as OutgoingInternals;
+  internals._storeHeader = storeCgiHeader;
+  internals.useChunkedEncodingByDefault = true; // keeps node's automatic Content-Length on end(data)
+  internals.shouldKeepAlive = true;             // no "Connection: close" added for our sake
+  res.sendDate = false;                         // the web server adds Date
+  // There is no interim response in CGI: a "100 Continue" line would corrupt the head.
+  res.writeContinue = noop;
+  res.writeProcessing = noop;
+  (res as { writeEarlyHints?: unknown }).writeEarlyHints = noop;
+  res.assignSocket(socket as never);
+
+  pipeBody(exchange, req);
+  exchange.onAbort((reason) => {
+    if (!req.complete) req.destroy(reason);
+    socket.destroy();
+  });
+
+  res.on('finish', () => {
+    exchange.end();
+    options.onFinish?.(res);
+    // Like node:http: an unread body is discarded once the response is done.
+    if (!req.readableEnded && !req.destroyed) {
+      req.removeAllListeners('data');
+      req.resume();
+    }
+    socket.destroy(); // emits res 'close', as node:http does after a response
+  });
+
+  const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options);
+  try {
+    const result = listener(req, res) as { then?: unknown } | undefined;
+    if (result && typeof result.then === 'function') (result as Promise<unknown>).then(undefined, fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** pipeBody: the exchange's body into IncomingMessage, pausing the transport when the app is slow. */
+function pipeBody(exchange: Exchange, req: IncomingMessage): void {
+  // An own property survives prototype swaps; IncomingMessage calls _read when it wants more.
+  (req as unknown as { _read: () => void })._read = () => exchange.resumeBody();
+  exchange.startBody({
+    data: (chunk) => req.push(chunk),
+    end: () => {
+      req.complete = true;
+      req.push(null);
+    },
+    error: (err) => req.destroy(err),
+  });
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(`non-error thrown: ${String(err)}`);
+}
+
+/**
+ * onHandlerError: a listener threw or its promise rejected. Before the head is sent: a 500 (the
+ * stack only in debug mode). After: the response cannot be repaired, so it ends marked as failed.
+ * The error goes to the web server's error log; the process goes on.
+ */
+function onHandlerError(err: Error, req: IncomingMessage, res: ServerResponse, exchange: Exchange,
+  options: NodeServeOptions): void {
+  options.onError?.(err, 'handler');
+  exchange.writeStderr(`dualcgi: ${req.method} ${req.url} failed: ${err.stack ?? err.message}\n`);
+  if (res.writableEnded || res.destroyed) return;
+  if (res.headersSent) {
+    exchange.end(undefined, 1);
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const body = options.debug ? `Internal Server Error\n\n${err.stack ?? err.message}\n` : 'Internal Server Error\n';
+  res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,195 @@
+import { dirname } from 'node:path';
+import { CgiError } from '../cgi/errors';
+import { paramsFromEnv } from '../cgi/params';
+import { createRequestHead, type RequestHeadOptions } from '../cgi/request-head';
+import { encodeErrorResponse } from '../cgi/response-head';
+import { bodyPlan, CgiExchange } from '../cgi/runner';
+import { guardStdout } from '../cgi/stdout-guard';
+import type { FcgiRequest } from '../fastcgi/request';
+import { FastCGIServer, type ListenTarget } from '../fastcgi/server';
+import type { Exchange } from '../handlers/exchange';
+import { type NodeListener, serveNode } from '../handlers/node';
+import { parseAddress } from '../net/address';
+import { detectMode, type Detection, explainNoMode } from './detect';
+import { loadEnvFile } from './env-file';
+import { appFromValue, AppLoadError, type LoadedApp, loadApp } from './load-app';
+
+/** DispatchOptions: what an entry script passes to dispatch(). */
+export interface DispatchOptions {
+  /** app: a module path (relative to the entry script) or the app itself. */
+  app: string | NodeListener | object;
+  /** envFile: KEY=value lines added to process.env (existing variables win). */
+  envFile?: string;
+  /** mode: force 'cgi' or 'fcgi'; default 'auto' (DUALCGI_MODE, then detection). */
+  mode?: 'auto' | 'cgi' | 'fcgi';
+  /** bind: serve FastCGI on this address instead of an inherited socket (dualcgi serve). */
+  bind?: string;
+  /** debug: error pages show stacks. Default: DUALCGI_DEBUG is set. */
+  debug?: boolean;
+  /** stripMountPoint: false routes on the full REQUEST_URI path. Default true. */
+  stripMountPoint?: boolean;
+  maxConns?: number;
+  maxReqs?: number;
+  multiplex?: boolean;
+  maxParamsBytes?: number;
+  /** socketMode: permissions for a Unix socket created by `bind` (e.g. 0o666 for nginx's www-data). */
+  socketMode?: number;
+  /** drainMs: how long a graceful shutdown waits for in-flight requests. Default 30 s. */
+  drainMs?: number;
+  /** scriptPath: the entry script (for detection by name). Default process.argv[1]. */
+  scriptPath?: string;
+}
+
+/** Running: what dispatch() started, for embedding and tests. */
+export interface Running {
+  detection: Detection;
+  server?: FastCGIServer;
+}
+
+/**
+ * dispatch: detect how this process was launched and serve the app that way: one CGI request and
+ * exit, or a FastCGI server on fd 0 (or `bind`). Failures become responses or one clear line on
+ * stderr, never a hang.
+ */
+export async function dispatch(options: DispatchOptions): Promise<Running> {
+  try {
+    return await start(options);
+  } catch (err) {
+    // The entry script has no catch of its own: one clear line for the web server's error log.
+    const e = err as Error & { code?: unknown };
+    process.stderr.write(`dualcgi: ${typeof e.code === 'string' ? `${e.code}: ` : ''}${e.message}\n`);
+    process.exit(1);
+  }
+}
+
+async function start(options: DispatchOptions): Promise<Running> {
+  const scriptPath = options.scriptPath ?? process.argv[1];
+  const detection = detectMode({
+    explicit: options.mode ?? (options.bind ? 'fcgi' : undefined),
+    env: process.env,
+    scriptPath,
+  });
+  if (detection.mode === 'none') {
+    process.stderr.write(explainNoMode(detection, scriptPath));
+    process.exitCode = detection.fd0.kind === 'tty' ? 2 : 1;
+    return { detection };
+  }
+  const base = scriptPath ? dirname(scriptPath) : process.cwd();
+  if (detection.mode === 'cgi') {
+    runCgi(options, base);
+    return { detection };
+  }
+  const server = await runFastCGI(options, base);
+  return { detection, server };
+}
+
+function headOptions(options: DispatchOptions): RequestHeadOptions {
+  return { stripMountPoint: options.stripMountPoint !== false };
+}
+
+function isDebug(options: DispatchOptions): boolean {
+  return options.debug ?? Boolean(process.env['DUALCGI_DEBUG']);
+}
+
+async function resolveApp(options: DispatchOptions, base: string): Promise<LoadedApp> {
+  if (options.envFile) loadEnvFile(options.envFile);
+  return typeof options.app === 'string' ? loadApp(options.app, base) : appFromValue(options.app);
+}
+
+/**
+ * serveExchange: the middle both modes share: params -> request head -> app -> response.
+ * A request the params cannot describe gets a 400 without reaching the app.
+ */
+function serveExchange(app: LoadedApp, exchange: Exchange, options: DispatchOptions): void {
+  let head;
+  try {
+    head = createRequestHead(exchange.params, headOptions(options));
+  } catch (err) {
+    if (!(err instanceof CgiError)) throw err;
+    exchange.writeStderr(`dualcgi: ${err.code}: ${err.message}\n`);
+    exchange.write(encodeErrorResponse(err.status, `${err.status} ${err.code}`), () => {});
+    exchange.end(undefined, 1);
+    return;
+  }
+  if (app.kind !== 'node') {
+    exchange.write(encodeErrorResponse(500, 'fetch-style apps are not supported by this version of dualcgi'), () => {});
+    exchange.end(undefined, 1);
+    return;
+  }
+  serveNode(app.listener, exchange, head, { debug: isDebug(options) });
+}
+
+/**
+ * runCgi: one request from the environment and stdin, then exit. stdout is guarded first, so
+ * nothing the app prints while loading can corrupt the response head.
+ */
+function runCgi(options: DispatchOptions, base: string): void {
+  const out = guardStdout();
+  const params = paramsFromEnv(process.env);
+  // httpoxy: a client's "Proxy:" header arrives as HTTP_PROXY; it must never configure outbound HTTP.
+  delete process.env['HTTP_PROXY'];
+  let exchange: CgiExchange | null = null;
+  const exit = (code: number): void => {
+    const finish = (): void => process.exit(code);
+    if (!exchange || exchange.bodyDone) finish();
+    else {
+      exchange.whenBodyDone(finish);
+      setTimeout(finish, 5000).unref(); // a web server that never closes stdin must not keep us alive
+    }
+  };
+  const fail = (status: number, err: Error): void => {
+    process.stderr.write(`dualcgi: ${err.stack ?? err.message}\n`);
+    const text = isDebug(options) ? `${status} ${err.message}` : `${status} ${status === 500 ? 'Internal Server Error' : 'Bad Request'}`;
+    out.write(encodeErrorResponse(status, text), () => exit(1));
+  };
+  let contentLength;
+  try {
+    contentLength = createRequestHead(params, headOptions(options)).contentLength;
+  } catch (err) {
+    fail(err instanceof CgiError ? err.status : 500, err as Error);
+    return;
+  }
+  resolveApp(options, base).then((app) => {
+    exchange = new CgiExchange(params, bodyPlan(params, contentLength), out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
+    serveExchange(app, exchange, options);
+  }, (err: Error) => fail(500, err));
+}
+
+/** runFastCGI: serve until SIGTERM/SIGINT (graceful: in-flight requests finish), then exit 0. */
+async function runFastCGI(options: DispatchOptions, base: string): Promise<FastCGIServer> {
+  let app: LoadedApp;
+  try {
+    app = await resolveApp(options, base);
+  } catch (err) {
+    // A FastCGI process that cannot load its app exits; the web server reports the failure
+    // (mod_fcgid: 500 "End of script output") and this line goes to its error log.
+    const e = err as Error;
+    process.stderr.write(`dualcgi: ${e instanceof AppLoadError ? `${e.code}: ` : ''}${e.message}\n`);
+    if (e.cause instanceof Error && e.cause.stack) process.stderr.write(`${e.cause.stack}\n`);
+    process.exit(1);
+  }
+  const server = new FastCGIServer({
+    maxConns: options.maxConns,
+    maxReqs: options.maxReqs,
+    multiplex: options.multiplex,
+    maxParamsBytes: options.maxParamsBytes,
+    socketMode: options.socketMode,
+    onRequest: (request: FcgiRequest) => serveExchange(app, request, options),
+  });
+  const target: ListenTarget = options.bind ? parseAddress(options.bind) : { kind: 'fd', fd: 0 };
+  await server.listen(target);
+  installShutdown(server, options.drainMs ?? 30_000);
+  return server;
+}
+
+/** installShutdown: first SIGTERM/SIGINT drains and exits 0; a second one exits at once. */
+function installShutdown(server: FastCGIServer, drainMs: number): void {
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    server.close(drainMs).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,80 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { NodeListener } from '../handlers/node';
+
+/** FetchApp: an object with `fetch(request)` (Hono and other WinterCG-style apps). */
+export interface FetchApp {
+  fetch(request: Request, ...rest: unknown[]): Response | Promise<Response>;
+}
+
+/** LoadedApp: what an app module turned out to be. */
+export type LoadedApp =
+  | { kind: 'node'; listener: NodeListener }
+  | { kind: 'fetch'; app: FetchApp };
+
+/** AppLoadError: the app module cannot be loaded or has no usable export. code: APP_ERR_*. */
+export class AppLoadError extends Error {
+  readonly code: 'APP_ERR_LOAD' | 'APP_ERR_EXPORT';
+
+  constructor(code: 'APP_ERR_LOAD' | 'APP_ERR_EXPORT', message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'AppLoadError';
+    this.code = code;
+  }
+}
+
+const EXPECTED = 'expected a (req, res) listener, an object with fetch(request), or a zero-argument factory returning one';
+
+/** isFetchApp: has a callable `fetch`. */
+function isFetchApp(value: unknown): value is FetchApp {
+  return typeof value === 'object' && value !== null && typeof (value as { fetch?: unknown }).fetch === 'function';
+}
+
+/**
+ * classify: the export's shape decides (DESIGN "The app"): a function of 2+ parameters is a
+ * listener (Express apps have 3); a function of none is a factory, run once per process; an
+ * object with fetch() is a fetch app.
+ */
+async function classify(value: unknown, where: string, viaFactory: boolean): Promise<LoadedApp> {
+  if (isFetchApp(value)) return { kind: 'fetch', app: value };
+  if (typeof value === 'function') {
+    if (value.length >= 2) return { kind: 'node', listener: value as NodeListener };
+    if (value.length === 0 && !viaFactory) {
+      const made: unknown = await (value as () => unknown)();
+      return classify(made, `${where} (factory result)`, true);
+    }
+    throw new AppLoadError('APP_ERR_EXPORT',
+      `${where} is a function of ${value.length} parameter(s): ${EXPECTED}`);
+  }
+  throw new AppLoadError('APP_ERR_EXPORT', `${where} is ${value === null ? 'null' : typeof value}: ${EXPECTED}`);
+}
+
+/** unwrapDefault: `export default` from ESM, or a transpiled CJS module's `exports.default`. */
+function unwrapDefault(ns: Record<string, unknown>): unknown {
+  let value: unknown = 'default' in ns ? ns['default'] : ns;
+  if (typeof value === 'object' && value !== null && !isFetchApp(value) && 'default' in value) {
+    value = (value as { default: unknown }).default;
+  }
+  return value;
+}
+
+/**
+ * loadApp: import an app module (CommonJS or ESM, by path) and classify its export. Relative paths
+ * resolve against `base` (the entry script's folder), since a web server's cwd is not the app's.
+ */
+export async function loadApp(path: string, base = process.cwd()): Promise<LoadedApp> {
+  const file = isAbsolute(path) ? path : resolve(base, path);
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as Error;
+    throw new AppLoadError('APP_ERR_LOAD', `cannot load app ${file}: ${e.message}`, err);
+  }
+  return classify(unwrapDefault(ns), `the export of ${file}`, false);
+}
+
+/** fromValue: an app given as a value (dispatch({ app: listener })) instead of a path. */
+export function appFromValue(value: unknown): Promise<LoadedApp> {
+  return classify(value, 'the app option', false);
+}

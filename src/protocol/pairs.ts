@@ -1,0 +1,120 @@
+import { ProtocolError } from './errors';
+
+/** NameValuePair: one FastCGI name-value pair (spec 3.4), bytes decoded as latin-1 (lossless). */
+export type NameValuePair = [name: string, value: string];
+
+const MAX_PAIR_LENGTH = 0x7fffffff;
+
+/** encodedLengthSize: 1 byte for lengths up to 127, else 4 bytes with the high bit set (spec 3.4). */
+function encodedLengthSize(length: number): number {
+  return length > 127 ? 4 : 1;
+}
+
+/** encodePairs: name-value pairs to bytes. Strings are written as latin-1, the inverse of decodePairs. */
+export function encodePairs(pairs: Iterable<readonly [string, string]>): Buffer {
+  const list: Array<readonly [string, string]> = [];
+  let size = 0;
+  for (const pair of pairs) {
+    const [name, value] = pair;
+    if (name.length > MAX_PAIR_LENGTH || value.length > MAX_PAIR_LENGTH) {
+      throw new ProtocolError('FCGI_ERR_NAME_TOO_LONG', 'name or value longer than 2^31-1 bytes');
+    }
+    size += encodedLengthSize(name.length) + encodedLengthSize(value.length) + name.length + value.length;
+    list.push(pair);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const [name, value] of list) {
+    offset = writeLength(out, offset, name.length);
+    offset = writeLength(out, offset, value.length);
+    offset += out.write(name, offset, 'latin1');
+    offset += out.write(value, offset, 'latin1');
+  }
+  return out;
+}
+
+function writeLength(out: Buffer, offset: number, length: number): number {
+  if (length <= 127) {
+    out[offset] = length;
+    return offset + 1;
+  }
+  out.writeUInt32BE((length | 0x80000000) >>> 0, offset);
+  return offset + 4;
+}
+
+/**
+ * decodePairs: a complete name-value byte stream to pairs, in order. Throws FCGI_ERR_TRUNCATED_PAIR
+ * when the bytes end inside a pair. Duplicates are kept; callers decide (for params: last wins).
+ */
+export function decodePairs(buf: Buffer): NameValuePair[] {
+  const pairs: NameValuePair[] = [];
+  let offset = 0;
+  const end = buf.length;
+  while (offset < end) {
+    let nameLength = buf[offset]!;
+    if (nameLength > 127) {
+      if (offset + 4 > end) throw truncated(offset, 'name length');
+      nameLength = buf.readUInt32BE(offset) & 0x7fffffff;
+      offset += 4;
+    } else {
+      offset += 1;
+    }
+    if (offset >= end) throw truncated(offset, 'value length');
+    let valueLength = buf[offset]!;
+    if (valueLength > 127) {
+      if (offset + 4 > end) throw truncated(offset, 'value length');
+      valueLength = buf.readUInt32BE(offset) & 0x7fffffff;
+      offset += 4;
+    } else {
+      offset += 1;
+    }
+    if (offset + nameLength + valueLength > end) throw truncated(offset, 'name or value bytes');
+    const name = buf.toString('latin1', offset, offset + nameLength);
+    offset += nameLength;
+    const value = buf.toString('latin1', offset, offset + valueLength);
+    offset += valueLength;
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+function truncated(offset: number, what: string): ProtocolError {
+  return new ProtocolError('FCGI_ERR_TRUNCATED_PAIR', `name-value pair truncated in ${what} at byte ${offset}`);
+}
+
+/**
+ * ParamsStream: collects the bytes of one request's PARAMS (or GET_VALUES) stream. The stream is one
+ * byte sequence: a pair may straddle records (spec 3.4), so it is decoded whole when the empty
+ * record ends it. The byte limit protects memory before anything is decoded.
+ */
+export class ParamsStream {
+  #chunks: Buffer[] = [];
+  #length = 0;
+  #maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** byteLength: bytes collected so far. */
+  get byteLength(): number {
+    return this.#length;
+  }
+
+  /** append: add one record's content; throws FCGI_ERR_PARAMS_TOO_LARGE past the limit. */
+  append(content: Buffer): void {
+    if (this.#length + content.length > this.#maxBytes) {
+      throw new ProtocolError('FCGI_ERR_PARAMS_TOO_LARGE',
+        `params stream exceeds ${this.#maxBytes} bytes`);
+    }
+    // A view is safe to keep: chunks read from net sockets are never reused by Node.
+    this.#chunks.push(content);
+    this.#length += content.length;
+  }
+
+  /** decode: the collected pairs. */
+  decode(): NameValuePair[] {
+    const buf = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#length);
+    return decodePairs(buf);
+  }
+}
