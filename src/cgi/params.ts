@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { NameValuePair } from '../protocol/pairs';
 
 /**
@@ -19,15 +20,44 @@ export function paramsFromPairs(pairs: readonly NameValuePair[]): Params {
  * paramsFromEnv: CGI mode's environment to Params. Node decodes the environment as UTF-8; the
  * FastCGI side decodes bytes as latin-1. Re-encoding here makes both transports hand the same
  * strings to the shared mapping (a UTF-8 path arrives as the same latin-1 string either way).
+ * Bytes that are not UTF-8 (a request for /%FF) do not survive process.env; `raw`, the environment
+ * as the kernel holds it (readRawEnviron), supplies them where it agrees with process.env.
  */
-export function paramsFromEnv(env: NodeJS.ProcessEnv): Params {
+export function paramsFromEnv(env: NodeJS.ProcessEnv, raw?: Map<string, string>): Params {
   const params: Params = new Map();
   for (const name of Object.keys(env)) {
     const value = env[name];
     if (value === undefined) continue;
-    params.set(name, isAscii(value) ? value : Buffer.from(value, 'utf8').toString('latin1'));
+    if (isAscii(value)) {
+      params.set(name, value);
+      continue;
+    }
+    const bytes = Buffer.from(value, 'utf8').toString('latin1');
+    const original = raw?.get(name);
+    // Take the kernel's bytes only if they are what process.env decoded (it may have been changed since).
+    const useRaw = original !== undefined && original !== bytes && Buffer.from(original, 'latin1').toString('utf8') === value;
+    params.set(name, useRaw ? original : bytes);
   }
   return params;
+}
+
+/**
+ * readRawEnviron: this process's initial environment as latin-1 strings of its exact bytes
+ * (/proc/self/environ, Linux), or undefined where there is none.
+ */
+export function readRawEnviron(): Map<string, string> | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync('/proc/self/environ');
+  } catch {
+    return undefined;
+  }
+  const raw = new Map<string, string>();
+  for (const entry of buf.toString('latin1').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) raw.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return raw;
 }
 
 function isAscii(s: string): boolean {

@@ -27,6 +27,12 @@ export interface RequestHead {
 export interface RequestHeadOptions {
   /** stripMountPoint: route on PATH_INFO (true, default) or on REQUEST_URI's whole path (false). */
   stripMountPoint?: boolean;
+  /**
+   * scriptFile: the entry script's own path. A request for the script itself (REQUEST_URI's path is
+   * SCRIPT_NAME, no PATH_INFO) routes to '/' only when SCRIPT_NAME names this file: nginx's stock
+   * params also send SCRIPT_NAME = the whole path, and that must route on the path.
+   */
+  scriptFile?: string;
 }
 
 /**
@@ -37,7 +43,7 @@ export function createRequestHead(params: Params, options: RequestHeadOptions = 
   const method = params.get('REQUEST_METHOD');
   if (!method) throw new CgiError('CGI_ERR_NO_METHOD', 'REQUEST_METHOD is missing', 400);
   const contentLength = parseContentLength(params.get('CONTENT_LENGTH'));
-  const target = resolveTarget(params, options.stripMountPoint !== false);
+  const target = resolveTarget(params, options.stripMountPoint !== false, options.scriptFile);
   return {
     method,
     url: target.url,
@@ -74,7 +80,7 @@ interface Target {
  * it, else REQUEST_URI's path; the mount point is what precedes it. PATH_INFO is decoded and
  * REQUEST_URI is not, so the comparison is made on decoded bytes and the route keeps its encoding.
  */
-function resolveTarget(params: Params, strip: boolean): Target {
+function resolveTarget(params: Params, strip: boolean, scriptFile: string | undefined): Target {
   const requestUri = params.get('REQUEST_URI');
   const pathInfo = params.get('PATH_INFO') ?? '';
   const scriptName = params.get('SCRIPT_NAME') ?? '';
@@ -95,10 +101,16 @@ function resolveTarget(params: Params, strip: boolean): Target {
   if (!strip) return { url: (uriPath || '/') + search, originalUrl: requestUri, mountPoint: '' };
   let split = -1;
   if (pathInfo !== '') split = suffixStart(uriPath, pathInfo);
-  else if (scriptName !== '' && uriPath === scriptName) split = uriPath.length;
+  else if (scriptFile !== undefined && uriPath === scriptName && namesScript(scriptName, scriptFile)) split = uriPath.length;
   if (split === -1) return { url: (uriPath || '/') + search, originalUrl: requestUri, mountPoint: '' };
   const route = uriPath.slice(split) || '/';
   return { url: route + search, originalUrl: requestUri, mountPoint: uriPath.slice(0, split) };
+}
+
+/** namesScript: the URL path's last segment is the script file's name. */
+function namesScript(scriptName: string, scriptFile: string): boolean {
+  const base = scriptFile.slice(scriptFile.lastIndexOf('/') + 1);
+  return base !== '' && scriptName.endsWith(`/${base}`);
 }
 
 /**

@@ -32,14 +32,14 @@ export function encodeResponseHead(status: number, statusText: string | undefine
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (lower === 'status' || isHopByHop(lower)) continue;
-    if (hasUnsafeChar(name) || hasUnsafeChar(value) || name.includes(':')) throw injection(`header ${JSON.stringify(name)}`);
+    if (name === '' || hasUnsafeChar(name) || hasUnsafeChar(value) || name.includes(':')) throw injection(`header ${JSON.stringify(name)}`);
     head += `${name}: ${value}\r\n`;
   }
   return head + '\r\n';
 }
 
 function injection(what: string): CgiError {
-  return new CgiError('CGI_ERR_HEADER_INJECTION', `${what} contains CR, LF, NUL or a colon`, 500);
+  return new CgiError('CGI_ERR_HEADER_INJECTION', `${what} is empty or contains CR, LF, NUL or a colon`, 500);
 }
 
 /**
@@ -59,7 +59,8 @@ export function httpHeadToCgi(httpHead: string): string {
     const line = httpHead.slice(start, end);
     const colon = line.indexOf(':');
     const name = line.slice(0, colon).toLowerCase();
-    if (!HOP_BY_HOP.has(name)) out += line + '\r\n';
+    // A `Status` header set by the app (a CGI habit) would be a second status line: node's wins.
+    if (!HOP_BY_HOP.has(name) && name !== 'status') out += line + '\r\n';
     start = end + 2;
   }
   return out + '\r\n';

@@ -64,6 +64,20 @@ function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknow
 
 function noop(): void {}
 
+/**
+ * kNeedDrain: node:http's flag for "write() returned false". Its HTTP server clears it and emits
+ * 'drain' on the response when the socket drains (_http_server.js socketOnDrain); without that
+ * server, we must do the same, or a handler waiting for 'drain' waits forever.
+ */
+const kNeedDrain = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never)))
+  .find((s) => s.description === 'kNeedDrain');
+
+function responseOnSocketDrain(res: ServerResponse): void {
+  if (res.writableEnded || !res.writableNeedDrain) return;
+  if (kNeedDrain) (res as unknown as Record<symbol, boolean>)[kNeedDrain] = false;
+  res.emit('drain');
+}
+
 /** headersObject: raw header pairs to node:http's headers object rules for duplicates. */
 function headersObject(raw: readonly string[]): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
@@ -114,15 +128,18 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   res.writeProcessing = noop;
   (res as { writeEarlyHints?: unknown }).writeEarlyHints = noop;
   res.assignSocket(socket as never);
+  socket.on('drain', () => responseOnSocketDrain(res));
 
   pipeBody(exchange, req);
   exchange.onAbort((reason) => {
-    if (!req.complete) req.destroy(reason);
+    // As node:http does when a client disconnects: IncomingMessage emits 'aborted' unless fully read.
+    if (!req.destroyed) req.destroy(reason);
     socket.destroy();
   });
 
+  const state = { appStatus: 0 };
   res.on('finish', () => {
-    exchange.end();
+    exchange.end(undefined, state.appStatus);
     options.onFinish?.(res);
     // Like node:http: an unread body is discarded once the response is done.
     if (!req.readableEnded && !req.destroyed) {
@@ -132,7 +149,7 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
     socket.destroy(); // emits res 'close', as node:http does after a response
   });
 
-  const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options);
+  const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options, state);
   try {
     const result = listener(req, res) as { then?: unknown } | undefined;
     if (result && typeof result.then === 'function') (result as Promise<unknown>).then(undefined, fail);
@@ -165,12 +182,14 @@ function toError(err: unknown): Error {
  * The error goes to the web server's error log; the process goes on.
  */
 function onHandlerError(err: Error, req: IncomingMessage, res: ServerResponse, exchange: Exchange,
-  options: NodeServeOptions): void {
+  options: NodeServeOptions, state: { appStatus: number }): void {
   options.onError?.(err, 'handler');
   exchange.writeStderr(`dualcgi: ${req.method} ${req.url} failed: ${err.stack ?? err.message}\n`);
   if (res.writableEnded || res.destroyed) return;
   if (res.headersSent) {
-    exchange.end(undefined, 1);
+    // What was written is flushed (node:http may still hold it corked), then the request ends failed.
+    state.appStatus = 1;
+    res.end();
     return;
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name);

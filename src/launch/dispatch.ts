@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { CgiError } from '../cgi/errors';
-import { paramsFromEnv } from '../cgi/params';
+import { paramsFromEnv, readRawEnviron } from '../cgi/params';
 import { createRequestHead, type RequestHeadOptions } from '../cgi/request-head';
 import { encodeErrorResponse } from '../cgi/response-head';
 import { bodyPlan, CgiExchange } from '../cgi/runner';
@@ -8,7 +8,8 @@ import { guardStdout } from '../cgi/stdout-guard';
 import type { FcgiRequest } from '../fastcgi/request';
 import { FastCGIServer, type ListenTarget } from '../fastcgi/server';
 import type { Exchange } from '../handlers/exchange';
-import { type NodeListener, serveNode } from '../handlers/node';
+import type { NodeListener } from '../handlers/node';
+import { createExchangeHandler } from '../handlers/serve';
 import { parseAddress } from '../net/address';
 import { detectMode, type Detection, explainNoMode } from './detect';
 import { loadEnvFile } from './env-file';
@@ -84,7 +85,11 @@ async function start(options: DispatchOptions): Promise<Running> {
 }
 
 function headOptions(options: DispatchOptions): RequestHeadOptions {
-  return { stripMountPoint: options.stripMountPoint !== false };
+  return { stripMountPoint: options.stripMountPoint !== false, scriptFile: options.scriptPath ?? process.argv[1] };
+}
+
+function handlerFor(app: LoadedApp, options: DispatchOptions): (exchange: Exchange) => void {
+  return createExchangeHandler(app, { ...headOptions(options), debug: isDebug(options) });
 }
 
 function isDebug(options: DispatchOptions): boolean {
@@ -97,35 +102,12 @@ async function resolveApp(options: DispatchOptions, base: string): Promise<Loade
 }
 
 /**
- * serveExchange: the middle both modes share: params -> request head -> app -> response.
- * A request the params cannot describe gets a 400 without reaching the app.
- */
-function serveExchange(app: LoadedApp, exchange: Exchange, options: DispatchOptions): void {
-  let head;
-  try {
-    head = createRequestHead(exchange.params, headOptions(options));
-  } catch (err) {
-    if (!(err instanceof CgiError)) throw err;
-    exchange.writeStderr(`dualcgi: ${err.code}: ${err.message}\n`);
-    exchange.write(encodeErrorResponse(err.status, `${err.status} ${err.code}`), () => {});
-    exchange.end(undefined, 1);
-    return;
-  }
-  if (app.kind !== 'node') {
-    exchange.write(encodeErrorResponse(500, 'fetch-style apps are not supported by this version of dualcgi'), () => {});
-    exchange.end(undefined, 1);
-    return;
-  }
-  serveNode(app.listener, exchange, head, { debug: isDebug(options) });
-}
-
-/**
  * runCgi: one request from the environment and stdin, then exit. stdout is guarded first, so
  * nothing the app prints while loading can corrupt the response head.
  */
 function runCgi(options: DispatchOptions, base: string): void {
   const out = guardStdout();
-  const params = paramsFromEnv(process.env);
+  const params = paramsFromEnv(process.env, readRawEnviron());
   // httpoxy: a client's "Proxy:" header arrives as HTTP_PROXY; it must never configure outbound HTTP.
   delete process.env['HTTP_PROXY'];
   let exchange: CgiExchange | null = null;
@@ -151,7 +133,7 @@ function runCgi(options: DispatchOptions, base: string): void {
   }
   resolveApp(options, base).then((app) => {
     exchange = new CgiExchange(params, bodyPlan(params, contentLength), out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
-    serveExchange(app, exchange, options);
+    handlerFor(app, options)(exchange);
   }, (err: Error) => fail(500, err));
 }
 
@@ -168,13 +150,14 @@ async function runFastCGI(options: DispatchOptions, base: string): Promise<FastC
     if (e.cause instanceof Error && e.cause.stack) process.stderr.write(`${e.cause.stack}\n`);
     process.exit(1);
   }
+  const handle = handlerFor(app, options);
   const server = new FastCGIServer({
     maxConns: options.maxConns,
     maxReqs: options.maxReqs,
     multiplex: options.multiplex,
     maxParamsBytes: options.maxParamsBytes,
     socketMode: options.socketMode,
-    onRequest: (request: FcgiRequest) => serveExchange(app, request, options),
+    onRequest: (request: FcgiRequest) => handle(request),
   });
   const target: ListenTarget = options.bind ? parseAddress(options.bind) : { kind: 'fd', fd: 0 };
   await server.listen(target);

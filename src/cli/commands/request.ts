@@ -1,0 +1,288 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { formatHttpLike, parseCgiResponse } from '../../client/cgi-response';
+import { ClientError, errnoCode, isClientError } from '../../client/errors';
+import { FastCGIClientConnection, type FastCGIResponse } from '../../client/fastcgi-client';
+import { type LaunchedFastCGI, launchFastCGIScript, runCgiScript } from '../../client/launch';
+import { type HeaderPair, buildCgiParams, scriptUrlName } from '../../client/params';
+import { type Address, formatAddress, parseAddress } from '../../net/address';
+import { ProtocolStatus, RecordType, protocolStatusName } from '../../protocol';
+import { parseArgs, listFlag, stringFlag } from '../args';
+import type { Command, CommandIo } from '../command';
+import { CliError, UsageError } from '../errors';
+
+const flags = {
+  method: { short: 'X', type: 'string' },
+  header: { short: 'H', type: 'string', repeat: true },
+  data: { short: 'd', type: 'string' },
+  'data-file': { type: 'string' },
+  cgi: { type: 'boolean' },
+  fcgi: { type: 'boolean' },
+  mount: { type: 'string' },
+  fail: { type: 'boolean' },
+  http: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+/** Target: where the request goes: a FastCGI server's address, or a script launched as a web server would. */
+type Target =
+  | { kind: 'address'; address: Address }
+  | { kind: 'script'; path: string; mode: 'cgi' | 'fcgi' };
+
+/** Body: a request body given inline (-d) or streamed from a file (--data-file). */
+type Body = { kind: 'none' } | { kind: 'data'; data: Buffer } | { kind: 'file'; path: string; size: number };
+
+/** Plan: the parsed command line. */
+interface Plan {
+  target: Target;
+  method: string;
+  headers: HeaderPair[];
+  body: Body;
+  mount: string;
+  path: string;
+  fail: boolean;
+  http: boolean;
+  timeoutMs: number;
+}
+
+/** request: speak FastCGI or CGI to a server or a script, print the response exactly as a web server got it. */
+export const request: Command = {
+  summary: 'send one request over FastCGI or CGI and print the raw response',
+  usage: 'dualcgi request TARGET [-X METHOD] [-H "Name: value"]... [-d BODY | --data-file FILE] ' +
+    '[--cgi | --fcgi] [--mount /app] [--fail] [--http] [--timeout SECONDS (default 40, 0 = none)] PATH\n' +
+    '  TARGET: unix:/path.sock, HOST:PORT, or an executable script (dispatch.fcgi / dispatch.cgi)',
+  async run(argv, io) {
+    const plan = parsePlan(argv);
+    const stdout = await send(plan, io);
+    return report(stdout, plan, io);
+  },
+};
+
+/** parsePlan: argv to a Plan; every mistake a user can make in the arguments is a UsageError. */
+function parsePlan(argv: string[]): Plan {
+  const args = parseArgs(argv, flags);
+  if (args.positionals.length !== 2) throw new UsageError('expected TARGET and PATH');
+  const [targetArg, path] = args.positionals as [string, string];
+  if (!path.startsWith('/')) throw new UsageError(`PATH must start with '/', got ${JSON.stringify(path)}`);
+  const mount = stringFlag(args, 'mount') ?? '';
+  if (mount !== '' && !mount.startsWith('/')) throw new UsageError(`--mount must start with '/', got ${JSON.stringify(mount)}`);
+  const body = parseBody(stringFlag(args, 'data'), stringFlag(args, 'data-file'));
+  const headers = listFlag(args, 'header').map(parseHeader);
+  if (body.kind !== 'none' && !headers.some(([name]) => name.toLowerCase() === 'content-type')) {
+    headers.push(['Content-Type', 'application/x-www-form-urlencoded']); // what curl -d sends
+  }
+  const timeout = stringFlag(args, 'timeout') ?? '40';
+  if (!/^\d+(\.\d+)?$/.test(timeout)) throw new UsageError(`--timeout expects seconds, got ${JSON.stringify(timeout)}`);
+  return {
+    target: parseTarget(targetArg, args.flags['cgi'] === true, args.flags['fcgi'] === true),
+    method: stringFlag(args, 'method') ?? (body.kind === 'none' ? 'GET' : 'POST'),
+    headers,
+    body,
+    mount: mount.endsWith('/') ? mount.slice(0, -1) : mount,
+    path,
+    fail: args.flags['fail'] === true,
+    http: args.flags['http'] === true,
+    // 0 means no limit; so does anything beyond what a timer can hold (about 24 days).
+    timeoutMs: Number(timeout) * 1000 > 0x7fffffff ? 0 : Math.ceil(Number(timeout) * 1000),
+  };
+}
+
+/** parseHeader: curl's `-H 'Name: value'`. */
+function parseHeader(raw: string): HeaderPair {
+  const colon = raw.indexOf(':');
+  const name = colon === -1 ? '' : raw.slice(0, colon).trim();
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new UsageError(`-H expects "Name: value", got ${JSON.stringify(raw)}`);
+  }
+  return [name, raw.slice(colon + 1).trim()];
+}
+
+function parseBody(data: string | undefined, file: string | undefined): Body {
+  if (data !== undefined && file !== undefined) throw new UsageError('give -d or --data-file, not both');
+  if (data !== undefined) return { kind: 'data', data: Buffer.from(data, 'utf8') };
+  if (file === undefined) return { kind: 'none' };
+  try {
+    return { kind: 'file', path: file, size: statSync(file).size };
+  } catch (err) {
+    throw new CliError('CLI_ERR_DATA_FILE', `cannot read --data-file ${file}: ${errnoCode(err) ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * parseTarget: an address (`unix:/p`, `HOST:PORT`, `:PORT`) or a script. An existing file wins over
+ * an address-looking name; the mode comes from --cgi/--fcgi, else from the name (.cgi / .fcgi).
+ */
+function parseTarget(target: string, cgi: boolean, fcgi: boolean): Target {
+  if (cgi && fcgi) throw new UsageError('give --cgi or --fcgi, not both');
+  const isFile = existsSync(target);
+  if (target.startsWith('unix:') || (!isFile && /^(\[[^\]]*\]|[^/:]*):\d+$/.test(target))) {
+    if (cgi) throw new UsageError('--cgi needs a script path: an address can only speak FastCGI');
+    try {
+      return { kind: 'address', address: parseAddress(target) };
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  if (!isFile) {
+    throw new CliError('CLI_ERR_NO_TARGET', `no such script: ${target} (TARGET is unix:/path.sock, HOST:PORT or a script path)`);
+  }
+  const mode = cgi ? 'cgi' : fcgi ? 'fcgi' : target.endsWith('.cgi') ? 'cgi' : target.endsWith('.fcgi') ? 'fcgi' : null;
+  if (mode === null) {
+    throw new UsageError(`cannot tell whether ${target} is CGI or FastCGI: name it .cgi or .fcgi, or add --cgi or --fcgi`);
+  }
+  return { kind: 'script', path: resolve(target), mode };
+}
+
+/** paramsFor: the params Apache would send; a script's own name and folder give SCRIPT_NAME and the docroot. */
+function paramsFor(plan: Plan): Array<[string, string]> {
+  const { target, body } = plan;
+  const script = target.kind === 'script' ? target.path : null;
+  const folder = script === null ? null : dirname(script);
+  const documentRoot = folder !== null && plan.mount !== '' && folder.endsWith(plan.mount)
+    ? folder.slice(0, folder.length - plan.mount.length) || '/'
+    : folder;
+  return buildCgiParams({
+    method: plan.method,
+    target: plan.path,
+    headers: plan.headers,
+    mode: target.kind === 'script' ? target.mode : 'fcgi',
+    mountPoint: plan.mount,
+    ...(body.kind === 'data' ? { bodyLength: body.data.length } : body.kind === 'file' ? { bodyLength: body.size } : {}),
+    ...(script !== null ? { scriptName: scriptUrlName(script), scriptFilename: script } : {}),
+    ...(documentRoot !== null ? { documentRoot } : {}),
+  });
+}
+
+function bodySource(body: Body): Buffer | Readable | undefined {
+  if (body.kind === 'data') return body.data;
+  if (body.kind === 'file') return createReadStream(body.path);
+  return undefined;
+}
+
+/** send: deliver the request to the target; resolves with the response bytes as the web server got them. */
+async function send(plan: Plan, io: CommandIo): Promise<Buffer> {
+  const params = paramsFor(plan);
+  const { target } = plan;
+  if (target.kind === 'address') return sendFastCGI(target.address, params, plan, io, null);
+  if (target.mode === 'cgi') return sendCgi(target.path, params, plan, io);
+  const launched = await launchFastCGIScript(target.path).catch((err: unknown) => { throw scriptError(err); });
+  launched.child.stderr?.on('data', (chunk: Buffer) => io.stderr.write(chunk));
+  try {
+    return await sendFastCGI(launched.address, params, plan, io, { script: target.path, launched });
+  } finally {
+    await launched.stop();
+  }
+}
+
+/** LaunchContext: the script behind a launched FastCGI address, to explain its failures. */
+interface LaunchContext {
+  script: string;
+  launched: LaunchedFastCGI;
+}
+
+/** sendFastCGI: one request on a new connection; FCGI_STDERR goes to io.stderr as it arrives. */
+async function sendFastCGI(address: Address, params: Array<[string, string]>, plan: Plan, io: CommandIo,
+  launch: LaunchContext | null): Promise<Buffer> {
+  let response: FastCGIResponse;
+  try {
+    const conn = await FastCGIClientConnection.connect(address);
+    let timedOut = false;
+    const timer = plan.timeoutMs === 0 ? undefined : setTimeout(() => {
+      timedOut = true;
+      conn.destroy();
+    }, plan.timeoutMs);
+    try {
+      response = await conn.request({
+        params,
+        body: bodySource(plan.body),
+        onRecord: (record) => {
+          if (record.type === RecordType.Stderr) io.stderr.write(record.content);
+        },
+      });
+    } catch (err) {
+      throw timedOut ? timeoutError(plan) : err;
+    } finally {
+      clearTimeout(timer);
+      conn.destroy();
+    }
+  } catch (err) {
+    throw await transportError(err, address, launch);
+  }
+  if (response.protocolStatus !== ProtocolStatus.RequestComplete) {
+    throw new CliError('CLI_ERR_REFUSED', `the FastCGI server refused the request: ${protocolStatusName(response.protocolStatus)}`);
+  }
+  if (response.appStatus !== 0) io.stderr.write(`dualcgi request: note: app status ${response.appStatus}\n`);
+  return response.stdout;
+}
+
+/** sendCgi: one CGI hit; the script's stderr goes to io.stderr (Apache's error log). */
+async function sendCgi(script: string, params: Array<[string, string]>, plan: Plan, io: CommandIo): Promise<Buffer> {
+  const result = await runCgiScript(script, { env: params, stdin: bodySource(plan.body), ...(plan.timeoutMs > 0 ? { timeoutMs: plan.timeoutMs } : {}) })
+    .catch((err: unknown) => { throw scriptError(err); });
+  if (result.stderr.length > 0) io.stderr.write(result.stderr);
+  if (result.timedOut) throw timeoutError(plan);
+  if (result.exitCode !== 0 || result.signal !== null) {
+    const how = result.signal !== null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    io.stderr.write(`dualcgi request: note: ${basename(script)} ${how}\n`);
+  }
+  return result.stdout;
+}
+
+function timeoutError(plan: Plan): CliError {
+  return new CliError('CLI_ERR_TIMEOUT', `no complete response within ${plan.timeoutMs / 1000} s (raise --timeout)`);
+}
+
+/** scriptError: a script that cannot be started, with the fix Apache's log would not tell. */
+function scriptError(err: unknown): unknown {
+  if (isClientError(err, 'CLIENT_ERR_NOT_EXECUTABLE') || isClientError(err, 'CLIENT_ERR_SPAWN')) {
+    return new CliError(err.code, err.message);
+  }
+  return err;
+}
+
+/** transportError: a connection failure as one line, with the likely fix. */
+async function transportError(err: unknown, address: Address, launch: LaunchContext | null): Promise<unknown> {
+  if (!(err instanceof ClientError)) return err;
+  const shown = formatAddress(address);
+  if (launch !== null) {
+    const gone = await Promise.race([launch.launched.exited, delay(500).then(() => null)]);
+    const name = basename(launch.script);
+    const how = gone === null ? 'closed the connection without answering'
+      : gone.signal !== null ? `was killed by ${gone.signal} before answering` : `exited with code ${gone.code} before answering`;
+    return new CliError(err.code, `${name} ${how}: a FastCGI app must accept on the socket it gets as fd 0 ` +
+      `(its stderr is above; if it is a CGI script, use --cgi)`);
+  }
+  const code = errnoCode(err.cause);
+  if (err.code === 'CLIENT_ERR_CONNECT') {
+    if (code === 'ECONNREFUSED') return new CliError(err.code, `connection refused: is the FastCGI server running on ${shown}?`);
+    if (code === 'ENOENT') return new CliError(err.code, `no socket at ${shown}: is the FastCGI server running, and is the path right?`);
+    if (code === 'EACCES') return new CliError(err.code, `permission denied on ${shown}: the socket's mode or a folder above it keeps you out`);
+  }
+  return new CliError(err.code, err.message);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms).unref());
+}
+
+/** report: print the response as received (or HTTP-like with --http) and pick the exit code. */
+async function report(stdout: Buffer, plan: Plan, io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCgiResponse(stdout);
+  } catch (err) {
+    await write(io.stdout, stdout); // what arrived is the best clue to what went wrong
+    if (isClientError(err, 'CLIENT_ERR_BAD_HEAD')) {
+      throw new CliError(err.code, `malformed response (a web server answers 500): ${err.message}`);
+    }
+    throw err;
+  }
+  await write(io.stdout, plan.http ? formatHttpLike(parsed) : stdout);
+  return plan.fail && parsed.status >= 400 ? 1 : 0;
+}
+
+function write(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  if (data.length === 0) return Promise.resolve();
+  return new Promise((done) => stream.write(data, () => done()));
+}

@@ -1,0 +1,203 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import express from 'express';
+import { FastCGIClientConnection } from '../../src/client/fastcgi-client';
+import { buildCgiParams } from '../../src/client/params';
+import { parseCgiResponse } from '../../src/client/cgi-response';
+import type { DualcgiRequest } from '../../src/handlers/node';
+import { RecordType } from '../../src/protocol';
+import { header, headerAll, serveListener } from './fixture';
+
+describe('Node adapter: Express unchanged', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dualcgi-express-'));
+  writeFileSync(join(dir, 'file.txt'), 'from sendFile\n');
+  const app = express();
+  app.use(express.json());
+  app.use(express.urlencoded({ extended: false }));
+  app.get('/foo/:name', (req, res) => {
+    res.json({ name: req.params.name, query: req.query, url: req.url, originalUrl: req.originalUrl, ip: req.ip,
+      protocol: req.protocol, mount: (req as unknown as DualcgiRequest).dualcgi.mountPoint, host: req.hostname });
+  });
+  app.post('/json', (req, res) => { res.json({ got: req.body }); });
+  app.post('/form', (req, res) => { res.json({ got: req.body }); });
+  app.get('/redirect', (_req, res) => { res.redirect('/foo/there'); });
+  app.get('/file', (_req, res) => { res.sendFile(join(dir, 'file.txt')); });
+  app.get('/cookies', (_req, res) => { res.cookie('a', '1'); res.cookie('b', '2'); res.send('ok'); });
+  app.get('/crash', () => { throw new Error('express route crashed'); });
+  const served = await serveListener(app);
+  after(() => served.close());
+
+  it('routes on the path without the mount point and keeps originalUrl', async () => {
+    const r = await served.get('/foo/bar?x=1', { mountPoint: '/app', remoteAddr: '192.0.2.7', headers: [['Host', 'example.test']] });
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.body.toString());
+    assert.deepEqual(body, { name: 'bar', query: { x: '1' }, url: '/foo/bar?x=1', originalUrl: '/app/foo/bar?x=1',
+      ip: '192.0.2.7', protocol: 'http', mount: '/app', host: 'example.test' });
+  });
+
+  it('sees https from HTTPS=on', async () => {
+    const r = await served.get('/foo/s', { https: true });
+    assert.equal(JSON.parse(r.body.toString()).protocol, 'https');
+  });
+
+  it('parses JSON and urlencoded bodies (body-parser)', async () => {
+    const json = await served.get('/json', { method: 'POST', headers: [['Content-Type', 'application/json']], body: Buffer.from('{"a":[1,2]}') });
+    assert.deepEqual(JSON.parse(json.body.toString()), { got: { a: [1, 2] } });
+    const form = await served.get('/form', { method: 'POST', headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: Buffer.from('k=v&n=2') });
+    assert.deepEqual(JSON.parse(form.body.toString()), { got: { k: 'v', n: '2' } });
+  });
+
+  it('redirects, sends files, and keeps two Set-Cookie headers', async () => {
+    const redirect = await served.get('/redirect');
+    assert.equal(redirect.status, 302);
+    assert.equal(header(redirect, 'Location'), '/foo/there');
+    const file = await served.get('/file');
+    assert.equal(file.body.toString(), 'from sendFile\n');
+    assert.equal(header(file, 'Content-Length'), '14');
+    const cookies = await served.get('/cookies');
+    assert.deepEqual(headerAll(cookies, 'Set-Cookie'), ['a=1; Path=/', 'b=2; Path=/']);
+  });
+
+  it('never emits Transfer-Encoding, Connection or an HTTP status line', async () => {
+    const r = await served.get('/foo/x');
+    const raw = r.headers.map(([n]) => n.toLowerCase());
+    assert.ok(!raw.includes('transfer-encoding') && !raw.includes('connection') && !raw.includes('date'));
+  });
+
+  it('turns a route exception into Express\'s 500', async () => {
+    const r = await served.get('/crash');
+    assert.equal(r.status, 500);
+  });
+});
+
+describe('Node adapter: plain listeners', async () => {
+  let lastClose: Promise<string> = Promise.resolve('');
+  const served = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    if (url === '/throw') throw new Error('sync failure');
+    if (url === '/reject') return Promise.reject(new Error('async failure'));
+    if (url === '/late-throw') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('partial');
+      throw new Error('failed after headers');
+    }
+    if (url === '/head') { res.setHeader('Content-Length', '5'); res.end('hello'); return undefined; }
+    if (url === '/te') { res.setHeader('Transfer-Encoding', 'chunked'); res.write('a'); res.end('b'); return undefined; }
+    if (url === '/status') { res.statusCode = 204; res.end(); return undefined; }
+    if (url === '/hang') {
+      lastClose = new Promise((resolve) => {
+        let aborted = false;
+        req.on('aborted', () => { aborted = true; });
+        res.on('close', () => resolve(`close aborted=${aborted} ended=${res.writableEnded}`));
+      });
+      return undefined;
+    }
+    if (url === '/stream') {
+      // 8 MiB with backpressure: write until false, continue on 'drain'.
+      let left = 128;
+      const chunk = Buffer.alloc(65536, 7);
+      const pump = (): void => {
+        while (left > 0) {
+          left--;
+          if (!res.write(chunk)) { res.once('drain', pump); return; }
+        }
+        res.end();
+      };
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      pump();
+      return undefined;
+    }
+    if (url === '/upload') {
+      const hash = createHash('sha256');
+      let n = 0;
+      req.on('data', (c: Buffer) => { hash.update(c); n += c.length; });
+      req.on('end', () => res.end(`${n} ${hash.digest('hex')}`));
+      return undefined;
+    }
+    res.end('default');
+    return undefined;
+  });
+  after(() => served.close());
+
+  it('answers a synchronous throw with a 500 and logs to FCGI_STDERR', async () => {
+    const r = await served.get('/throw');
+    assert.equal(r.status, 500);
+    assert.equal(r.body.toString(), 'Internal Server Error\n');
+    assert.match(r.stderr, /sync failure/);
+    assert.equal((await served.get('/')).body.toString(), 'default', 'the next request is fine');
+  });
+
+  it('answers a rejected promise with a 500', async () => {
+    const r = await served.get('/reject');
+    assert.equal(r.status, 500);
+    assert.match(r.stderr, /async failure/);
+  });
+
+  it('ends a response that failed after its head with appStatus 1', async () => {
+    const r = await served.get('/late-throw');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'partial');
+    assert.equal(r.appStatus, 1);
+  });
+
+  it('sends no body for HEAD, and none for 204', async () => {
+    const head = await served.get('/head', { method: 'HEAD' });
+    assert.equal(head.body.length, 0);
+    assert.equal(header(head, 'Content-Length'), '5');
+    const s = await served.get('/status');
+    assert.equal(s.status, 204);
+    assert.equal(s.body.length, 0);
+  });
+
+  it('drops an app-set Transfer-Encoding and never frames chunks', async () => {
+    const r = await served.get('/te');
+    assert.equal(header(r, 'Transfer-Encoding'), undefined);
+    assert.equal(r.body.toString(), 'ab');
+  });
+
+  it('streams a response with write/drain backpressure', async () => {
+    const r = await served.get('/stream');
+    assert.equal(r.body.length, 128 * 65536);
+    assert.ok(r.body.every((b) => b === 7));
+  });
+
+  it('streams a request body (20 MiB, from a Readable) to req', async () => {
+    const data = randomBytes(20 * 1024 * 1024);
+    const r = await served.get('/upload', { method: 'POST', bodyLength: data.length, body: Readable.from([data.subarray(0, 7e6), data.subarray(7e6)]) });
+    assert.equal(r.body.toString(), `${data.length} ${createHash('sha256').update(data).digest('hex')}`);
+  });
+
+  it('emits req aborted and res close when the web server aborts', async () => {
+    const conn = await FastCGIClientConnection.connect(served.address);
+    const params = buildCgiParams({ target: '/hang' });
+    const pending = conn.request({ params, keepConn: true, requestId: 3 });
+    await new Promise((r) => setTimeout(r, 50));
+    conn.sendRaw(Buffer.from([1, RecordType.AbortRequest, 0, 3, 0, 0, 0, 0]));
+    const resp = await pending;
+    assert.equal(resp.protocolStatus, 0);
+    assert.equal(await lastClose, 'close aborted=true ended=false');
+    conn.close();
+  });
+
+  it('debug mode shows the stack on the 500 page', async () => {
+    const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
+    const r = await dbg.get('/');
+    assert.match(r.body.toString(), /visible in debug\n\s+at /);
+    await dbg.close();
+  });
+
+  it('a listener that writes a CGI-significant header value cannot split the head', async () => {
+    const bad = await serveListener((_req: IncomingMessage, res: ServerResponse) => { res.setHeader('X-Evil', 'a\r\nStatus: 302'); res.end(); });
+    const r = await bad.get('/');
+    assert.equal(r.status, 500);
+    assert.equal(header(r, 'X-Evil'), undefined);
+    assert.ok(parseCgiResponse(Buffer.from('Status: 500 x\r\n\r\n')).status === 500);
+    await bad.close();
+  });
+});
