@@ -15,8 +15,12 @@ import { FcgiRequest, type RequestTransport } from './request';
 
 /** ConnectionObserver: hooks for tracing; each is optional and checked before any work is done. */
 export interface ConnectionObserver {
-  record?(conn: Connection, dir: 'in' | 'out', record: FastCGIRecord): void;
-  error?(conn: Connection, err: Error, phase: string, requestId?: number): void;
+  /** enabled: checked before any event object is built (tracing off costs this call). */
+  enabled(): boolean;
+  record?(conn: Connection, dir: 'in' | 'out', record: FastCGIRecord, rid: string | undefined): void;
+  error?(conn: Connection | null, err: Error, phase: string, requestId?: number): void;
+  open?(conn: Connection): void;
+  close?(conn: Connection): void;
 }
 
 /** ResponderContext: options normalised once by the server; connections only read it. */
@@ -104,7 +108,7 @@ export class Connection implements RequestTransport {
   #socketOnError(err: Error): void {
     // EPIPE/ECONNRESET after the web server closed its end is normal (nginx closes kept-alive
     // connections right after STDOUT); 'close' follows and aborts what is left.
-    this.#ctx.observer?.error?.(this, err, 'socket');
+    if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, 'socket');
   }
 
   #socketOnClose(): void {
@@ -122,7 +126,7 @@ export class Connection implements RequestTransport {
 
   /** #fail: a framing or policy error: this connection cannot go on; other connections are unaffected. */
   #fail(err: Error, phase: string): void {
-    this.#ctx.observer?.error?.(this, err, phase);
+    if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, phase);
     this.socket.destroy();
   }
 
@@ -132,8 +136,9 @@ export class Connection implements RequestTransport {
    * closes the connection.
    */
   #handleRecord(record: FastCGIRecord): void {
-    if (this.#ctx.observer?.record) this.#ctx.observer.record(this, 'in', record);
     const { type, requestId } = record;
+    // BEGIN_REQUEST is observed once its request exists, so the event carries the request's rid.
+    if (type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) this.#observe('in', record, requestId);
     if (requestId === FCGI_NULL_REQUEST_ID) {
       if (type === RecordType.GetValues) this.#answerGetValues(record.content);
       else this.#write(encodeUnknownType(type)); // spec 4.2: unknown management record
@@ -146,7 +151,7 @@ export class Connection implements RequestTransport {
           this.#fail(new ConnectionError('FCGI_ERR_DUPLICATE_REQUEST', `BEGIN_REQUEST for request ${requestId} already in flight`), 'policy');
           return;
         }
-        this.#begin(requestId, record.content);
+        this.#begin(record);
         return;
       case RecordType.AbortRequest:
         // END_REQUEST goes out at once; the handler learns of it through its abort listeners.
@@ -173,11 +178,13 @@ export class Connection implements RequestTransport {
     }
   }
 
-  #begin(requestId: number, content: Buffer): void {
+  #begin(record: FastCGIRecord): void {
+    const requestId = record.requestId;
     let body;
     try {
-      body = decodeBeginRequestBody(content);
+      body = decodeBeginRequestBody(record.content);
     } catch (err) {
+      this.#observe('in', record, requestId);
       this.#fail(err as ProtocolError, 'decode');
       return;
     }
@@ -188,13 +195,22 @@ export class Connection implements RequestTransport {
     else if (!this.#ctx.multiplex && this.#requests.size > 0) refusal = ProtocolStatus.CantMpxConn;
     else if (this.#ctx.inFlight.count >= this.#ctx.maxReqs || this.#ctx.draining) refusal = ProtocolStatus.Overloaded;
     if (refusal !== null) {
-      this.#writeEndRequest(requestId, 0, refusal, false);
+      this.#observe('in', record, requestId);
+      this.#writeEndRequest(requestId, 0, refusal, false, undefined);
       if (!keepConn && this.#requests.size === 0) this.socket.end();
       return;
     }
     const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes);
     this.#requests.set(requestId, request);
     this.#ctx.inFlight.count++;
+    this.#observe('in', record, requestId);
+  }
+
+  /** #observe: a record event, built only when someone traces. */
+  #observe(dir: 'in' | 'out', record: FastCGIRecord, requestId: number, rid?: string): void {
+    const observer = this.#ctx.observer;
+    if (!observer?.record || !observer.enabled()) return;
+    observer.record(this, dir, record, rid ?? this.#requests.get(requestId)?.rid);
   }
 
   #params(request: FcgiRequest, content: Buffer): void {
@@ -218,7 +234,7 @@ export class Connection implements RequestTransport {
    */
   #refuseParams(request: FcgiRequest, err: ProtocolError): void {
     request.paramsComplete = true;
-    this.#ctx.observer?.error?.(this, err, 'params', request.requestId);
+    if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, 'params', request.requestId);
     const status = err.code === 'FCGI_ERR_PARAMS_TOO_LARGE' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     const body = `${err.code}\n`;
     request.write(Buffer.from(`Status: ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), () => {});
@@ -258,10 +274,8 @@ export class Connection implements RequestTransport {
 
   #writeRecord(type: number, requestId: number, content: Buffer): boolean {
     const padding = paddingFor(content.length);
-    if (this.#ctx.observer?.record) {
-      this.#ctx.observer.record(this, 'out', {
-        version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content,
-      });
+    if (this.#ctx.observer?.enabled()) {
+      this.#observe('out', { version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content }, requestId);
     }
     if (content.length <= COPY_THRESHOLD) {
       // One allocation and one write beat three writes for small chunks (no writev bookkeeping).
@@ -293,13 +307,13 @@ export class Connection implements RequestTransport {
       cb?.();
       return;
     }
-    this.#writeEndRequest(request.requestId, appStatus, protocolStatus, request.wroteStderr, cb);
+    this.#writeEndRequest(request.requestId, appStatus, protocolStatus, request.wroteStderr, request.rid, cb);
     if ((!request.keepConn || this.#closeAfterRequests) && this.#requests.size === 0) this.socket.end();
   }
 
   /** #writeEndRequest: the empty STDOUT (and STDERR) that end the streams, then END_REQUEST, in one write. */
   #writeEndRequest(requestId: number, appStatus: number, protocolStatus: ProtocolStatus, endStderr: boolean,
-    cb?: (err?: Error | null) => void): void {
+    rid: string | undefined, cb?: (err?: Error | null) => void): void {
     const streams = protocolStatus === ProtocolStatus.RequestComplete ? (endStderr ? 2 : 1) : 0;
     const out = Buffer.allocUnsafe(FCGI_HEADER_LEN * (streams + 2));
     let offset = 0;
@@ -312,14 +326,13 @@ export class Connection implements RequestTransport {
       offset += FCGI_HEADER_LEN;
     }
     writeEndRequest(out, offset, requestId, appStatus, protocolStatus);
-    const observer = this.#ctx.observer;
-    if (observer?.record) {
+    if (this.#ctx.observer?.enabled()) {
       for (let o = 0; o < out.length; o += FCGI_HEADER_LEN) {
         const type = out[o + 1]!;
         const contentLength = type === RecordType.EndRequest ? 8 : 0;
-        observer.record(this, 'out', {
+        this.#observe('out', {
           version: 1, type, requestId, contentLength, paddingLength: 0, content: out.subarray(o + 8, o + 8 + contentLength),
-        });
+        }, requestId, rid);
         if (contentLength) break;
       }
     }
@@ -328,11 +341,12 @@ export class Connection implements RequestTransport {
 
   #write(buf: Buffer): void {
     if (this.#closed) return;
-    if (this.#ctx.observer?.record) {
-      this.#ctx.observer.record(this, 'out', {
-        version: 1, type: buf[1]!, requestId: buf.readUInt16BE(2), contentLength: buf.readUInt16BE(4),
-        paddingLength: buf[6]!, content: buf.subarray(8, 8 + buf.readUInt16BE(4)),
-      });
+    if (this.#ctx.observer?.enabled()) {
+      const contentLength = buf.readUInt16BE(4);
+      this.#observe('out', {
+        version: 1, type: buf[1]!, requestId: buf.readUInt16BE(2), contentLength, paddingLength: buf[6]!,
+        content: buf.subarray(8, 8 + contentLength),
+      }, 0);
     }
     this.socket.write(buf);
   }

@@ -2,6 +2,7 @@ import type { Params } from '../cgi/params';
 import type { BodySink, Exchange, RoleName } from '../handlers/exchange';
 import { ProtocolStatus, RecordType } from '../protocol/constants';
 import { ParamsStream } from '../protocol/pairs';
+import { newRid } from '../trace/channel';
 import { ConnectionError } from './errors';
 
 /** RequestTransport: what a request needs from its connection (implemented by Connection). */
@@ -52,6 +53,13 @@ export class FcgiRequest implements Exchange {
     this.role = role;
     this.keepConn = keepConn;
     this.paramsStream = new ParamsStream(maxParamsBytes);
+  }
+
+  #rid: string | undefined;
+
+  /** rid: the request's trace key, made on first use (only tracing asks for it). */
+  get rid(): string {
+    return (this.#rid ??= newRid());
   }
 
   get aborted(): boolean {

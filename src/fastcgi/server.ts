@@ -111,14 +111,21 @@ export class FastCGIServer {
 
   #serverOnConnection(socket: Socket): void {
     if (this.#allowed && socket.remoteAddress !== undefined && !this.#allowed.has(normaliseIp(socket.remoteAddress))) {
-      this.#ctx.observer?.error?.(null as never, new ConnectionError('FCGI_ERR_ADDRESS_REFUSED',
-        `${socket.remoteAddress} is not in FCGI_WEB_SERVER_ADDRS`), 'accept');
+      if (this.#ctx.observer?.enabled()) {
+        this.#ctx.observer.error?.(null, new ConnectionError('FCGI_ERR_ADDRESS_REFUSED',
+          `${socket.remoteAddress} is not in FCGI_WEB_SERVER_ADDRS`), 'accept');
+      }
       socket.destroy();
       return;
     }
     const conn = new Connection(socket, this.#ctx);
     this.#connections.add(conn);
-    conn.whenClosed(() => this.#connections.delete(conn));
+    const observer = this.#ctx.observer;
+    if (observer?.enabled()) observer.open?.(conn);
+    conn.whenClosed(() => {
+      this.#connections.delete(conn);
+      if (observer?.enabled()) observer.close?.(conn);
+    });
     this.#options.onConnection?.(conn);
     if (this.#ctx.draining) conn.closeWhenIdle();
   }

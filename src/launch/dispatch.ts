@@ -66,10 +66,13 @@ export async function dispatch(options: DispatchOptions): Promise<Running> {
 async function start(options: DispatchOptions): Promise<Running> {
   const scriptPath = options.scriptPath ?? process.argv[1];
   const detection = detectMode({
-    explicit: options.mode ?? (options.bind ? 'fcgi' : undefined),
+    explicit: options.mode !== undefined && options.mode !== 'auto' ? options.mode : options.bind ? 'fcgi' : undefined,
     env: process.env,
     scriptPath,
   });
+  if (options.bind !== undefined && (options.mode === undefined || options.mode === 'auto')) {
+    detection.reason = `--bind ${options.bind}`;
+  }
   if (detection.mode === 'none') {
     process.stderr.write(explainNoMode(detection, scriptPath));
     process.exitCode = detection.fd0.kind === 'tty' ? 2 : 1;

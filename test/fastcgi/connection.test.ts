@@ -42,7 +42,7 @@ function endOf(peer: RawPeer, id: number): { appStatus: number; protocolStatus: 
   return rec ? decodeEndRequestBody(rec.content) : undefined;
 }
 
-const observer = { error: (_c: unknown, err: Error) => errors.push({ code: (err as Error & { code: string }).code, phase: '' }) };
+const observer = { enabled: () => true, error: (_c: unknown, err: Error) => errors.push({ code: (err as Error & { code: string }).code, phase: '' }) };
 
 describe('FastCGI responder over a real Unix socket', async () => {
   const { server, path } = await startServer({ maxConns: 7, maxReqs: 9, onRequest, observer });
@@ -291,7 +291,7 @@ describe('FastCGI server limits and shutdown', () => {
     for (const [addrs, expectServed] of [[['10.255.0.1'], false], [['127.0.0.1'], true]] as const) {
       const server = new FastCGIServer({
         webServerAddrs: [...addrs], onRequest,
-        observer: { error: (_c, err) => refusedErrors.push((err as Error & { code: string }).code) },
+        observer: { enabled: () => true, error: (_c, err) => refusedErrors.push((err as Error & { code: string }).code) },
       });
       await server.listen({ kind: 'tcp', host: '127.0.0.1', port: 0 });
       const port = Number(server.addressString().split(':').pop());

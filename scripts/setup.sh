@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on Debian (as root): the real web servers the end-to-end
+# tests start from their own configs, then the npm dependencies. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+missing=$(for p in $(cat scripts/debian-packages.txt); do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
+if [ -n "$missing" ]; then
+  apt-get update -q
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing
+fi
+# Debian starts the services it installs where it can; the tests never use them.
+for s in apache2 nginx lighttpd php8.2-fpm; do service "$s" stop >/dev/null 2>&1 || true; done
+npm ci --no-audit --no-fund

@@ -1,0 +1,65 @@
+import { chmodSync, chownSync, statSync, unlinkSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { NdjsonReader, type ReadItem } from './reader';
+
+/** TraceListenerOptions: who may send events. */
+export interface TraceListenerOptions {
+  /** mode: the socket file's permissions. Default 0o600: only this user's processes may connect. */
+  mode?: number;
+  /** uid/gid: give the socket to another user or group (e.g. www-data's gid with mode 0o660). */
+  uid?: number;
+  gid?: number;
+}
+
+/** TraceListenerError: the socket path is in use by a live listener. code: TRACE_ERR_IN_USE. */
+export class TraceListenerError extends Error {
+  readonly code = 'TRACE_ERR_IN_USE';
+}
+
+/**
+ * listenForTraces: the receiving end (dashboard, tail): a Unix socket that many processes connect
+ * to, each writing NDJSON. Every item goes to `onItem` with the producer's connection number.
+ */
+export async function listenForTraces(path: string, onItem: (item: ReadItem, producer: number) => void,
+  options: TraceListenerOptions = {}): Promise<Server> {
+  await removeStale(path);
+  let producers = 0;
+  const server = createServer((socket: Socket) => {
+    const id = ++producers;
+    const reader = new NdjsonReader((item) => onItem(item, id));
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('end', () => reader.end());
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // The umask could leave the socket open to others for a moment; listen with a tight one.
+    const previous = process.umask(0o177);
+    server.listen(path, () => {
+      process.umask(previous);
+      resolve();
+    });
+  });
+  chmodSync(path, options.mode ?? 0o600);
+  if (options.uid !== undefined || options.gid !== undefined) chownSync(path, options.uid ?? -1, options.gid ?? -1);
+  return server;
+}
+
+/** removeStale: a socket file nobody listens on is removed; a live one is an error. */
+async function removeStale(path: string): Promise<void> {
+  try {
+    if (!statSync(path).isSocket()) throw new TraceListenerError(`${path} exists and is not a socket`);
+  } catch (err) {
+    if (err instanceof TraceListenerError) throw err;
+    return; // absent
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.on('error', () => resolve(false));
+  });
+  if (live) throw new TraceListenerError(`${path} is in use by another listener (another dashboard or tail?)`);
+  unlinkSync(path);
+}

@@ -1,0 +1,86 @@
+import type { TraceEvent } from './events';
+
+/** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
+export type ReadItem =
+  | { kind: 'event'; event: TraceEvent & Record<string, unknown> }
+  | { kind: 'text'; text: string };
+
+/**
+ * stripUnsafe: remove terminal control characters (ESC sequences, C0/C1 controls except tab) so a
+ * hostile producer cannot move the cursor, retitle the window or hide lines (pino-pretty's
+ * strip-unsafe-control-chars does the same for its output).
+ */
+export function stripUnsafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+}
+
+/** NdjsonReaderOptions: bounds. */
+export interface NdjsonReaderOptions {
+  /** maxLineBytes: a longer line is cut there and shown as text. Default 1 MiB. */
+  maxLineBytes?: number;
+}
+
+/**
+ * NdjsonReader: bytes -> lines -> items. Never throws on input: non-JSON lines, JSON that is not an
+ * event object, and over-long lines all come out as text items.
+ */
+export class NdjsonReader {
+  #pending = '';
+  #skipping = false;
+  #maxLine: number;
+  #onItem: (item: ReadItem) => void;
+
+  constructor(onItem: (item: ReadItem) => void, options: NdjsonReaderOptions = {}) {
+    this.#onItem = onItem;
+    this.#maxLine = options.maxLineBytes ?? 1024 * 1024;
+  }
+
+  push(chunk: Buffer | string): void {
+    let text = this.#pending + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    let nl = text.indexOf('\n');
+    while (nl !== -1) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (this.#skipping) this.#skipping = false;
+      else this.#line(line);
+      nl = text.indexOf('\n');
+    }
+    if (text.length > this.#maxLine) {
+      if (!this.#skipping) this.#onItem({ kind: 'text', text: `${stripUnsafe(text.slice(0, 200))}… [line over ${this.#maxLine} bytes cut]` });
+      this.#skipping = true;
+      text = '';
+    }
+    this.#pending = text;
+  }
+
+  /** end: a last line without its newline. */
+  end(): void {
+    if (this.#pending && !this.#skipping) this.#line(this.#pending);
+    this.#pending = '';
+  }
+
+  #line(line: string): void {
+    const trimmed = line.trim();
+    if (trimmed === '') return;
+    this.#onItem(parseLine(trimmed));
+  }
+}
+
+/** parseLine: one NDJSON line to an item. */
+export function parseLine(line: string): ReadItem {
+  if (line.startsWith('{')) {
+    try {
+      const value: unknown = JSON.parse(line);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const event = value as TraceEvent & Record<string, unknown>;
+        if (typeof event.ev === 'string') return { kind: 'event', event };
+        // A pino line without `ev` (an app logging straight to the socket): an app log.
+        return { kind: 'event', event: { ...(value as Record<string, unknown>), ev: 'app.log', stream: 'log' } as unknown as TraceEvent & Record<string, unknown> };
+      }
+    } catch {
+      // not JSON: fall through to text
+    }
+  }
+  return { kind: 'text', text: stripUnsafe(line) };
+}

@@ -1,0 +1,211 @@
+import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { isRawLine, subscribe, type RawLine } from './channel';
+import type { TraceEvent } from './events';
+import type { TraceTarget } from './target';
+
+/** Sink: a subscriber that writes NDJSON lines to one target. */
+export interface Sink {
+  /** flush: resolves once queued lines are written (or `timeoutMs` passed); CGI waits on it before exit. */
+  flush(timeoutMs: number): Promise<void>;
+  close(): void;
+  /** dropped: lines lost because the target was unreachable or too slow. */
+  readonly dropped: number;
+}
+
+/** serialize: one NDJSON line. Raw lines (pino's own) pass through. */
+export function serialize(message: TraceEvent | RawLine): string {
+  if (isRawLine(message)) return message.raw.endsWith('\n') ? message.raw : `${message.raw}\n`;
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** SinkOptions: bounds. */
+export interface SinkOptions {
+  /** maxFileBytes: a file target rotates to `<path>.1` past this size. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** maxQueued: lines held for a socket that is not connected yet or not draining. Default 10,000. */
+  maxQueued?: number;
+  /** retryMs: how long after a failed connect a socket sink tries again. Default 2000. */
+  retryMs?: number;
+}
+
+/** createSink: subscribe a writer for `target` to the trace channel. */
+export function createSink(target: TraceTarget, options: SinkOptions = {}): Sink {
+  switch (target.kind) {
+    case 'off': return { flush: () => Promise.resolve(), close: () => {}, dropped: 0 };
+    case 'stderr': return new StreamSink((line) => process.stderr.write(line));
+    case 'file': return new FileSink(target.path, options.maxFileBytes ?? 64 * 1024 * 1024);
+    case 'unix': return new SocketSink(target.path, options.maxQueued ?? 10_000, options.retryMs ?? 2000);
+  }
+}
+
+class StreamSink implements Sink {
+  dropped = 0;
+  #unsubscribe: () => void;
+
+  constructor(write: (line: string) => void) {
+    this.#unsubscribe = subscribe((m) => write(serialize(m)));
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+}
+
+/**
+ * FileSink: appends with synchronous writes (O_APPEND keeps lines from several processes whole),
+ * so a CGI process that exits loses nothing; rotates once the file passes maxBytes.
+ */
+class FileSink implements Sink {
+  dropped = 0;
+  #path: string;
+  #fd: number;
+  #size: number;
+  #maxBytes: number;
+  #unsubscribe: () => void;
+
+  constructor(path: string, maxBytes: number) {
+    this.#path = path;
+    this.#maxBytes = maxBytes;
+    this.#fd = openSync(path, 'a', 0o600);
+    this.#size = fstatSync(this.#fd).size;
+    this.#unsubscribe = subscribe((m) => this.#write(serialize(m)));
+  }
+
+  #write(line: string): void {
+    try {
+      const n = writeSync(this.#fd, line);
+      this.#size += n;
+      if (this.#size > this.#maxBytes) this.#rotate();
+    } catch {
+      this.dropped++;
+    }
+  }
+
+  #rotate(): void {
+    closeSync(this.#fd);
+    try {
+      renameSync(this.#path, `${this.#path}.1`);
+    } catch {
+      // another process rotated it first
+    }
+    this.#fd = openSync(this.#path, 'a', 0o600);
+    this.#size = fstatSync(this.#fd).size;
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    closeSync(this.#fd);
+  }
+}
+
+/**
+ * SocketSink: streams lines to a listening dashboard or tail. Subscribed only while a connection is
+ * being made or is up: when nobody listens, nothing is subscribed and tracing costs nothing. A
+ * long-running process tries again every retryMs; lines beyond maxQueued are dropped, and counted.
+ */
+class SocketSink implements Sink {
+  dropped = 0;
+  #path: string;
+  #maxQueued: number;
+  #retryMs: number;
+  #socket: Socket | null = null;
+  #connected = false;
+  #queue: string[] = [];
+  #unsubscribe: (() => void) | null = null;
+  #retry: NodeJS.Timeout | null = null;
+  #closed = false;
+  #flushWaiters: Array<() => void> = [];
+
+  constructor(path: string, maxQueued: number, retryMs: number) {
+    this.#path = path;
+    this.#maxQueued = maxQueued;
+    this.#retryMs = retryMs;
+    this.#connect();
+  }
+
+  #connect(): void {
+    this.#retry = null;
+    if (this.#closed) return;
+    const socket = connect(this.#path);
+    this.#socket = socket;
+    this.#unsubscribe ??= subscribe((m) => this.#write(serialize(m)));
+    socket.unref(); // the trace connection never keeps a process alive
+    socket.on('connect', () => {
+      this.#connected = true;
+      const queued = this.#queue.join('');
+      this.#queue = [];
+      if (queued) socket.write(queued);
+      this.#checkFlushed();
+    });
+    socket.on('drain', () => this.#checkFlushed());
+    socket.on('error', () => {});
+    socket.on('close', () => this.#onClose());
+  }
+
+  #onClose(): void {
+    this.#connected = false;
+    this.#socket = null;
+    this.dropped += this.#queue.length;
+    this.#queue = [];
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const fn of waiters) fn();
+    if (!this.#closed) {
+      this.#retry = setTimeout(() => this.#connect(), this.#retryMs);
+      this.#retry.unref();
+    }
+  }
+
+  #write(line: string): void {
+    if (this.#connected && this.#socket) {
+      // A dashboard that cannot keep up: drop rather than grow without bound.
+      if (this.#socket.writableLength > 8 * 1024 * 1024) this.dropped++;
+      else this.#socket.write(line);
+      return;
+    }
+    if (this.#queue.length >= this.#maxQueued) {
+      this.dropped++;
+      return;
+    }
+    this.#queue.push(line);
+  }
+
+  #checkFlushed(): void {
+    if (this.#socket && this.#connected && this.#socket.writableLength === 0 && this.#queue.length === 0) {
+      const waiters = this.#flushWaiters;
+      this.#flushWaiters = [];
+      for (const fn of waiters) fn();
+    }
+  }
+
+  flush(timeoutMs: number): Promise<void> {
+    if (!this.#socket) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#flushWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#checkFlushed();
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    this.#socket?.end();
+  }
+}
