@@ -25,6 +25,7 @@ module.exports = function app(req, res) {
     });
     return;
   }
+  req.log.info({ path: url.pathname }, 'hello handled');
   const body = JSON.stringify({
     hello: 'world',
     path: url.pathname,

@@ -1,4 +1,6 @@
 import type { BodySink, Exchange } from '../handlers/exchange';
+import { newRid } from '../trace/channel';
+import { originalStderrWrite } from '../trace/stdio';
 import { CgiError } from './errors';
 import type { Params } from './params';
 import type { StdoutWriter } from './stdout-guard';
@@ -25,6 +27,7 @@ export class CgiExchange implements Exchange {
   readonly role = 'RESPONDER' as const;
   readonly requestId = 0;
   readonly params: Params;
+  readonly rid = newRid();
   bytesIn = 0;
   bytesOut = 0;
   #plan: CgiBodyPlan | null;
@@ -151,7 +154,7 @@ export class CgiExchange implements Exchange {
   }
 
   writeStderr(chunk: string | Buffer): void {
-    process.stderr.write(chunk);
+    originalStderrWrite(chunk); // dualcgi's own diagnostics are not app output
   }
 
   onAbort(fn: (reason: Error) => void): void {

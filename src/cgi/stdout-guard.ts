@@ -1,3 +1,5 @@
+import { originalStderrWrite, originalStdoutWrite } from '../trace/stdio';
+
 /**
  * In CGI mode stdout IS the response (DESIGN "Known traps"): nothing but the response may reach it.
  * guardStdout keeps a private writer for the response and points `process.stdout.write` (what
@@ -14,12 +16,11 @@ let guarded: StdoutWriter | null = null;
 export function guardStdout(): StdoutWriter {
   if (guarded) return guarded;
   const stdout = process.stdout;
-  const realWrite = stdout.write.bind(stdout) as (chunk: Buffer, cb: (err?: Error | null) => void) => boolean;
   guarded = {
-    write: (chunk, cb) => realWrite(chunk, cb),
+    write: (chunk, cb) => originalStdoutWrite(chunk, cb),
     once: (event, fn) => { stdout.once(event, fn); },
   };
-  const toStderr = process.stderr.write.bind(process.stderr);
+  const toStderr = (chunk: string | Uint8Array): boolean => originalStderrWrite(chunk);
   // An own property on this one stream object: console.* calls it for every line.
   (stdout as { write: unknown }).write = toStderr;
   return guarded;

@@ -40,4 +40,9 @@ export interface Exchange {
   /** onAbort: `fn` runs once if the web server aborts the request or drops the connection. */
   onAbort(fn: (reason: Error) => void): void;
   readonly aborted: boolean;
+  /** rid: the request's key in trace events, unique across processes. */
+  readonly rid: string;
+  /** bytesIn/bytesOut: body bytes received and response bytes sent so far. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }

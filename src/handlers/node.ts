@@ -4,6 +4,8 @@ import type { RequestHead } from '../cgi/request-head';
 import { httpHeadToCgi } from '../cgi/response-head';
 import type { Exchange, Mode, RoleName } from './exchange';
 import { ExchangeSocket } from './socket';
+import type { Logger } from 'pino';
+import { releaseLogger, requestLogger } from '../trace/app-logger';
 
 /** NodeListener: a node:http request listener (Express, Koa's callback(), Connect, plain handlers). */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -24,6 +26,8 @@ export interface RequestInfo {
 export interface DualcgiRequest extends IncomingMessage {
   originalUrl: string;
   dualcgi: RequestInfo;
+  /** log: a pino logger bound to this request; its lines reach the dashboard (see trace/app-logger). */
+  log: Logger;
 }
 
 /** NodeServeOptions: how handler failures are shown. */
@@ -117,6 +121,14 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
     params: exchange.params,
   };
 
+  let log: Logger | undefined;
+  // Made on first use: pino is not even loaded for requests that never log.
+  Object.defineProperty(req, 'log', {
+    configurable: true,
+    enumerable: false,
+    get: () => (log ??= requestLogger(exchange)),
+  });
+
   const res = new ServerResponse(req);
   const internals = res as unknown as OutgoingInternals;
   internals._storeHeader = storeCgiHeader;
@@ -139,8 +151,9 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
 
   const state = { appStatus: 0 };
   res.on('finish', () => {
+    options.onFinish?.(res); // before end(): a CGI process may exit as soon as the response is out
     exchange.end(undefined, state.appStatus);
-    options.onFinish?.(res);
+    if (log) releaseLogger(exchange.rid);
     // Like node:http: an unread body is discarded once the response is done.
     if (!req.readableEnded && !req.destroyed) {
       req.removeAllListeners('data');

@@ -4,6 +4,8 @@ import { encodeErrorResponse } from '../cgi/response-head';
 import type { LoadedApp } from '../launch/load-app';
 import type { Exchange } from './exchange';
 import { type NodeServeOptions, serveNode } from './node';
+import { requestContext } from '../trace/console-capture';
+import { traceRequest } from '../trace/request-events';
 
 /** ExchangeHandlerOptions: the request mapping and failure display, normalised once. */
 export interface ExchangeHandlerOptions extends RequestHeadOptions, NodeServeOptions {}
@@ -30,6 +32,23 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       exchange.end(undefined, 1);
       return;
     }
-    serveNode(app.listener, exchange, head, options);
+    const trace = traceRequest(exchange, head);
+    if (trace === null) {
+      serveNode(app.listener, exchange, head, options);
+      return;
+    }
+    const traced: NodeServeOptions = {
+      ...options,
+      onError(err, phase) {
+        options.onError?.(err, phase);
+        trace.fail(err, phase);
+      },
+      onFinish(res) {
+        options.onFinish?.(res);
+        trace.finish(res, res.statusCode);
+      },
+    };
+    // Console output of this request's code is attributed to it (trace/console-capture).
+    requestContext.run(trace.rid, () => serveNode(app.listener, exchange, head, traced));
   };
 }

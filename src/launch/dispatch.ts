@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { CgiError } from '../cgi/errors';
 import { paramsFromEnv, readRawEnviron } from '../cgi/params';
 import { createRequestHead, type RequestHeadOptions } from '../cgi/request-head';
@@ -13,6 +13,12 @@ import { createExchangeHandler } from '../handlers/serve';
 import { parseAddress } from '../net/address';
 import { detectMode, type Detection, explainNoMode } from './detect';
 import { loadEnvFile } from './env-file';
+import { appLogOptions, type AppLogRoute } from '../trace/app-logger';
+import { isTracing, publish } from '../trace/channel';
+import { Level } from '../trace/events';
+import { createTraceObserver } from '../trace/fastcgi-observer';
+import { installTrace, traceProcessExit, traceProcessStart } from '../trace/install';
+import { originalStderrWrite } from '../trace/stdio';
 import { appFromValue, AppLoadError, type LoadedApp, loadApp } from './load-app';
 
 /** DispatchOptions: what an entry script passes to dispatch(). */
@@ -39,6 +45,15 @@ export interface DispatchOptions {
   drainMs?: number;
   /** scriptPath: the entry script (for detection by name). Default process.argv[1]. */
   scriptPath?: string;
+  /**
+   * trace: where trace events go (unix:/path.sock, file:/path.ndjson, stderr, off). Default:
+   * DUALCGI_TRACE, else the file .dualcgi-trace next to the entry script, else off.
+   */
+  trace?: string;
+  /** showSecrets: trace Authorization/Cookie values and body bytes. Default DUALCGI_SHOW_SECRETS=1. */
+  showSecrets?: boolean;
+  /** appLog: where req.log lines go (see trace/app-logger). Default 'auto'. */
+  appLog?: AppLogRoute;
 }
 
 /** Running: what dispatch() started, for embedding and tests. */
@@ -58,7 +73,7 @@ export async function dispatch(options: DispatchOptions): Promise<Running> {
   } catch (err) {
     // The entry script has no catch of its own: one clear line for the web server's error log.
     const e = err as Error & { code?: unknown };
-    process.stderr.write(`dualcgi: ${typeof e.code === 'string' ? `${e.code}: ` : ''}${e.message}\n`);
+    originalStderrWrite(`dualcgi: ${typeof e.code === 'string' ? `${e.code}: ` : ''}${e.message}\n`);
     process.exit(1);
   }
 }
@@ -74,11 +89,15 @@ async function start(options: DispatchOptions): Promise<Running> {
     detection.reason = `--bind ${options.bind}`;
   }
   if (detection.mode === 'none') {
-    process.stderr.write(explainNoMode(detection, scriptPath));
+    originalStderrWrite(explainNoMode(detection, scriptPath));
     process.exitCode = detection.fd0.kind === 'tty' ? 2 : 1;
     return { detection };
   }
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
+  installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, detection.mode);
+  if (options.appLog) appLogOptions.route = options.appLog;
+  const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
+  traceProcessStart(detection.mode, detection.reason, appName, scriptPath);
   if (detection.mode === 'cgi') {
     runCgi(options, base);
     return { detection };
@@ -115,7 +134,10 @@ function runCgi(options: DispatchOptions, base: string): void {
   delete process.env['HTTP_PROXY'];
   let exchange: CgiExchange | null = null;
   const exit = (code: number): void => {
-    const finish = (): void => process.exit(code);
+    const finish = (): void => {
+      // Trace events of a CGI hit must leave before the process does.
+      traceProcessExit('cgi', 'request done', code).then(() => process.exit(code), () => process.exit(code));
+    };
     if (!exchange || exchange.bodyDone) finish();
     else {
       exchange.whenBodyDone(finish);
@@ -123,7 +145,8 @@ function runCgi(options: DispatchOptions, base: string): void {
     }
   };
   const fail = (status: number, err: Error): void => {
-    process.stderr.write(`dualcgi: ${err.stack ?? err.message}\n`);
+    originalStderrWrite(`dualcgi: ${err.stack ?? err.message}\n`);
+    traceError(err, status === 500 ? 'load' : 'request');
     const text = isDebug(options) ? `${status} ${err.message}` : `${status} ${status === 500 ? 'Internal Server Error' : 'Bad Request'}`;
     out.write(encodeErrorResponse(status, text), () => exit(1));
   };
@@ -149,8 +172,10 @@ async function runFastCGI(options: DispatchOptions, base: string): Promise<FastC
     // A FastCGI process that cannot load its app exits; the web server reports the failure
     // (mod_fcgid: 500 "End of script output") and this line goes to its error log.
     const e = err as Error;
-    process.stderr.write(`dualcgi: ${e instanceof AppLoadError ? `${e.code}: ` : ''}${e.message}\n`);
-    if (e.cause instanceof Error && e.cause.stack) process.stderr.write(`${e.cause.stack}\n`);
+    originalStderrWrite(`dualcgi: ${e instanceof AppLoadError ? `${e.code}: ` : ''}${e.message}\n`);
+    if (e.cause instanceof Error && e.cause.stack) originalStderrWrite(`${e.cause.stack}\n`);
+    traceError(e, 'load');
+    await traceProcessExit('fcgi', `app failed to load: ${e.message}`, 1);
     process.exit(1);
   }
   const handle = handlerFor(app, options);
@@ -160,6 +185,7 @@ async function runFastCGI(options: DispatchOptions, base: string): Promise<FastC
     multiplex: options.multiplex,
     maxParamsBytes: options.maxParamsBytes,
     socketMode: options.socketMode,
+    observer: createTraceObserver('fcgi'),
     onRequest: (request: FcgiRequest) => handle(request),
   });
   const target: ListenTarget = options.bind ? parseAddress(options.bind) : { kind: 'fd', fd: 0 };
@@ -174,8 +200,18 @@ function installShutdown(server: FastCGIServer, drainMs: number): void {
   const onSignal = (): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    server.close(drainMs).then(() => process.exit(0), () => process.exit(1));
+    const exit = (code: number): void => {
+      traceProcessExit('fcgi', 'signal: drained and stopped', code).then(() => process.exit(code), () => process.exit(code));
+    };
+    server.close(drainMs).then(() => exit(0), () => exit(1));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** traceError: a failure outside any request (app load, bad CGI environment). */
+function traceError(err: Error, phase: string): void {
+  if (!isTracing()) return;
+  const code = (err as { code?: unknown }).code;
+  publish({ ev: 'error', level: Level.error, phase, msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}) });
 }

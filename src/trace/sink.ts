@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { isRawLine, subscribe, type RawLine } from './channel';
 import type { TraceEvent } from './events';
+import { originalStderrWrite } from './stdio';
 import type { TraceTarget } from './target';
 
 /** Sink: a subscriber that writes NDJSON lines to one target. */
@@ -33,7 +34,7 @@ export interface SinkOptions {
 export function createSink(target: TraceTarget, options: SinkOptions = {}): Sink {
   switch (target.kind) {
     case 'off': return { flush: () => Promise.resolve(), close: () => {}, dropped: 0 };
-    case 'stderr': return new StreamSink((line) => process.stderr.write(line));
+    case 'stderr': return new StreamSink((line) => originalStderrWrite(line));
     case 'file': return new FileSink(target.path, options.maxFileBytes ?? 64 * 1024 * 1024);
     case 'unix': return new SocketSink(target.path, options.maxQueued ?? 10_000, options.retryMs ?? 2000);
   }

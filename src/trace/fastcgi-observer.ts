@@ -1,0 +1,41 @@
+import type { Connection, ConnectionObserver } from '../fastcgi/connection';
+import { isTracing, publish } from './channel';
+import { Level } from './events';
+import { recordEvent } from './record-event';
+
+function codeOf(err: Error): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function peerOf(conn: Connection): string {
+  const s = conn.socket;
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : 'unix';
+}
+
+/**
+ * createTraceObserver: FastCGI connection events -> trace events (records decoded, connections,
+ * protocol errors). `enabled` is the channel's hasSubscribers: nothing is built while nobody listens.
+ */
+export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
+  return {
+    enabled: isTracing,
+    record(conn, dir, record, rid) {
+      publish(recordEvent(record, dir, conn.id, mode, rid));
+    },
+    error(conn, err, phase, requestId) {
+      const code = codeOf(err);
+      publish({
+        ev: 'error', level: phase === 'socket' ? Level.debug : Level.warn, mode, phase, msg: err.message,
+        stack: err.stack, ...(code ? { code } : {}), ...(conn ? { conn: conn.id } : {}),
+        ...(requestId !== undefined ? { requestId } : {}),
+      });
+    },
+    open(conn) {
+      publish({ ev: 'conn.open', mode, conn: conn.id, peer: peerOf(conn), msg: `connection ${conn.id} opened` });
+    },
+    close(conn) {
+      publish({ ev: 'conn.close', mode, conn: conn.id, msg: `connection ${conn.id} closed` });
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { isTracing, publish } from './channel';
+import { captureConsole } from './console-capture';
+import { Level } from './events';
+import { traceOptions } from './redact';
+import { createSink, type Sink } from './sink';
+import { parseTraceTarget, type TraceTarget } from './target';
+
+/** TRACE_FILE: a file next to the entry script naming the trace target, for servers that start
+ * the script with a bare environment (mod_fcgid passes PATH only; lighttpd mod_cgi not even that). */
+export const TRACE_FILE = '.dualcgi-trace';
+
+/** TraceSetup: what a process traces to, and how it was decided. */
+export interface TraceSetup {
+  sink: Sink;
+  target: TraceTarget;
+  source: string;
+}
+
+let current: TraceSetup | null = null;
+
+/**
+ * resolveTraceTarget: the option, else DUALCGI_TRACE, else the first line of .dualcgi-trace in the
+ * entry script's folder, else off.
+ */
+export function resolveTraceTarget(option: string | undefined, scriptDir: string | undefined): { target: TraceTarget; source: string } {
+  if (option !== undefined) return { target: parseTraceTarget(option), source: 'option' };
+  const env = process.env['DUALCGI_TRACE'];
+  if (env !== undefined) return { target: parseTraceTarget(env), source: 'DUALCGI_TRACE' };
+  if (scriptDir !== undefined) {
+    const file = join(scriptDir, TRACE_FILE);
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) return { target: parseTraceTarget(text.split('\n')[0] ?? ''), source: file };
+  }
+  return { target: { kind: 'off' }, source: 'default' };
+}
+
+/** InstallOptions: what dispatch() knows when it starts tracing. */
+export interface InstallOptions {
+  trace?: string;
+  scriptPath?: string;
+  showSecrets?: boolean;
+}
+
+/** installTrace: create the sink and capture console output; idempotent per process. */
+export function installTrace(options: InstallOptions, mode: string): TraceSetup {
+  if (current) return current;
+  const { target, source } = resolveTraceTarget(options.trace, options.scriptPath ? dirname(options.scriptPath) : undefined);
+  traceOptions.showSecrets = options.showSecrets ?? process.env['DUALCGI_SHOW_SECRETS'] === '1';
+  const sink = createSink(target);
+  if (target.kind !== 'off') captureConsole(mode);
+  current = { sink, target, source };
+  return current;
+}
+
+/** appVersion: the version in the nearest package.json above the app, if any. */
+export function appVersion(appPath: string): string | undefined {
+  for (let dir = dirname(appPath); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown };
+      return typeof pkg.version === 'string' ? pkg.version : undefined;
+    } catch {
+      // keep looking upwards
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** traceProcessStart: the first event of a process: its mode and why (the detection evidence). */
+export function traceProcessStart(mode: string, reason: string, app: string, scriptPath: string | undefined): void {
+  if (!isTracing()) return;
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = String(process.getuid?.() ?? '?');
+  }
+  const version = appVersion(app);
+  publish({
+    ev: 'process.start', mode, reason, app, user, node: process.version,
+    ...(version !== undefined ? { version } : {}), ...(scriptPath !== undefined ? { script: scriptPath } : {}),
+    msg: `${mode} process ${process.pid} started: ${reason}`,
+  });
+}
+
+/** traceProcessExit: the last event; then the sink is flushed (a CGI process exits right after). */
+export async function traceProcessExit(mode: string, reason: string, code: number, flushMs = 500): Promise<void> {
+  if (isTracing()) {
+    publish({ ev: 'process.exit', mode, reason, code, level: code === 0 ? Level.info : Level.error, msg: `process ${process.pid} exiting: ${reason}` });
+  }
+  await current?.sink.flush(flushMs);
+}
