@@ -1,0 +1,110 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FastCGIClientConnection } from '../../src/client/fastcgi-client';
+import { launchFastCGIScript, runCgiScript } from '../../src/client/launch';
+import { buildCgiParams } from '../../src/client/params';
+import { parseCgiResponse } from '../../src/client/cgi-response';
+import { listenForTraces } from '../../src/trace/listener';
+import type { ReadItem } from '../../src/trace/reader';
+
+type Ev = Record<string, unknown>;
+
+const dist = resolve(__dirname, '../../src');
+const dir = mkdtempSync(join(tmpdir(), 'dualcgi-dtrace-'));
+writeFileSync(join(dir, 'app.js'), `
+module.exports = (req, res) => {
+  if (req.url === '/crash') throw new Error('crash for the trace');
+  console.log('console line from', req.url);
+  req.log.info({ answer: 42 }, 'req.log line');
+  let n = 0;
+  req.on('data', (c) => { n += c.length; });
+  req.on('end', () => { res.setHeader('Set-Cookie', 'sid=secret'); res.end('body ' + n); });
+};
+`);
+for (const name of ['dispatch.fcgi', 'dispatch.cgi']) {
+  writeFileSync(join(dir, name), `#!${process.execPath}\nrequire(${JSON.stringify(dist)}).dispatch({ app: './app.js' });\n`);
+  chmodSync(join(dir, name), 0o755);
+}
+
+async function collect(): Promise<{ events: Ev[]; server: Server; path: string }> {
+  const path = join(mkdtempSync(join(tmpdir(), 'dualcgi-dtrace-sock-')), 't.sock');
+  const events: Ev[] = [];
+  const server = await listenForTraces(path, (item: ReadItem) => {
+    if (item.kind === 'event') events.push(item.event as unknown as Ev);
+  });
+  return { events, server, path };
+}
+
+function settle(events: Ev[], pred: (e: Ev[]) => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolvePromise, reject) => {
+    const check = (): void => {
+      if (pred(events)) resolvePromise();
+      else if (Date.now() > deadline) reject(new Error(`events so far: ${events.map((e) => e['ev']).join(', ')}`));
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+describe('trace events from real dispatch processes', () => {
+  const servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  it('a CGI hit sends all its events before it exits, and none reach the response', async () => {
+    const { events, server, path } = await collect();
+    servers.push(server);
+    const params = buildCgiParams({ target: '/hello?x=1', mode: 'cgi', method: 'POST', bodyLength: 3 });
+    const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.from('abc') });
+    const resp = parseCgiResponse(r.stdout);
+    assert.equal(resp.body.toString(), 'body 3');
+    await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+    const kinds = events.map((e) => e['ev']);
+    assert.deepEqual(kinds.filter((k) => k !== 'app.log'), ['process.start', 'request.start', 'request.end', 'process.exit']);
+    const start = events.find((e) => e['ev'] === 'process.start')!;
+    assert.equal(start['mode'], 'cgi');
+    assert.match(String(start['reason']), /GATEWAY_INTERFACE/);
+    const rid = events.find((e) => e['ev'] === 'request.start')!['rid'];
+    const logs = events.filter((e) => e['ev'] === 'app.log');
+    assert.ok(logs.some((l) => l['msg'] === 'req.log line' && l['answer'] === 42 && l['rid'] === rid), 'req.log line attributed');
+    assert.ok(logs.some((l) => l['stream'] === 'stdout' && /console line from \/hello/.test(String(l['msg']))), 'console.log captured');
+    const end = events.find((e) => e['ev'] === 'request.end')!;
+    assert.equal(end['status'], 200);
+    assert.equal(end['bytesIn'], 3);
+    assert.deepEqual(end['headers'], [['Set-Cookie', '[redacted]'], ['Content-Length', '6']]);
+    assert.ok(!r.stdout.toString().includes('"ev"'), 'no trace line in the response');
+  });
+
+  it('a FastCGI worker traces every record with the request rid, errors with stack, and console output', async () => {
+    const { events, server, path } = await collect();
+    servers.push(server);
+    writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+    const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+    try {
+      const conn = await FastCGIClientConnection.connect(launched.address);
+      const ok = await conn.request({ params: buildCgiParams({ target: '/ok', method: 'POST', bodyLength: 2 }), body: Buffer.from('hi'), keepConn: true });
+      assert.match(ok.stdout.toString(), /body 2$/);
+      const crash = await conn.request({ params: buildCgiParams({ target: '/crash' }), keepConn: true });
+      assert.match(crash.stdout.toString(), /^Status: 500/);
+      conn.close();
+      await settle(events, (e) => e.filter((x) => x['ev'] === 'request.end').length === 2);
+    } finally {
+      await launched.stop();
+    }
+    const start = events.find((e) => e['ev'] === 'process.start')!;
+    assert.match(String(start['reason']), /listening unix socket/);
+    const [first, second] = events.filter((e) => e['ev'] === 'request.start');
+    const records = events.filter((e) => e['ev'] === 'record' && e['rid'] === first!['rid']);
+    const types = records.map((r) => `${r['dir']} ${r['type']}`);
+    for (const t of ['in BEGIN_REQUEST', 'in PARAMS', 'in STDIN', 'out STDOUT', 'out END_REQUEST']) assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
+    assert.ok(events.some((e) => e['ev'] === 'app.log' && e['rid'] === first!['rid'] && e['stream'] === 'stdout'), 'console output attributed to its request');
+    const error = events.find((e) => e['ev'] === 'error' && e['rid'] === second!['rid'])!;
+    assert.match(String(error['stack']), /crash for the trace\n\s+at /);
+    assert.equal(events.find((e) => e['ev'] === 'request.end' && e['rid'] === second!['rid'])!['status'], 500);
+    assert.ok(events.some((e) => e['ev'] === 'conn.open') && events.some((e) => e['ev'] === 'process.exit'));
+  });
+});
