@@ -142,7 +142,13 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   res.assignSocket(socket as never);
   socket.on('drain', () => responseOnSocketDrain(res));
 
-  pipeBody(exchange, req);
+  pipeBody(exchange, req, res);
+  // node:http emits 'error' on a response written after its end; with no listener that would
+  // crash a process serving other requests. It is the app's bug: report it, go on.
+  res.on('error', (err) => {
+    options.onError?.(err, 'response');
+    exchange.writeStderr(`dualcgi: ${req.method} ${req.url}: ${err.message}\n`);
+  });
   exchange.onAbort((reason) => {
     // As node:http does when a client disconnects: IncomingMessage emits 'aborted' unless fully read.
     if (!req.destroyed) req.destroy(reason);
@@ -171,8 +177,12 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   }
 }
 
-/** pipeBody: the exchange's body into IncomingMessage, pausing the transport when the app is slow. */
-function pipeBody(exchange: Exchange, req: IncomingMessage): void {
+/**
+ * pipeBody: the exchange's body into IncomingMessage, pausing the transport when the app is slow.
+ * A body that cannot be read whole (CGI stdin shorter than CONTENT_LENGTH) destroys req and, if the
+ * app has not answered yet, gets the error's status (400) instead of a hang.
+ */
+function pipeBody(exchange: Exchange, req: IncomingMessage, res: ServerResponse): void {
   // An own property survives prototype swaps; IncomingMessage calls _read when it wants more.
   (req as unknown as { _read: () => void })._read = () => exchange.resumeBody();
   exchange.startBody({
@@ -181,8 +191,27 @@ function pipeBody(exchange: Exchange, req: IncomingMessage): void {
       req.complete = true;
       req.push(null);
     },
-    error: (err) => req.destroy(err),
+    error: (err) => {
+      // Destroying an unfinished req destroys the shared socket (node:http semantics), so the
+      // error response goes out first; a response already under way ends as failed.
+      const status = (err as { status?: unknown }).status;
+      if (!res.headersSent && !res.writableEnded) {
+        res.once('finish', () => req.destroy(err));
+        const code = typeof status === 'number' ? status : 400;
+        respondPlain(res, code, `${code} ${(err as { code?: string }).code ?? 'Bad Request'}\n`);
+      } else {
+        if (!res.writableEnded) exchange.end(undefined, 1);
+        req.destroy(err);
+      }
+    },
   });
+}
+
+/** respondPlain: replace whatever the app prepared with a plain-text response. */
+function respondPlain(res: ServerResponse, status: number, body: string): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function toError(err: unknown): Error {
@@ -205,8 +234,5 @@ function onHandlerError(err: Error, req: IncomingMessage, res: ServerResponse, e
     res.end();
     return;
   }
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  const body = options.debug ? `Internal Server Error\n\n${err.stack ?? err.message}\n` : 'Internal Server Error\n';
-  res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+  respondPlain(res, 500, options.debug ? `Internal Server Error\n\n${err.stack ?? err.message}\n` : 'Internal Server Error\n');
 }

@@ -185,6 +185,19 @@ describe('Node adapter: plain listeners', async () => {
     conn.close();
   });
 
+  it('survives an app that writes after end (node:http would emit an unhandled error)', async () => {
+    const sloppy = await serveListener((_req: IncomingMessage, res: ServerResponse) => {
+      res.end('first');
+      res.write('after end');
+    });
+    const r = await sloppy.get('/');
+    assert.equal(r.body.toString(), 'first');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(sloppy.errors.some((e) => (e as Error & { code?: string }).code === 'ERR_STREAM_WRITE_AFTER_END'));
+    assert.equal((await sloppy.get('/')).body.toString(), 'first', 'still serving');
+    await sloppy.close();
+  });
+
   it('debug mode shows the stack on the 500 page', async () => {
     const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
     const r = await dbg.get('/');
