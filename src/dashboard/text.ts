@@ -21,16 +21,19 @@ export function tagSafe(text: string): string {
   return escapeTags(plain(text));
 }
 
-/** fit: cut to `width` columns (with an ellipsis) or pad with spaces. Works on plain text. */
-export function fit(text: string, width: number): string {
+/** fit: one plain line cut to `width` columns (with an ellipsis) or padded with spaces. */
+export function fit(raw: string, width: number): string {
   if (width <= 0) return '';
+  // Measure what will be shown: control characters would be stripped later and shorten the line.
+  const text = plain(raw);
   if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
   return text.padEnd(width);
 }
 
 /** fitRight: like fit, right-aligned (numbers). */
-export function fitRight(text: string, width: number): string {
+export function fitRight(raw: string, width: number): string {
   if (width <= 0) return '';
+  const text = plain(raw);
   if (text.length > width) return `${text.slice(0, width - 1)}…`;
   return text.padStart(width);
 }

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { TraceEvent } from './events';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
@@ -26,6 +27,8 @@ export interface NdjsonReaderOptions {
  * event object, and over-long lines all come out as text items.
  */
 export class NdjsonReader {
+  // A UTF-8 character may be split across socket chunks: decode statefully.
+  #decoder = new StringDecoder('utf8');
   #pending = '';
   #skipping = false;
   #maxLine: number;
@@ -37,17 +40,18 @@ export class NdjsonReader {
   }
 
   push(chunk: Buffer | string): void {
-    let text = this.#pending + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    let text = this.#pending + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
     let nl = text.indexOf('\n');
     while (nl !== -1) {
       const line = text.slice(0, nl);
       text = text.slice(nl + 1);
       if (this.#skipping) this.#skipping = false;
+      else if (line.length > this.#maxLine) this.#onItem(cutLine(line, this.#maxLine));
       else this.#line(line);
       nl = text.indexOf('\n');
     }
     if (text.length > this.#maxLine) {
-      if (!this.#skipping) this.#onItem({ kind: 'text', text: `${stripUnsafe(text.slice(0, 200))}… [line over ${this.#maxLine} bytes cut]` });
+      if (!this.#skipping) this.#onItem(cutLine(text, this.#maxLine));
       this.#skipping = true;
       text = '';
     }
@@ -56,6 +60,7 @@ export class NdjsonReader {
 
   /** end: a last line without its newline. */
   end(): void {
+    this.#pending += this.#decoder.end();
     if (this.#pending && !this.#skipping) this.#line(this.#pending);
     this.#pending = '';
   }
@@ -65,6 +70,10 @@ export class NdjsonReader {
     if (trimmed === '') return;
     this.#onItem(parseLine(trimmed));
   }
+}
+
+function cutLine(text: string, max: number): ReadItem {
+  return { kind: 'text', text: `${stripUnsafe(text.slice(0, 200))}… [line over ${max} bytes cut]` };
 }
 
 /** parseLine: one NDJSON line to an item. */

@@ -39,9 +39,9 @@ export class ProcessTable {
     return this.#byPid.get(pid);
   }
 
-  /** recent: most recently seen first. */
+  /** recent: most recently seen first (the map is kept in touch order). */
   recent(): ProcessEntry[] {
-    return [...this.#byPid.values()].sort((a, b) => b.lastSeen - a.lastSeen || b.pid - a.pid);
+    return [...this.#byPid.values()].reverse();
   }
 
   /** live: processes that have not said they exited. */

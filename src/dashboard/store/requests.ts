@@ -128,6 +128,8 @@ export function logEntry(ev: Record<string, unknown>, kind: LogEntry['kind']): L
 export class RequestStore {
   #ring: Ring<RequestEntry>;
   #byRid = new Map<string, RequestEntry>();
+  /** pid:conn:requestId -> the rid that used it last (bounded like the ring). */
+  #byConnId = new Map<string, string>();
   /** Recently evicted rids: late events for them are dropped (bounded like the ring). */
   #evicted: Ring<string>;
   #evictedSet = new Set<string>();
@@ -197,9 +199,10 @@ export class RequestStore {
 
   /** record: a record event carrying an rid; records without one (management) are not kept here. */
   record(ev: Record<string, unknown>): RequestEntry | undefined {
-    const entry = this.#entry(ev);
+    const entry = this.#entry(ev, optStr(ev['rid'], 100) ?? this.#lastOnId(ev));
     if (!entry) return undefined;
     const record = recordEntry(ev);
+    if (typeof ev['rid'] === 'string') this.#remember(ev, entry.rid);
     const full = entry.records.length >= this.#maxRecords;
     // Past the bound, control records (END_REQUEST, ABORT) are still kept: they tell how it ended.
     if (full && (streamTypes.has(record.type) || entry.records.length >= this.#maxRecords + 50)) {
@@ -228,6 +231,7 @@ export class RequestStore {
   clear(): void {
     this.#ring.clear();
     this.#byRid.clear();
+    this.#byConnId.clear();
     this.#evicted.clear();
     this.#evictedSet.clear();
   }
@@ -249,6 +253,25 @@ export class RequestStore {
     const evicted = this.#ring.push(entry);
     if (evicted) this.#forget(evicted.rid);
     return entry;
+  }
+
+  /**
+   * #lastOnId: the request that last used this pid, connection and requestId. A record that comes
+   * after its request ended (the web server's empty STDIN after the app already answered) carries
+   * no rid; it still belongs to that request's timeline, until the id is reused.
+   */
+  #lastOnId(ev: Record<string, unknown>): string | undefined {
+    const requestId = num(ev['requestId']);
+    if (requestId === 0) return undefined; // management records belong to no request
+    const rid = this.#byConnId.get(connKey(ev));
+    return rid !== undefined && this.#byRid.has(rid) ? rid : undefined;
+  }
+
+  #remember(ev: Record<string, unknown>, rid: string): void {
+    const key = connKey(ev);
+    this.#byConnId.delete(key); // re-insert: the map's order is its eviction order
+    this.#byConnId.set(key, rid);
+    if (this.#byConnId.size > this.#ring.capacity) this.#byConnId.delete(this.#byConnId.keys().next().value as string);
   }
 
   #forget(rid: string): void {
@@ -273,6 +296,10 @@ function newEntry(rid: string, seq: number, ev: Record<string, unknown>): Reques
     records: [], recordsOmitted: 0,
     logs: [], logsOmitted: 0, errors: [],
   };
+}
+
+function connKey(ev: Record<string, unknown>): string {
+  return `${num(ev['pid'])}:${num(ev['conn'])}:${num(ev['requestId'])}`;
 }
 
 /** paramOf: the last value of a param (the last duplicate wins, as in cgi/params). */

@@ -1,0 +1,246 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DashboardStore } from '../../src/dashboard/store/dashboard-store';
+import { percentile, RollingStats } from '../../src/dashboard/store/stats';
+import { Ring } from '../../src/dashboard/store/ring';
+import { ProcessTable } from '../../src/dashboard/store/processes';
+import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
+import type { TraceEvent } from '../../src/trace/events';
+import { cgiRequest, fcgiRequest, item, ndjson, processStart } from './fixtures';
+
+function feed(store: DashboardStore, events: TraceEvent[], now = Date.now()): void {
+  for (const e of events) store.ingest(item(e), now);
+}
+
+describe('Ring', () => {
+  it('keeps the last N and returns what it evicts', () => {
+    const ring = new Ring<number>(3);
+    assert.equal(ring.push(1), undefined);
+    ring.push(2);
+    ring.push(3);
+    assert.equal(ring.push(4), 1);
+    assert.deepEqual(ring.toArray(), [2, 3, 4]);
+    assert.equal(ring.at(0), 2);
+    assert.equal(ring.last(), 4);
+    ring.clear();
+    assert.equal(ring.size, 0);
+  });
+});
+
+describe('RequestStore through DashboardStore', () => {
+  it('bounds the ring to maxRequests and forgets evicted rids', () => {
+    const store = new DashboardStore({ maxRequests: 5 });
+    for (let n = 1; n <= 8; n++) feed(store, fcgiRequest({ n }));
+    const rids = store.requests.all().map((e) => e.rid);
+    assert.deepEqual(rids, ['4242-4', '4242-5', '4242-6', '4242-7', '4242-8']);
+    assert.equal(store.requests.get('4242-1'), undefined);
+  });
+
+  it('drops (and counts) late events of an evicted request instead of resurrecting it', () => {
+    const store = new DashboardStore({ maxRequests: 2 });
+    const late = fcgiRequest({ n: 1 }).at(-1)!;
+    for (let n = 1; n <= 3; n++) feed(store, fcgiRequest({ n }));
+    feed(store, [late]);
+    assert.equal(store.requests.get('4242-1'), undefined);
+    assert.equal(store.dropped(), 1);
+  });
+
+  it('attaches interleaved records to their own request by rid', () => {
+    const store = new DashboardStore();
+    const a = fcgiRequest({ n: 1, requestId: 1, uri: '/a' });
+    const b = fcgiRequest({ n: 2, requestId: 2, uri: '/b', body: 'x=1' });
+    const mixed: TraceEvent[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) mixed.push(...(a[i] ? [a[i]!] : []), ...(b[i] ? [b[i]!] : []));
+    feed(store, mixed);
+    const ea = store.requests.get('4242-1')!;
+    const eb = store.requests.get('4242-2')!;
+    assert.deepEqual(ea.records.map((r) => r.type), ['BEGIN_REQUEST', 'PARAMS', 'PARAMS', 'STDIN', 'STDOUT', 'STDOUT', 'END_REQUEST']);
+    assert.ok(ea.records.every((r) => r.requestId === 1));
+    assert.equal(eb.records.filter((r) => r.type === 'STDIN').length, 2);
+    assert.ok(eb.records.every((r) => r.requestId === 2));
+    assert.equal(ea.uri, '/a');
+    assert.equal(eb.uri, '/b');
+    assert.equal(ea.status, 200);
+    assert.equal(ea.logs.length, 1);
+  });
+
+  it('puts a record that comes after its request ended (no rid) on that request, until the id is reused', () => {
+    const store = new DashboardStore();
+    const events = fcgiRequest({ n: 1, requestId: 3 });
+    const stdin = events.find((e) => e.ev === 'record' && e.type === 'STDIN')!;
+    feed(store, events.filter((e) => e !== stdin));
+    const late = { ...stdin } as Record<string, unknown>;
+    delete late['rid'];
+    feed(store, [late as unknown as TraceEvent]);
+    assert.equal(store.requests.get('4242-1')!.records.at(-1)!.type, 'STDIN');
+    feed(store, fcgiRequest({ n: 2, requestId: 3 }).slice(0, 1));
+    feed(store, [late as unknown as TraceEvent]);
+    assert.equal(store.requests.get('4242-2')!.records.length, 2, 'the id now names the next request');
+    feed(store, [{ ...late, requestId: 0, type: 'GET_VALUES' } as unknown as TraceEvent]);
+    assert.equal(store.logs.last()!.kind, 'process', 'a management record goes to the log');
+  });
+
+  it('creates the request from its first record, before request.start (BEGIN_REQUEST comes first)', () => {
+    const store = new DashboardStore();
+    const events = fcgiRequest({ n: 1, method: 'PUT', uri: '/x' });
+    feed(store, events.slice(0, 2));
+    const entry = store.requests.get('4242-1')!;
+    assert.equal(entry.done, false);
+    assert.equal(entry.method, 'PUT', 'taken from the PARAMS record');
+    assert.equal(entry.uri, '/x');
+  });
+
+  it('keeps CGI hits apart: each its own pid and process, no records', () => {
+    const store = new DashboardStore();
+    feed(store, [...cgiRequest({ pid: 501, uri: '/one' }), ...cgiRequest({ pid: 502, uri: '/two' }), ...cgiRequest({ pid: 503, uri: '/three', crash: true })]);
+    const entries = store.requests.all();
+    assert.deepEqual(entries.map((e) => [e.pid, e.mode, e.uri, e.records.length]), [[501, 'cgi', '/one', 0], [502, 'cgi', '/two', 0], [503, 'cgi', '/three', 0]]);
+    assert.equal(entries[2]!.errors.length, 1);
+    assert.equal(store.processes.size, 3);
+    assert.equal(store.processes.live(), 0, 'each CGI process said it exited');
+    assert.ok(store.processes.recent().every((p) => p.mode === 'cgi' && p.requests === 1));
+  });
+
+  it('bounds records per request, keeping the control records of a big upload', () => {
+    const store = new DashboardStore();
+    const [begin] = fcgiRequest({ n: 1 });
+    feed(store, [begin!]);
+    const stdin = { ...begin!, type: 'STDIN', contentLength: 65535, preview: 'x' } as TraceEvent;
+    for (let i = 0; i < 1000; i++) feed(store, [stdin]);
+    feed(store, [{ ...begin!, type: 'END_REQUEST', dir: 'out', appStatus: 0, protocolStatus: 'REQUEST_COMPLETE' } as TraceEvent]);
+    const entry = store.requests.get('4242-1')!;
+    assert.equal(entry.records.length, 401);
+    assert.equal(entry.records.at(-1)!.type, 'END_REQUEST');
+    assert.equal(entry.recordsOmitted, 601, 'BEGIN_REQUEST and 399 STDIN kept');
+  });
+
+  it('puts app logs and errors in the global log, and logs without rid only there', () => {
+    const store = new DashboardStore();
+    feed(store, [processStart(7, 'fcgi'), ...fcgiRequest({ pid: 7, crash: true })]);
+    store.ingest({ kind: 'event', event: { level: 30, time: 1, pid: 7, msg: 'startup done', ev: 'app.log', stream: 'log' } as never });
+    const kinds = store.logs.toArray().map((l) => l.kind);
+    assert.deepEqual(kinds, ['process', 'log', 'error', 'log']);
+    assert.equal(store.requests.get('7-1')!.errors[0]!.event['phase'], 'handler');
+  });
+
+  it('counts lines that are not events, and clears everything on clear()', () => {
+    const store = new DashboardStore();
+    store.ingest({ kind: 'text', text: 'not json' });
+    feed(store, fcgiRequest());
+    assert.equal(store.counters.textLines, 1);
+    const version = store.version;
+    store.clear();
+    assert.equal(store.requests.size, 0);
+    assert.equal(store.logs.size, 0);
+    assert.equal(store.stats.snapshot(Date.now()).total, 0);
+    assert.ok(store.version > version);
+  });
+});
+
+describe('hostile input', () => {
+  it('survives wrong types in every field', () => {
+    const store = new DashboardStore();
+    const weird = [
+      { ev: 'record', rid: 'r1', pid: 'x', type: { a: 1 }, params: 'nope', preview: 42, time: 'later' },
+      { ev: 'request.start', rid: 'r1', method: ['GET'], uri: null, params: [[1, 2], 'x', [null]] },
+      { ev: 'request.end', rid: 'r1', status: '200', durationMs: NaN, headers: {} },
+      { ev: 'app.log', rid: 7, msg: { nested: true } },
+      { ev: 'error', stack: 12 },
+      { ev: 'mystery' },
+      { ev: 'process.start', pid: -1, reason: {} },
+    ];
+    for (const w of weird) store.ingest({ kind: 'event', event: w as never });
+    const entry = store.requests.get('r1')!;
+    assert.equal(entry.method, '');
+    assert.equal(entry.status, undefined);
+    assert.deepEqual(entry.params, [['1', '2']]);
+    assert.equal(store.counters.unknown, 1);
+  });
+
+  it('cuts huge fields and huge log events at ingest', () => {
+    const store = new DashboardStore();
+    const big = 'A'.repeat(500_000);
+    const [begin] = fcgiRequest();
+    store.ingest(item({ ...begin!, type: 'STDIN', preview: big } as TraceEvent));
+    store.ingest({ kind: 'event', event: { level: 30, time: 1, pid: 1, ev: 'app.log', stream: 'log', msg: big, blob: big } as never });
+    assert.ok(store.requests.get('4242-1')!.records[0]!.preview!.length < 20_000);
+    const log = store.logs.last()!;
+    assert.ok(JSON.stringify(log.event).length < 10_000);
+    assert.match(String(log.event['msg']), /event of \d+ bytes cut/);
+  });
+
+  it('reads a 2 MB line, ESC sequences and {bold} text through the reader without harm', () => {
+    const store = new DashboardStore();
+    const items: ReadItem[] = [];
+    const reader = new NdjsonReader((i) => items.push(i));
+    // As a socket delivers it: in chunks of 64 KiB.
+    const huge = Buffer.from(`${'{"ev":"app.log","msg":"'}${'x'.repeat(2 * 1024 * 1024)}"}\n`);
+    for (let off = 0; off < huge.length; off += 65536) reader.push(huge.subarray(off, off + 65536));
+    reader.push('\x1b]0;pwned\x07\x1b[2J plain text\n');
+    reader.push(ndjson(fcgiRequest({ uri: '/{bold}x\x1b[31m' })));
+    for (const i of items) store.ingest(i);
+    assert.equal(items[0]!.kind, 'text');
+    assert.equal(items[1]!.kind, 'text');
+    assert.ok(!(items[1] as { text: string }).text.includes('\x1b'));
+    assert.equal(store.requests.size, 1);
+    assert.equal(store.counters.textLines, 2);
+  });
+});
+
+describe('RollingStats', () => {
+  it('computes nearest-rank percentiles', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(sorted, 50), 50);
+    assert.equal(percentile(sorted, 95), 95);
+    assert.equal(percentile(sorted, 99), 99);
+    assert.equal(percentile([7], 99), 7);
+    assert.equal(percentile([], 50), undefined);
+  });
+
+  it('gives rate, p50/p95/p99 and 4xx/5xx over the last minute only', () => {
+    const stats = new RollingStats();
+    const t0 = 1_000_000_000;
+    for (let i = 1; i <= 100; i++) stats.add(t0 + i * 100, i, i <= 3 ? 404 : i <= 5 ? 503 : 200);
+    const s = stats.snapshot(t0 + 10_100);
+    assert.deepEqual([s.count, s.p50, s.p95, s.p99, s.window4xx, s.window5xx], [100, 50, 95, 99, 3, 2]);
+    assert.equal(s.rate, 10);
+    const later = stats.snapshot(t0 + 75_000);
+    assert.equal(later.count, 0);
+    assert.equal(later.p50, undefined);
+    assert.deepEqual([later.total, later.total4xx, later.total5xx], [100, 3, 2], 'totals outlive the window');
+  });
+
+  it('samples a busy second instead of keeping every duration', () => {
+    const stats = new RollingStats({ samplesPerSecond: 50 });
+    for (let i = 0; i < 5000; i++) stats.add(2_000_000_000, 10, 200);
+    const s = stats.snapshot(2_000_000_000);
+    assert.equal(s.count, 5000);
+    assert.equal(s.p99, 10);
+  });
+
+  it('feeds from request.end events in the store', () => {
+    const store = new DashboardStore();
+    const now = Date.now();
+    feed(store, [...fcgiRequest({ n: 1, durationMs: 10 }), ...fcgiRequest({ n: 2, durationMs: 30, status: 502 })], now);
+    const s = store.stats.snapshot(now);
+    assert.deepEqual([s.count, s.p50, s.p99, s.window5xx], [2, 10, 30, 1]);
+  });
+});
+
+describe('ProcessTable', () => {
+  it('keeps the most recently seen processes when CGI hits pile up', () => {
+    const table = new ProcessTable(10);
+    for (let pid = 1; pid <= 25; pid++) table.touch({ pid, mode: 'cgi' }, pid);
+    assert.equal(table.size, 10);
+    assert.deepEqual(table.recent().map((p) => p.pid).slice(0, 3), [25, 24, 23]);
+    assert.equal(table.get(1), undefined);
+  });
+
+  it('sums what producers say they dropped', () => {
+    const table = new ProcessTable();
+    table.touch({ pid: 1, dropped: 3 }, 1);
+    table.touch({ pid: 1, dropped: 5 }, 2);
+    table.touch({ pid: 2, dropped: 1 }, 3);
+    assert.equal(table.droppedTotal(), 6);
+  });
+});
