@@ -4,6 +4,7 @@ import { ProtocolStatus, RecordType } from '../protocol/constants';
 import { ParamsStream } from '../protocol/pairs';
 import { newRid } from '../trace/channel';
 import { ConnectionError } from './errors';
+import { InboundStream } from './inbound-stream';
 
 /** RequestTransport: what a request needs from its connection (implemented by Connection). */
 export interface RequestTransport {
@@ -46,6 +47,8 @@ export class FcgiRequest implements Exchange {
   #aborted = false;
   #wroteStderr = false;
   #abortListeners: Array<(reason: Error) => void> = [];
+  /** #data: a Filter's FCGI_DATA stream, made when its first record arrives or the app asks for it. */
+  #data: InboundStream | null = null;
 
   constructor(transport: RequestTransport, requestId: number, role: RoleName, keepConn: boolean, maxParamsBytes: number) {
     this.#transport = transport;
@@ -104,7 +107,7 @@ export class FcgiRequest implements Exchange {
     if (!this.#paused) return;
     this.#paused = false;
     this.#flushPending();
-    if (!this.#paused) this.#transport.resumeFor(this);
+    if (!this.#paused && !this.#data?.paused) this.#transport.resumeFor(this);
   }
 
   #pause(): void {
@@ -131,6 +134,27 @@ export class FcgiRequest implements Exchange {
     if (this.#bodyDelivered) return;
     this.#bodyDelivered = true;
     this.#sink!.end();
+  }
+
+  // --- data side (Filter role: FCGI_DATA, spec 6.4; the connection routes DATA here only for filters) ---
+
+  #dataStream(): InboundStream {
+    return (this.#data ??= new InboundStream(PENDING_BODY_LIMIT, () => this.#transport.pauseFor(this), () => {
+      if (!this.#paused) this.#transport.resumeFor(this);
+    }));
+  }
+
+  /** pushData: DATA content from the connection; an empty chunk ends the stream. */
+  pushData(chunk: Buffer): void {
+    if (!this.#aborted) this.#dataStream().push(chunk);
+  }
+
+  startData(sink: BodySink): void {
+    this.#dataStream().start(sink);
+  }
+
+  resumeData(): void {
+    this.#data?.resume();
   }
 
   // --- response side (app -> connection) ---
@@ -175,6 +199,7 @@ export class FcgiRequest implements Exchange {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#pending = [];
+    this.#data?.clear();
     if (!this.#ended) {
       this.#ended = true;
       if (respond) this.#transport.endRequest(this, 0, ProtocolStatus.RequestComplete);

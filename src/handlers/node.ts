@@ -68,6 +68,10 @@ function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknow
 
 function noop(): void {}
 
+function destroySocket(socket: ExchangeSocket): void {
+  socket.destroy();
+}
+
 /**
  * kNeedDrain: node:http's flag for "write() returned false". Its HTTP server clears it and emits
  * 'drain' on the response when the socket drains (_http_server.js socketOnDrain); without that
@@ -165,7 +169,10 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
       req.removeAllListeners('data');
       req.resume();
     }
-    socket.destroy(); // emits res 'close', as node:http does after a response
+    // Emits res 'close', as node:http does after a response. Deferred: destroying the socket
+    // while its last write callback is still being processed makes Writable build an
+    // ERR_STREAM_DESTROYED error (with its stack) per request: 5% of a hello request's CPU.
+    setImmediate(destroySocket, socket);
   });
 
   const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options, state);

@@ -1,11 +1,14 @@
+import type { ServerResponse } from 'node:http';
 import { CgiError } from '../cgi/errors';
-import { createRequestHead, type RequestHeadOptions } from '../cgi/request-head';
+import { createRequestHead, type RequestHead, type RequestHeadOptions } from '../cgi/request-head';
 import { encodeErrorResponse } from '../cgi/response-head';
-import type { LoadedApp } from '../launch/load-app';
+import type { FetchApp, LoadedApp } from '../launch/load-app';
 import type { Exchange } from './exchange';
+import { type FetchServeOptions, serveFetch } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
+import { withRoleInfo } from './roles';
 import { requestContext } from '../trace/console-capture';
-import { traceRequest } from '../trace/request-events';
+import { type RequestTrace, traceRequest } from '../trace/request-events';
 
 /** ExchangeHandlerOptions: the request mapping and failure display, normalised once. */
 export interface ExchangeHandlerOptions extends RequestHeadOptions, NodeServeOptions {}
@@ -27,14 +30,14 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       exchange.end(undefined, 1);
       return;
     }
-    if (app.kind !== 'node') {
-      exchange.write(encodeErrorResponse(500, 'fetch-style apps are not supported by this version of dualcgi'), () => {});
-      exchange.end(undefined, 1);
+    const trace = traceRequest(exchange, head);
+    if (app.kind === 'fetch') {
+      serveFetchApp(app.app, exchange, head, options, trace);
       return;
     }
-    const trace = traceRequest(exchange, head);
+    const listener = withRoleInfo(app.listener, exchange);
     if (trace === null) {
-      serveNode(app.listener, exchange, head, options);
+      serveNode(listener, exchange, head, options);
       return;
     }
     const traced: NodeServeOptions = {
@@ -49,6 +52,36 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       },
     };
     // Console output of this request's code is attributed to it (trace/console-capture).
-    requestContext.run(trace.rid, () => serveNode(app.listener, exchange, head, traced));
+    requestContext.run(trace.rid, () => serveNode(listener, exchange, head, traced));
   };
+}
+
+/**
+ * serveFetchApp: a fetch app, traced like a Node app: request.start, errors with their phase,
+ * request.end with the response head.
+ */
+function serveFetchApp(app: FetchApp, exchange: Exchange, head: RequestHead, options: ExchangeHandlerOptions,
+  trace: RequestTrace | null): void {
+  const fetchOptions: FetchServeOptions = {
+    debug: options.debug,
+    onError(err, phase) {
+      // Node apps' onError knows two phases; a Request that cannot be built is the handler's failure there.
+      options.onError?.(err, phase === 'response' ? 'response' : 'handler');
+      trace?.fail(err, phase);
+    },
+  };
+  if (trace === null) {
+    serveFetch(app, exchange, head, fetchOptions);
+    return;
+  }
+  fetchOptions.onFinish = (status, cgiHead) => trace.finish(headCarrier(cgiHead), status);
+  requestContext.run(trace.rid, () => serveFetch(app, exchange, head, fetchOptions));
+}
+
+/**
+ * headCarrier: request.end events read the head a ServerResponse built (its `_header`); a fetch
+ * response's CGI head is handed over the same way, so the dashboard shows its headers too.
+ */
+function headCarrier(cgiHead: string): ServerResponse {
+  return { _header: cgiHead } as unknown as ServerResponse;
 }

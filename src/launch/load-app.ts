@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { NodeListener } from '../handlers/node';
 
-/** FetchApp: an object with `fetch(request)` (Hono and other WinterCG-style apps). */
+/** FetchApp: an object with `fetch(request, env)` (Hono and other WinterCG-style apps); env: handlers/fetch FetchEnv. */
 export interface FetchApp {
   fetch(request: Request, ...rest: unknown[]): Response | Promise<Response>;
 }
