@@ -8,7 +8,8 @@ export type ClientErrorCode =
   | 'CLIENT_ERR_BAD_HEAD'         // the response is not a CGI head, a blank line and a body (RFC 3875 6)
   | 'CLIENT_ERR_NOT_EXECUTABLE'   // the script lacks the execute bit (Apache: AH01241)
   | 'CLIENT_ERR_SPAWN'            // the script could not be started (missing interpreter, ...)
-  | 'CLIENT_ERR_LAUNCH';          // the listening socket for a FastCGI script could not be set up
+  | 'CLIENT_ERR_LAUNCH'           // the listening socket for a FastCGI script could not be set up
+  | 'CLIENT_ERR_LIMIT';           // the request breaks a limit of the web server a profile imitates
 
 /** ClientError: the one error class of src/client. `cause` carries the underlying errno error. */
 export class ClientError extends Error {

@@ -22,6 +22,15 @@ export interface FastCGIClientRequest {
   role?: number;
   /** paramsRecordSize: the most PARAMS bytes per record (small values split pairs across records). */
   paramsRecordSize?: number;
+  /** paramsChunks: the content of each PARAMS record (see frameParams); replaces `params`' own framing. */
+  paramsChunks?: Buffer[];
+  /** stdinRecordSize: the most STDIN bytes per record. Default 65528 (aligned, no padding). */
+  stdinRecordSize?: number;
+  /**
+   * rawRecords: bytes sent as they are instead of BEGIN_REQUEST, PARAMS and STDIN (a replay of
+   * captured records); `requestId` must name the request they carry.
+   */
+  rawRecords?: Buffer[];
   /** keepRecords: also collect every record of this request in `FastCGIResponse.records`. */
   keepRecords?: boolean;
   /** onRecord: called with each record the server sends for this request, as it arrives. */
@@ -43,6 +52,8 @@ export interface FastCGIResponse {
 export interface ConnectOptions {
   /** onRecord: every record received on the connection, including management records. */
   onRecord?(record: FastCGIRecord): void;
+  /** onWire: every chunk of bytes as it is written ('out') or read ('in'), for -v and --raw. */
+  onWire?(dir: 'out' | 'in', chunk: Buffer): void;
 }
 
 /** Pending: one request from BEGIN_REQUEST until END_REQUEST (and the end of its STDIN). */
@@ -50,6 +61,7 @@ interface Pending {
   id: number;
   stdout: Buffer[];
   stderr: Buffer[];
+  stdinRecordSize: number;
   records: FastCGIRecord[] | null;
   onRecord: ((record: FastCGIRecord) => void) | undefined;
   resolve(response: FastCGIResponse): void;
@@ -84,12 +96,14 @@ export class FastCGIClientConnection {
   /** #socketError: the errno error (EPIPE, ECONNRESET) seen before the close, reported as the cause. */
   #socketError: Error | null = null;
   #onRecord: ((record: FastCGIRecord) => void) | undefined;
+  #onWire: ((dir: 'out' | 'in', chunk: Buffer) => void) | undefined;
   #closeWaiters: Array<() => void> = [];
 
   private constructor(socket: Socket, address: string, options: ConnectOptions) {
     this.socket = socket;
     this.address = address;
     this.#onRecord = options.onRecord;
+    this.#onWire = options.onWire;
     this.#decoder = new RecordDecoder((record) => this.#handleRecord(record));
     socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk));
     socket.on('drain', () => this.#releaseDrainWaiters());
@@ -143,17 +157,33 @@ export class FastCGIClientConnection {
     }
     return new Promise((resolve, reject) => {
       const pending: Pending = {
-        id, stdout: [], stderr: [], records: req.keepRecords ? [] : null, onRecord: req.onRecord,
-        resolve, reject, done: false, pumping: true,
+        id, stdout: [], stderr: [], stdinRecordSize: req.stdinRecordSize ?? FCGI_MAX_ALIGNED_CONTENT,
+        records: req.keepRecords ? [] : null, onRecord: req.onRecord, resolve, reject, done: false, pumping: true,
       };
       this.#pending.set(id, pending);
-      const flags = req.keepConn ? FCGI_KEEP_CONN : 0;
-      this.socket.write(encodeBeginRequest(id, req.role ?? Role.Responder, flags));
-      for (const record of encodeParams(id, req.params, req.paramsRecordSize ?? FCGI_MAX_ALIGNED_CONTENT)) {
-        this.socket.write(record);
+      if (req.rawRecords) {
+        for (const bytes of req.rawRecords) this.#send(bytes);
+        pending.pumping = false;
+        return;
       }
+      const flags = req.keepConn ? FCGI_KEEP_CONN : 0;
+      this.#send(encodeBeginRequest(id, req.role ?? Role.Responder, flags));
+      for (const record of this.#paramsRecords(id, req)) this.#send(record);
       void this.#pumpBody(pending, req.body);
     });
+  }
+
+  #paramsRecords(id: number, req: FastCGIClientRequest): Buffer[] {
+    if (!req.paramsChunks) return encodeParams(id, req.params, req.paramsRecordSize ?? FCGI_MAX_ALIGNED_CONTENT);
+    const records = req.paramsChunks.map((chunk) => encodeRecord(RecordType.Params, id, chunk));
+    records.push(encodeRecord(RecordType.Params, id));
+    return records;
+  }
+
+  /** #send: every write goes through here, so onWire sees the bytes in the order they leave. */
+  #send(bytes: Buffer): boolean {
+    this.#onWire?.('out', bytes);
+    return this.socket.write(bytes);
   }
 
   /** getValues: FCGI_GET_VALUES (spec 4.1); resolves with the variables the server answered. */
@@ -170,18 +200,18 @@ export class FastCGIClientConnection {
         reject: (err) => { clearTimeout(timer); reject(err); },
       };
       this.#valuesWaiters.push(waiter);
-      this.socket.write(encodeGetValues(names));
+      this.#send(encodeGetValues(names));
     });
   }
 
   /** abort: send FCGI_ABORT_REQUEST for a request in flight (spec 5.4); its END_REQUEST still settles it. */
   abort(requestId: number): void {
-    if (!this.#closed) this.socket.write(encodeRecord(RecordType.AbortRequest, requestId));
+    if (!this.#closed) this.#send(encodeRecord(RecordType.AbortRequest, requestId));
   }
 
   /** sendRaw: write bytes as they are (for conformance tests of a server's record policy). */
   sendRaw(buf: Buffer): void {
-    if (!this.#closed) this.socket.write(buf);
+    if (!this.#closed) this.#send(buf);
   }
 
   /** close: end our side and resolve once the socket has closed; requests in flight are rejected. */
@@ -218,7 +248,7 @@ export class FastCGIClientConnection {
           await this.#writeStdin(p, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
         }
       }
-      if (!p.done && !this.#closed) this.socket.write(encodeRecord(RecordType.Stdin, p.id));
+      if (!p.done && !this.#closed) this.#send(encodeRecord(RecordType.Stdin, p.id));
     } catch (err) {
       // The body source failed: the request cannot be completed, so tell the server to drop it.
       this.abort(p.id);
@@ -230,9 +260,13 @@ export class FastCGIClientConnection {
   }
 
   async #writeStdin(p: Pending, data: Buffer): Promise<void> {
-    for (const record of encodeStream(RecordType.Stdin, p.id, data)) {
+    const records = encodeStream(RecordType.Stdin, p.id, data, p.stdinRecordSize);
+    // Tiny records (--bytewise) are written in batches: one write per record would take minutes.
+    const batch = Math.max(1, Math.floor(FCGI_MAX_ALIGNED_CONTENT / (p.stdinRecordSize + 16)));
+    for (let i = 0; i < records.length; i += batch) {
       if (p.done || this.#closed) return;
-      if (!this.socket.write(record)) await this.#waitDrain();
+      const out = batch === 1 ? records[i]! : Buffer.concat(records.slice(i, i + batch));
+      if (!this.#send(out)) await this.#waitDrain();
     }
   }
 
@@ -248,6 +282,7 @@ export class FastCGIClientConnection {
   }
 
   #socketOnData(chunk: Buffer): void {
+    this.#onWire?.('in', chunk);
     try {
       this.#decoder.push(chunk);
     } catch (err) {

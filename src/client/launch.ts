@@ -128,6 +128,8 @@ export interface CgiRunOptions {
   cwd?: string;
   /** timeoutMs: SIGKILL the script after this long (Apache's `Timeout`); default none. */
   timeoutMs?: number;
+  /** onStderr: each chunk of the script's stderr as it comes (it is collected too). */
+  onStderr?(chunk: Buffer): void;
 }
 
 /** CgiRunResult: what the script wrote and how it ended. */
@@ -157,6 +159,7 @@ export async function runCgiScript(scriptPath: string, options: CgiRunOptions): 
   });
   const stdout = capture(child.stdout, Infinity);
   const stderr = capture(child.stderr);
+  if (options.onStderr) child.stderr.on('data', options.onStderr);
   let timedOut = false;
   const timer = options.timeoutMs === undefined ? null : setTimeout(() => {
     timedOut = true;

@@ -1,11 +1,14 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { formatHttpLike, parseCgiResponse } from '../../client/cgi-response';
 import { ClientError, errnoCode, isClientError } from '../../client/errors';
 import { FastCGIClientConnection, type FastCGIResponse } from '../../client/fastcgi-client';
+import { type ParamsFraming, frameParams } from '../../client/framing';
 import { type LaunchedFastCGI, launchFastCGIScript, runCgiScript } from '../../client/launch';
 import { type HeaderPair, buildCgiParams, scriptUrlName } from '../../client/params';
+import { PROFILE_NAMES, type ProfileRequest, type RequestProfile, profileByName, profileRefusal } from '../../client/profiles';
+import { createWireLog } from '../../client/wire-log';
 import { type Address, formatAddress, parseAddress } from '../../net/address';
 import { ProtocolStatus, RecordType, protocolStatusName } from '../../protocol';
 import { parseArgs, listFlag, stringFlag } from '../args';
@@ -20,9 +23,15 @@ const flags = {
   cgi: { type: 'boolean' },
   fcgi: { type: 'boolean' },
   mount: { type: 'string' },
+  docroot: { type: 'string' },
   fail: { type: 'boolean' },
   http: { type: 'boolean' },
   timeout: { type: 'string' },
+  profile: { type: 'string' },
+  verbose: { short: 'v', type: 'boolean' },
+  raw: { type: 'boolean' },
+  'split-pairs': { type: 'boolean' },
+  bytewise: { type: 'boolean' },
 } as const;
 
 /** Target: where the request goes: a FastCGI server's address, or a script launched as a web server would. */
@@ -40,18 +49,35 @@ interface Plan {
   headers: HeaderPair[];
   body: Body;
   mount: string;
+  /** docroot: DOCUMENT_ROOT (and the folder of SCRIPT_FILENAME under nginx): php-fpm finds scripts by it. */
+  docroot: string | null;
   path: string;
   fail: boolean;
   http: boolean;
   timeoutMs: number;
+  /** profile: the web server imitated (--profile), null for dualcgi's own Apache-like default. */
+  profile: RequestProfile | null;
+  /** framing: --split-pairs / --bytewise, which win over the profile's framing. */
+  framing: 'split-pairs' | 'bytewise' | null;
+  verbose: boolean;
+  raw: boolean;
 }
 
 /** request: speak FastCGI or CGI to a server or a script, print the response exactly as a web server got it. */
 export const request: Command = {
   summary: 'send one request over FastCGI or CGI and print the raw response',
   usage: 'dualcgi request TARGET [-X METHOD] [-H "Name: value"]... [-d BODY | --data-file FILE] ' +
-    '[--cgi | --fcgi] [--mount /app] [--fail] [--http] [--timeout SECONDS (default 40, 0 = none)] PATH\n' +
-    '  TARGET: unix:/path.sock, HOST:PORT, or an executable script (dispatch.fcgi / dispatch.cgi)',
+    '[--cgi | --fcgi] [--mount /app] [--docroot DIR] [--fail] [--http] [--timeout SECONDS (default 40, 0 = none)] ' +
+    `[--profile ${PROFILE_NAMES.join('|')}] [-v] [--raw] [--split-pairs | --bytewise] PATH\n` +
+    '  TARGET: unix:/path.sock, HOST:PORT, or an executable script (dispatch.fcgi / dispatch.cgi)\n' +
+    '  --profile: send the request as that web server does (request id, KEEP_CONN, PARAMS framing,\n' +
+    '    its limits, which variables and headers it sets or drops)\n' +
+    '  -v: every FastCGI record both ways, decoded, on stderr; --raw: every byte both ways as hex, on stderr\n' +
+    '  --split-pairs: every PARAMS record boundary inside a name-value pair; --bytewise: one byte per\n' +
+    '    PARAMS and STDIN record (both spec-legal)\n' +
+    '  exit status: 0 a response arrived (any HTTP status); 1 no usable response (cannot connect,\n' +
+    '    closed early, timeout, refused, malformed head, a limit of the --profile server), or with\n' +
+    '    --fail an HTTP status of 400 or more; 2 usage error',
   async run(argv, io) {
     const plan = parsePlan(argv);
     const stdout = await send(plan, io);
@@ -74,18 +100,39 @@ function parsePlan(argv: string[]): Plan {
   }
   const timeout = stringFlag(args, 'timeout') ?? '40';
   if (!/^\d+(\.\d+)?$/.test(timeout)) throw new UsageError(`--timeout expects seconds, got ${JSON.stringify(timeout)}`);
+  const target = parseTarget(targetArg, args.flags['cgi'] === true, args.flags['fcgi'] === true);
   return {
-    target: parseTarget(targetArg, args.flags['cgi'] === true, args.flags['fcgi'] === true),
+    target,
     method: stringFlag(args, 'method') ?? (body.kind === 'none' ? 'GET' : 'POST'),
     headers,
     body,
     mount: mount.endsWith('/') ? mount.slice(0, -1) : mount,
+    docroot: stringFlag(args, 'docroot') ?? null,
     path,
     fail: args.flags['fail'] === true,
     http: args.flags['http'] === true,
     // 0 means no limit; so does anything beyond what a timer can hold (about 24 days).
     timeoutMs: Number(timeout) * 1000 > 0x7fffffff ? 0 : Math.ceil(Number(timeout) * 1000),
+    ...wireFlags(args.flags, target),
   };
+}
+
+/** wireFlags: --profile, -v, --raw, --split-pairs, --bytewise; all but --profile need FastCGI. */
+function wireFlags(flagValues: Record<string, unknown>, target: Target): Pick<Plan, 'profile' | 'framing' | 'verbose' | 'raw'> {
+  const name = flagValues['profile'];
+  const profile = typeof name === 'string' ? profileByName(name) ?? null : null;
+  if (typeof name === 'string' && profile === null) {
+    throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, not ${JSON.stringify(name)}`);
+  }
+  const split = flagValues['split-pairs'] === true;
+  const bytewise = flagValues['bytewise'] === true;
+  if (split && bytewise) throw new UsageError('give --split-pairs or --bytewise, not both');
+  const plan = { profile, framing: split ? 'split-pairs' as const : bytewise ? 'bytewise' as const : null,
+    verbose: flagValues['verbose'] === true, raw: flagValues['raw'] === true };
+  if (target.kind === 'script' && target.mode === 'cgi' && (plan.framing !== null || plan.verbose || plan.raw)) {
+    throw new UsageError('-v, --raw, --split-pairs and --bytewise show or shape FastCGI records; a CGI script gets none');
+  }
+  return plan;
 }
 
 /** parseHeader: curl's `-H 'Name: value'`. */
@@ -139,9 +186,10 @@ function paramsFor(plan: Plan): Array<[string, string]> {
   const { target, body } = plan;
   const script = target.kind === 'script' ? target.path : null;
   const folder = script === null ? null : dirname(script);
-  const documentRoot = folder !== null && plan.mount !== '' && folder.endsWith(plan.mount)
+  const documentRoot = plan.docroot ?? (folder !== null && plan.mount !== '' && folder.endsWith(plan.mount)
     ? folder.slice(0, folder.length - plan.mount.length) || '/'
-    : folder;
+    : folder);
+  if (plan.profile) return plan.profile.params(profileRequest(plan, script, documentRoot));
   return buildCgiParams({
     method: plan.method,
     target: plan.path,
@@ -154,7 +202,20 @@ function paramsFor(plan: Plan): Array<[string, string]> {
   });
 }
 
-function bodySource(body: Body): Buffer | Readable | undefined {
+/** profileRequest: the HTTP request of the plan, as a --profile turns it into params. */
+function profileRequest(plan: Plan, script: string | null, documentRoot: string | null): ProfileRequest {
+  const { body } = plan;
+  return {
+    method: plan.method, target: plan.path, headers: plan.headers, mountPoint: plan.mount,
+    bodyLength: body.kind === 'data' ? body.data.length : body.kind === 'file' ? body.size : null,
+    ...(script !== null ? { scriptName: scriptUrlName(script), scriptFilename: script } : {}),
+    ...(documentRoot !== null ? { documentRoot } : {}),
+  };
+}
+
+/** bodySource: the body to send; a profile that buffers bodies reads the whole file first, as the server does. */
+function bodySource(body: Body, buffered = false): Buffer | Readable | undefined {
+  if (body.kind === 'file' && buffered) return readFileSync(body.path);
   if (body.kind === 'data') return body.data;
   if (body.kind === 'file') return createReadStream(body.path);
   return undefined;
@@ -163,7 +224,13 @@ function bodySource(body: Body): Buffer | Readable | undefined {
 /** send: deliver the request to the target; resolves with the response bytes as the web server got them. */
 async function send(plan: Plan, io: CommandIo): Promise<Buffer> {
   const params = paramsFor(plan);
-  const { target } = plan;
+  const { target, profile } = plan;
+  if (profile) {
+    const refusal = profileRefusal(profile, profileRequest(plan, null, null), params);
+    if (refusal) {
+      throw new CliError('CLI_ERR_PROFILE_LIMIT', `${profile.name} would answer ${refusal.status} and not pass the request on: ${refusal.why}`);
+    }
+  }
   if (target.kind === 'address') return sendFastCGI(target.address, params, plan, io, null);
   if (target.mode === 'cgi') return sendCgi(target.path, params, plan, io);
   const launched = await launchFastCGIScript(target.path).catch((err: unknown) => { throw scriptError(err); });
@@ -176,7 +243,7 @@ async function send(plan: Plan, io: CommandIo): Promise<Buffer> {
 }
 
 /** LaunchContext: the script behind a launched FastCGI address, to explain its failures. */
-interface LaunchContext {
+export interface LaunchContext {
   script: string;
   launched: LaunchedFastCGI;
 }
@@ -186,7 +253,9 @@ async function sendFastCGI(address: Address, params: Array<[string, string]>, pl
   launch: LaunchContext | null): Promise<Buffer> {
   let response: FastCGIResponse;
   try {
-    const conn = await FastCGIClientConnection.connect(address);
+    const wire = plan.verbose || plan.raw
+      ? createWireLog((text) => io.stderr.write(text), { decode: plan.verbose, raw: plan.raw }) : undefined;
+    const conn = await FastCGIClientConnection.connect(address, wire ? { onWire: wire } : {});
     let timedOut = false;
     const timer = plan.timeoutMs === 0 ? undefined : setTimeout(() => {
       timedOut = true;
@@ -195,9 +264,11 @@ async function sendFastCGI(address: Address, params: Array<[string, string]>, pl
     try {
       response = await conn.request({
         params,
-        body: bodySource(plan.body),
+        ...framingOptions(plan, params),
+        body: bodySource(plan.body, plan.profile?.bufferBody),
         onRecord: (record) => {
-          if (record.type === RecordType.Stderr) io.stderr.write(record.content);
+          // With -v the record line shows STDERR already.
+          if (record.type === RecordType.Stderr && !plan.verbose) io.stderr.write(record.content);
         },
       });
     } catch (err) {
@@ -214,6 +285,17 @@ async function sendFastCGI(address: Address, params: Array<[string, string]>, pl
   }
   if (response.appStatus !== 0) io.stderr.write(`dualcgi request: note: app status ${response.appStatus}\n`);
   return response.stdout;
+}
+
+/** framingOptions: request id, KEEP_CONN and record framing from the profile and the framing flags. */
+function framingOptions(plan: Plan, params: Array<[string, string]>): { requestId?: number; keepConn?: boolean;
+  paramsChunks?: Buffer[]; stdinRecordSize?: number } {
+  const framing: ParamsFraming | undefined = plan.framing !== null ? { kind: plan.framing } : plan.profile?.framing;
+  return {
+    ...(plan.profile ? { requestId: plan.profile.requestId, keepConn: plan.profile.keepConn } : {}),
+    ...(framing ? { paramsChunks: frameParams(params, framing) } : {}),
+    ...(plan.framing === 'bytewise' ? { stdinRecordSize: 1 } : {}),
+  };
 }
 
 /** sendCgi: one CGI hit; the script's stderr goes to io.stderr (Apache's error log). */
@@ -241,8 +323,8 @@ function scriptError(err: unknown): unknown {
   return err;
 }
 
-/** transportError: a connection failure as one line, with the likely fix. */
-async function transportError(err: unknown, address: Address, launch: LaunchContext | null): Promise<unknown> {
+/** transportError: a connection failure as one line, with the likely fix (replay uses it too). */
+export async function transportError(err: unknown, address: Address, launch: LaunchContext | null): Promise<unknown> {
   if (!(err instanceof ClientError)) return err;
   const shown = formatAddress(address);
   if (launch !== null) {
@@ -266,8 +348,8 @@ function delay(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms).unref());
 }
 
-/** report: print the response as received (or HTTP-like with --http) and pick the exit code. */
-async function report(stdout: Buffer, plan: Plan, io: CommandIo): Promise<number> {
+/** report: print the response as received (or HTTP-like with --http) and pick the exit code (replay uses it too). */
+export async function report(stdout: Buffer, plan: { http: boolean; fail: boolean }, io: CommandIo): Promise<number> {
   let parsed;
   try {
     parsed = parseCgiResponse(stdout);

@@ -1,0 +1,77 @@
+import { profileByName } from '../../client/profiles';
+import { type Address, parseAddress } from '../../net/address';
+import { listFlag, parseArgs, stringFlag } from '../args';
+import type { Command } from '../command';
+import { UsageError } from '../errors';
+
+const flags = {
+  path: { type: 'string' },
+  docroot: { type: 'string' },
+  param: { type: 'string', repeat: true },
+  only: { type: 'string', repeat: true },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * lint: a conformance scorecard for any FastCGI responder. Each check runs on its own connections;
+ * a responder that crashes, hangs or answers garbage fails that check and the rest still run.
+ */
+export const lint: Command = {
+  summary: 'conformance scorecard of any FastCGI responder (one line per spec behaviour, and a score)',
+  usage: 'dualcgi lint TARGET [--path /PATH] [--docroot DIR] [--param NAME=VALUE]... [--only CHECK]... ' +
+    '[--timeout SECONDS (default 3)] [--json]\n' +
+    '  TARGET: unix:/path.sock or HOST:PORT; every check sends a GET for --path (default /) as nginx does\n' +
+    '    (SCRIPT_FILENAME = --docroot + --path, PATH_INFO = --path); --param adds or replaces one\n' +
+    '  make it a path that answers 200: split-pairs and padding compare their answer with its\n' +
+    '  checks: request get-values split-pairs padding large-streams unknown-type unknown-role abort\n' +
+    '    keep-conn multiplexing garbage; PASS scores 1, WARN 0.5 (works, not as the spec asks), FAIL 0\n' +
+    '  exit status: 0 no check failed; 1 a check failed; 2 usage error',
+  async run(argv, io) {
+    const args = parseArgs(argv, flags);
+    if (args.positionals.length !== 1) throw new UsageError('expected one TARGET');
+    const address = parseTarget(args.positionals[0]!);
+    const path = stringFlag(args, 'path') ?? '/';
+    if (!path.startsWith('/')) throw new UsageError(`--path must start with '/', got ${JSON.stringify(path)}`);
+    const timeout = stringFlag(args, 'timeout') ?? '3';
+    if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) throw new UsageError(`--timeout expects seconds above 0, got ${JSON.stringify(timeout)}`);
+    const { runLint, formatResult, checkNames } = require('../../lint/run') as typeof import('../../lint/run');
+    const only = listFlag(args, 'only');
+    const unknown = only.filter((name) => !checkNames().includes(name));
+    if (unknown.length > 0) throw new UsageError(`no check named ${unknown.join(', ')} (checks: ${checkNames().join(' ')})`);
+    const json = args.flags['json'] === true;
+    if (!json) io.stdout.write(`dualcgi lint ${args.positionals[0]}\n`);
+    const report = await runLint({
+      address, params: requestParams(path, stringFlag(args, 'docroot'), listFlag(args, 'param')), timeoutMs: Math.ceil(Number(timeout) * 1000),
+      ...(only.length > 0 ? { only } : {}),
+    }, (result) => { if (!json) io.stdout.write(`${formatResult(result)}\n`); });
+    if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
+    else io.stdout.write(`score ${report.score}/${report.max}\n`);
+    return report.results.some((r) => r.verdict === 'fail') ? 1 : 0;
+  },
+};
+
+function parseTarget(target: string): Address {
+  try {
+    return parseAddress(target);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/**
+ * requestParams: what nginx sends for GET PATH (php-fpm and dualcgi both answer it: SCRIPT_FILENAME
+ * and PATH_INFO), with each --param NAME=VALUE set.
+ */
+function requestParams(path: string, docroot: string | undefined, overrides: string[]): Array<[string, string]> {
+  let params = profileByName('nginx')!.params({
+    method: 'GET', target: path, headers: [], bodyLength: null, mountPoint: '', ...(docroot !== undefined ? { documentRoot: docroot } : {}),
+  });
+  for (const raw of overrides) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param expects NAME=VALUE, got ${JSON.stringify(raw)}`);
+    const name = raw.slice(0, eq);
+    params = [...params.filter(([n]) => n !== name), [name, raw.slice(eq + 1)]];
+  }
+  return params;
+}

@@ -1,0 +1,246 @@
+import { chmodSync, statSync, unlinkSync } from 'node:fs';
+import { type Server, type Socket, connect, createServer } from 'node:net';
+import { CaptureFile, type CaptureOptions } from '../capture/writer';
+import { type Address, formatAddress } from '../net/address';
+import { isTracing } from '../trace/channel';
+import { TapTrace } from './trace';
+
+/** TapOptions: where to listen, where to forward, what to record. */
+export interface TapOptions {
+  listen: Address;
+  upstream: Address;
+  /** captureDir: also write each connection's bytes to a capture file there (see src/capture). */
+  captureDir?: string;
+  capture?: CaptureOptions;
+  /** socketMode: permissions of a Unix socket the tap creates (nginx workers run as www-data). */
+  socketMode?: number;
+  /** connectTimeoutMs: how long the upstream may take to accept. Default 5000. */
+  connectTimeoutMs?: number;
+}
+
+let nextConnection = 1;
+
+/**
+ * TapServer: a transparent FastCGI proxy. Each web-server connection gets its own upstream
+ * connection; bytes are forwarded unchanged, in order, with backpressure, half-closes passed on. The
+ * bytes are also decoded into trace events (when someone listens at connection start) and captured
+ * (with captureDir). When the upstream cannot be reached or fails, the web server's connection is
+ * closed — what it would see from a dead backend — and the trace says why.
+ */
+export class TapServer {
+  readonly server: Server;
+  #options: TapOptions;
+  #sockets = new Set<Socket>();
+
+  constructor(options: TapOptions) {
+    this.#options = options;
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#serverOnConnection(socket));
+  }
+
+  /** connectionCount: web-server connections open now. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const s of this.#sockets) if (!s.destroyed) n++;
+    return n;
+  }
+
+  /** listen: resolves once listening; a stale socket file is replaced. */
+  listen(): Promise<void> {
+    const target = this.#options.listen;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = (): void => {
+        this.server.off('error', reject);
+        if (target.kind === 'unix' && this.#options.socketMode !== undefined) chmodSync(target.path, this.#options.socketMode);
+        resolve();
+      };
+      if (target.kind === 'unix') {
+        removeStaleSocket(target.path);
+        this.server.listen(target.path, done);
+      } else {
+        this.server.listen(target.port, target.host || undefined, done);
+      }
+    });
+  }
+
+  /** addressString: where the tap listens (the port is the real one after listening on :0). */
+  addressString(): string {
+    const a = this.server.address();
+    if (a === null) return '';
+    if (typeof a === 'string') return `unix:${a}`;
+    return formatAddress({ kind: 'tcp', host: a.address, port: a.port });
+  }
+
+  /** close: stop accepting and drop every connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+    });
+  }
+
+  #serverOnConnection(client: Socket): void {
+    const id = nextConnection++;
+    const peer = client.remoteAddress ? `${client.remoteAddress}:${client.remotePort}` : 'unix';
+    const upstreamName = formatAddress(this.#options.upstream);
+    this.#sockets.add(client);
+    client.once('close', () => this.#sockets.delete(client));
+    // Tracing is decided per connection: a decoder that starts mid-stream would see garbage.
+    const trace = isTracing() ? new TapTrace(id, peer, upstreamName) : null;
+    const capture = this.#openCapture(id, peer, upstreamName);
+    client.pause(); // nothing is read until the upstream is there to take it
+    const upstream = this.#connectUpstream();
+    new TapConnection(client, upstream, upstreamName, trace, capture, this.#options.connectTimeoutMs ?? 5000);
+  }
+
+  #openCapture(id: number, peer: string, upstream: string): CaptureFile | null {
+    if (this.#options.captureDir === undefined) return null;
+    try {
+      return new CaptureFile(this.#options.captureDir, {
+        mode: 'tap', conn: id, peer, listen: formatAddress(this.#options.listen), upstream,
+      }, this.#options.capture);
+    } catch {
+      return null; // a full or vanished capture folder must not stop the traffic
+    }
+  }
+
+  #connectUpstream(): Socket {
+    const up = this.#options.upstream;
+    return up.kind === 'unix'
+      ? connect({ path: up.path, allowHalfOpen: true })
+      : connect({ host: up.host || '127.0.0.1', port: up.port, allowHalfOpen: true, noDelay: true });
+  }
+}
+
+/**
+ * TapConnection: one web-server connection and its upstream connection. 'in' is what the web server
+ * sends, 'out' what the upstream answers (the names trace record events use).
+ */
+class TapConnection {
+  #client: Socket;
+  #upstream: Socket;
+  #upstreamName: string;
+  #trace: TapTrace | null;
+  #capture: CaptureFile | null;
+  #connected = false;
+  /** #why: the first reason the connection ended, reported once both sides are closed. */
+  #why: { text: string; upstreamFirst: boolean; failure: boolean } | null = null;
+  #closed = 0;
+
+  constructor(client: Socket, upstream: Socket, upstreamName: string, trace: TapTrace | null,
+    capture: CaptureFile | null, connectTimeoutMs: number) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#upstreamName = upstreamName;
+    this.#trace = trace;
+    this.#capture = capture;
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`upstream ${upstreamName} did not accept within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+      upstream.destroy(err);
+    }, connectTimeoutMs);
+    upstream.once('connect', () => {
+      clearTimeout(timer);
+      this.#connected = true;
+      this.#forward(client, upstream, 'in');
+      this.#forward(upstream, client, 'out');
+      client.resume();
+    });
+    upstream.on('error', (err) => {
+      clearTimeout(timer);
+      this.#upstreamFailed(err);
+    });
+    client.on('error', (err) => this.#ended(`web server connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false));
+    client.once('close', () => this.#sideClosed(false));
+    upstream.once('close', () => this.#sideClosed(true));
+  }
+
+  /** #forward: bytes from one side to the other, unchanged; a half-close is passed on. */
+  #forward(from: Socket, to: Socket, dir: 'in' | 'out'): void {
+    from.on('data', (chunk: Buffer) => {
+      this.#capture?.record(dir, chunk);
+      if (to.destroyed || to.writableEnded) {
+        this.#dropped(dir, chunk.length);
+        return;
+      }
+      this.#trace?.bytes(dir, chunk);
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.once('end', () => {
+      this.#why ??= { text: dir === 'in' ? 'the web server closed it' : 'the upstream closed it', upstreamFirst: dir === 'out', failure: false };
+      to.end();
+      // A web server may half-close and still read the answer; an app that closes is done (FastCGI
+      // has no half-close), so what the web server sends after that cannot reach it.
+      if (dir === 'out') from.end();
+    });
+  }
+
+  /**
+   * #dropped: one side sent bytes after the other had closed (a web server reusing a kept-alive
+   * connection whose upstream just went away). They cannot be delivered: both sides are closed, so
+   * the web server retries or answers 502 instead of waiting, and the trace says what happened.
+   */
+  #dropped(dir: 'in' | 'out', bytes: number): void {
+    const text = dir === 'in'
+      ? `the web server sent ${bytes} bytes after the upstream ${this.#upstreamName} had closed the connection; closing it`
+      : `the upstream sent ${bytes} bytes after the web server had closed the connection; dropped`;
+    this.#trace?.error('forward', Object.assign(new Error(text), { code: 'EPIPE' }));
+    this.#ended(text, dir === 'in');
+    this.#client.destroy();
+    this.#upstream.destroy();
+  }
+
+  #upstreamFailed(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    const text = this.#connected
+      ? `upstream ${this.#upstreamName} failed: ${code ?? err.message}`
+      : `cannot reach upstream ${this.#upstreamName}: ${code ?? err.message}${hint(code)}`;
+    const inFlight = this.#trace?.inFlight ?? [];
+    const detail = this.#connected && inFlight.length > 0 ? ` with request${inFlight.length > 1 ? 's' : ''} ${inFlight.join(', ')} in flight` : '';
+    this.#trace?.error('upstream', err, `${text}${detail}; the web server's connection was closed (it answers 502)`);
+    this.#ended(text, true);
+    this.#client.destroy();
+  }
+
+  #ended(text: string, upstreamFirst: boolean): void {
+    this.#why ??= { text, upstreamFirst, failure: true };
+  }
+
+  /** #sideClosed: once one side is fully closed the other follows; the trace gets the reason once. */
+  #sideClosed(upstream: boolean): void {
+    this.#closed++;
+    const client = this.#client;
+    if (!upstream) this.#upstream.destroy();
+    else if (!this.#connected) client.destroy();
+    else if (!client.destroyed) {
+      // What the upstream sent still reaches the web server; a web server that keeps its half open
+      // after that is let go a little later.
+      client.end();
+      const drop = (): void => { setTimeout(() => client.destroy(), 5000).unref(); };
+      if (client.writableFinished) drop();
+      else client.once('finish', drop);
+    }
+    if (this.#closed < 2) return;
+    const why = this.#why ?? { text: 'closed', upstreamFirst: upstream, failure: false };
+    this.#trace?.close(why.text, why.upstreamFirst, why.failure);
+    this.#capture?.close(why.text);
+  }
+}
+
+function hint(code: string | undefined): string {
+  if (code === 'ECONNREFUSED') return ' (nothing listens there: is the app running?)';
+  if (code === 'ENOENT') return ' (no socket file: is the app running, and is the path right?)';
+  if (code === 'EACCES') return ' (permission denied on the socket or a folder above it)';
+  return '';
+}
+
+/** removeStaleSocket: a socket file left by a dead process would make listen fail with EADDRINUSE. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (statSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // absent: nothing to remove
+  }
+}
