@@ -1,0 +1,92 @@
+// trace suite: what tracing costs dualcgi behind nginx (hello, wrk -t1 -c32): tracing off, on
+// with nobody listening, on with a listener consuming every event — in this process
+// (src/trace/listener.ts) and as `dualcgi tail --json > /dev/null` (a separate process, like the
+// dashboard).
+import { existsSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
+import * as path from 'node:path';
+import { repoRoot } from '../../test/e2e/fixtures/world';
+import { launch, mkdirp } from '../../test/e2e/harness/util';
+import { listenForTraces } from '../../src/trace/listener';
+import { benchApp, startDualcgi, type Backend } from '../lib/backends';
+import { onCleanup } from '../lib/cleanup';
+import { emptyResult, type Suite, type SuiteContext } from '../lib/context';
+import { startFront } from '../lib/front';
+import { measureWorkloads } from '../lib/http-rounds';
+import { ratioTarget } from '../lib/results';
+
+const OFF = 'off';
+const NO_LISTENER = 'on, nobody listening';
+const IN_PROCESS = 'on, listener (in-process)';
+const TAIL = 'on, tail --json attached';
+
+/** startTail: `dualcgi tail --json --listen unix:SOCK > /dev/null` as its own process. */
+async function startTail(world: string, sock: string): Promise<() => Promise<void>> {
+  const dir = await mkdirp(path.join(world, 'trace-tail'));
+  const log = path.join(dir, 'tail.log');
+  const cmd = `exec '${process.execPath}' '${path.join(repoRoot(), 'bin', 'dualcgi')}' tail --json --listen 'unix:${sock}' >/dev/null 2>>'${log}'`;
+  const server = await launch({
+    name: 'dualcgi tail', bin: '/bin/sh', args: ['-c', cmd], env: { PATH: '/usr/bin:/bin', HOME: dir },
+    dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
+  });
+  const off = onCleanup('dualcgi tail', () => server.stop());
+  return async () => {
+    off();
+    await server.stop();
+  };
+}
+
+async function run(ctx: SuiteContext) {
+  const result = emptyResult('trace');
+  const w = ctx.world;
+  const hello = benchApp('hello');
+  const dir = await mkdirp(path.join(w, 'trace'));
+  const inProcessSock = path.join(dir, 'in-process.sock');
+  let events = 0;
+  const listener: Server = await listenForTraces(inProcessSock, () => {
+    events++;
+  });
+  const closeListener = onCleanup('trace listener', async () => {
+    listener.close();
+  });
+  const hasTail = existsSync(path.join(repoRoot(), 'src', 'cli', 'commands', 'tail.ts'));
+  const tailSock = path.join(dir, 'tail.sock');
+  const stopTail = hasTail ? await startTail(w, tailSock) : undefined;
+  if (!hasTail) result.notes.push('tail variant skipped: no `dualcgi tail` command');
+  const backends: Backend[] = [
+    await startDualcgi(w, 'trace-off', { app: hello, trace: 'off' }),
+    await startDualcgi(w, 'trace-nolistener', { app: hello, trace: 'unix:/nonexistent.sock' }),
+    await startDualcgi(w, 'trace-inprocess', { app: hello, trace: `unix:${inProcessSock}` }),
+    ...(hasTail ? [await startDualcgi(w, 'trace-tail', { app: hello, trace: `unix:${tailSock}` })] : []),
+  ];
+  const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : [])];
+  try {
+    const front = await startFront(w, backends.map((b, i) => ({ ...b.upstream, name: labels[i]! })));
+    try {
+      const c = ctx.options.connections;
+      result.groups.push(...await measureWorkloads(ctx, 'trace', front, [{
+        id: 'hello-c32', title: `tracing cost, hello through nginx, wrk -t1 -c${c}`, path: '/', connections: c, metric: 'rps',
+        variants: labels, refs: [OFF], expect: (b) => b.toString('utf8') === 'Hello, World!\n',
+      }]));
+    } finally {
+      await front.server.stop();
+    }
+  } finally {
+    for (const b of backends.reverse()) await b.stop();
+    await stopTail?.();
+    closeListener();
+    listener.close();
+    rmSync(inProcessSock, { force: true });
+  }
+  const g = result.groups[0]!;
+  result.targets.push(
+    ratioTarget(g, NO_LISTENER, OFF, 0.97, 'tracing compiled in, nobody listening: >= 0.97x tracing off'),
+    ratioTarget(g, hasTail ? TAIL : IN_PROCESS, OFF, 0.7, 'tracing with a listener attached (dashboard): >= 0.7x tracing off'),
+  );
+  result.notes.push(`the in-process listener received ${events.toLocaleString('en-US')} trace events` +
+    (events === 0 ? ' (NONE: tracing to a listener is not working, that variant measured nothing)' : ''));
+  return result;
+}
+
+/** traceSuite: see the file comment. */
+export const traceSuite: Suite = { name: 'trace', run };
