@@ -11,6 +11,7 @@ import { ProtocolError } from '../protocol/errors';
 import { decodePairs } from '../protocol/pairs';
 import { type FastCGIRecord, RecordDecoder } from '../protocol/record';
 import { ConnectionError } from './errors';
+import type { ConnectionLimits } from './limits';
 import { FcgiRequest, type RequestTransport } from './request';
 
 /** ConnectionObserver: hooks for tracing; each is optional and checked before any work is done. */
@@ -29,6 +30,7 @@ export interface ResponderContext {
   maxReqs: number;
   multiplex: boolean;
   maxParamsBytes: number;
+  limits: ConnectionLimits;
   /** inFlight: requests in flight in this process, across connections (FCGI_MAX_REQS). */
   inFlight: { count: number };
   draining: boolean;
@@ -64,6 +66,7 @@ export class Connection implements RequestTransport {
   /** #ending: end() was called; no more reading or writing on this connection. */
   #ending = false;
   #corked = false;
+  #writeTimer: NodeJS.Timeout | null = null;
   /**
    * #endedRids: rids of requests already ended, by id, while tracing: a web server's empty STDIN
    * can arrive after END_REQUEST, and its record event should still name its request.
@@ -80,6 +83,12 @@ export class Connection implements RequestTransport {
     socket.on('drain', () => this.#socketOnDrain());
     socket.on('error', (err) => this.#socketOnError(err));
     socket.on('close', () => this.#socketOnClose());
+    // Idle: no bytes either way for idleTimeoutMs. Only a connection with nothing in flight is
+    // closed; a slow handler is the app's business (and the web server's timeout).
+    socket.setTimeout(ctx.limits.idleTimeoutMs, () => {
+      if (this.#requests.size > 0) return;
+      this.#fail(new ConnectionError('FCGI_ERR_IDLE_TIMEOUT', `no request for ${ctx.limits.idleTimeoutMs} ms`), 'idle');
+    });
   }
 
   /** requestCount: requests in flight on this connection. */
@@ -118,6 +127,10 @@ export class Connection implements RequestTransport {
   }
 
   #socketOnDrain(): void {
+    if (this.#writeTimer !== null) {
+      clearTimeout(this.#writeTimer);
+      this.#writeTimer = null;
+    }
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const fn of waiters) fn();
@@ -214,6 +227,7 @@ export class Connection implements RequestTransport {
     let refusal: ProtocolStatus | null = null;
     if (role === undefined) refusal = ProtocolStatus.UnknownRole;
     else if (!this.#ctx.multiplex && this.#requests.size > 0) refusal = ProtocolStatus.CantMpxConn;
+    else if (this.#requests.size >= this.#ctx.limits.maxRequestsPerConn) refusal = ProtocolStatus.Overloaded;
     else if (this.#ctx.inFlight.count >= this.#ctx.maxReqs || this.#ctx.draining) refusal = ProtocolStatus.Overloaded;
     if (refusal !== null) {
       this.#observe('in', record, requestId);
@@ -221,8 +235,10 @@ export class Connection implements RequestTransport {
       if (!keepConn && this.#requests.size === 0) this.#endSocket();
       return;
     }
-    const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes);
+    const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes, this.#ctx.limits.maxBodyBytes);
     this.#requests.set(requestId, request);
+    request.paramsTimer = setTimeout(() => this.#paramsTimedOut(request), this.#ctx.limits.paramsTimeoutMs);
+    request.paramsTimer.unref();
     this.#ctx.inFlight.count++;
     this.#observe('in', record, requestId);
   }
@@ -240,12 +256,15 @@ export class Connection implements RequestTransport {
         request.paramsStream.append(content);
         return;
       }
-      request.params = paramsFromPairs(request.paramsStream.decode());
+      const pairs = request.paramsStream.decode();
+      checkParamLimits(pairs, this.#ctx.limits);
+      request.params = paramsFromPairs(pairs);
     } catch (err) {
-      this.#refuseParams(request, err as ProtocolError);
+      this.#refuseParams(request, err as ProtocolError | ConnectionError);
       return;
     }
     request.paramsComplete = true;
+    clearTimeout(request.paramsTimer);
     this.#ctx.onRequest(request, this);
   }
 
@@ -253,14 +272,24 @@ export class Connection implements RequestTransport {
    * #refuseParams: oversized or malformed PARAMS. The web server still expects a response, so it
    * gets a CGI error response and END_REQUEST; the connection stays usable (framing is intact).
    */
-  #refuseParams(request: FcgiRequest, err: ProtocolError): void {
+  #refuseParams(request: FcgiRequest, err: ProtocolError | ConnectionError): void {
     request.paramsComplete = true;
+    clearTimeout(request.paramsTimer);
     if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, 'params', request.requestId);
-    const status = err.code === 'FCGI_ERR_PARAMS_TOO_LARGE' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status = err.code === 'FCGI_ERR_PARAMS_TOO_LARGE' || err.code === 'FCGI_ERR_PARAMS_LIMIT'
+      ? '431 Request Header Fields Too Large'
+      : err.code === 'FCGI_ERR_PARAMS_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     const body = `${err.code}\n`;
     request.write(Buffer.from(`Status: ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), () => {});
     request.writeStderr(`dualcgi: ${err.message}\n`);
     request.end(undefined, 1);
+  }
+
+  /** #paramsTimedOut: PARAMS never completed (a slowloris peer): 408, and the request is released. */
+  #paramsTimedOut(request: FcgiRequest): void {
+    if (request.paramsComplete || this.#requests.get(request.requestId) !== request) return;
+    this.#refuseParams(request, new ConnectionError('FCGI_ERR_PARAMS_TIMEOUT',
+      `PARAMS not complete after ${this.#ctx.limits.paramsTimeoutMs} ms`, 408));
   }
 
   #answerGetValues(content: Buffer): void {
@@ -395,8 +424,20 @@ export class Connection implements RequestTransport {
   }
 
   onDrain(cb: () => void): void {
-    if (this.#closed) cb();
-    else this.#drainWaiters.push(cb);
+    if (this.#closed) {
+      cb();
+      return;
+    }
+    this.#drainWaiters.push(cb);
+    if (this.#writeTimer === null) {
+      // A peer that stops reading must not pin a response (and its memory) forever.
+      this.#writeTimer = setTimeout(() => {
+        this.#writeTimer = null;
+        if (this.#drainWaiters.length === 0) return;
+        this.#fail(new ConnectionError('FCGI_ERR_WRITE_TIMEOUT', `peer read nothing for ${this.#ctx.limits.writeTimeoutMs} ms`), 'write');
+      }, this.#ctx.limits.writeTimeoutMs);
+      this.#writeTimer.unref();
+    }
   }
 
   pauseFor(request: FcgiRequest): void {
@@ -407,5 +448,17 @@ export class Connection implements RequestTransport {
   resumeFor(request: FcgiRequest): void {
     this.#pausedFor.delete(request);
     if (this.#pausedFor.size === 0) this.socket.resume();
+  }
+}
+
+/** checkParamLimits: count and sizes of the decoded pairs (FCGI_ERR_PARAMS_LIMIT). */
+function checkParamLimits(pairs: ReadonlyArray<readonly [string, string]>, limits: ConnectionLimits): void {
+  if (pairs.length > limits.maxParams) {
+    throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `${pairs.length} params, more than ${limits.maxParams}`, 431);
+  }
+  for (const [name, value] of pairs) {
+    if (name.length > limits.maxNameBytes || value.length > limits.maxValueBytes) {
+      throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `param ${JSON.stringify(name.slice(0, 40))} is too long`, 431);
+    }
   }
 }

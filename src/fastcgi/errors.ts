@@ -5,15 +5,23 @@ export type ConnectionErrorCode =
   | 'FCGI_ERR_ABORTED'             // the web server sent ABORT_REQUEST
   | 'FCGI_ERR_ADDRESS_REFUSED'     // a TCP peer not in FCGI_WEB_SERVER_ADDRS
   | 'FCGI_ERR_BAD_PARAMS'          // the PARAMS stream could not be decoded or mapped to a request
-  | 'FCGI_ERR_SHUTTING_DOWN';      // a new request arrived while the server drains
+  | 'FCGI_ERR_SHUTTING_DOWN'       // a new request arrived while the server drains
+  | 'FCGI_ERR_PARAMS_LIMIT'        // too many params, or a name or value too long (431)
+  | 'FCGI_ERR_BODY_TOO_LARGE'      // the body passed maxBodyBytes (413)
+  | 'FCGI_ERR_IDLE_TIMEOUT'        // nothing in flight and no bytes for idleTimeoutMs
+  | 'FCGI_ERR_PARAMS_TIMEOUT'      // PARAMS not complete within paramsTimeoutMs (408)
+  | 'FCGI_ERR_WRITE_TIMEOUT';      // the peer did not read the response for writeTimeoutMs
 
 /** ConnectionError: the one error class of src/fastcgi. */
 export class ConnectionError extends Error {
   readonly code: ConnectionErrorCode;
+  /** status: the HTTP status a client should get, where the error is the request's fault. */
+  readonly status: number | undefined;
 
-  constructor(code: ConnectionErrorCode, message: string) {
+  constructor(code: ConnectionErrorCode, message: string, status?: number) {
     super(`fcgi: ${message}`);
     this.name = 'ConnectionError';
     this.code = code;
+    this.status = status;
   }
 }

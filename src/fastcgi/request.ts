@@ -41,6 +41,7 @@ export class FcgiRequest implements Exchange {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #bodyEnded = false;
+  #bodyError: ConnectionError | null = null;
   #bodyDelivered = false;
   #paused = false;
   #ended = false;
@@ -50,8 +51,14 @@ export class FcgiRequest implements Exchange {
   /** #data: a Filter's FCGI_DATA stream, made when its first record arrives or the app asks for it. */
   #data: InboundStream | null = null;
 
-  constructor(transport: RequestTransport, requestId: number, role: RoleName, keepConn: boolean, maxParamsBytes: number) {
+  /** paramsTimer: fires if PARAMS never completes (set and cleared by the connection). */
+  paramsTimer: NodeJS.Timeout | undefined;
+  #maxBodyBytes: number;
+
+  constructor(transport: RequestTransport, requestId: number, role: RoleName, keepConn: boolean, maxParamsBytes: number,
+    maxBodyBytes = Infinity) {
     this.#transport = transport;
+    this.#maxBodyBytes = maxBodyBytes;
     this.requestId = requestId;
     this.role = role;
     this.keepConn = keepConn;
@@ -89,6 +96,10 @@ export class FcgiRequest implements Exchange {
       return;
     }
     this.bytesIn += chunk.length;
+    if (this.bytesIn > this.#maxBodyBytes) {
+      this.#refuseBody();
+      return;
+    }
     if (this.#sink && !this.#paused && this.#pending.length === 0) {
       if (!this.#sink.data(chunk)) this.#pause();
       return;
@@ -98,8 +109,28 @@ export class FcgiRequest implements Exchange {
     if (!this.#paused && this.#pendingBytes > PENDING_BODY_LIMIT) this.#pause();
   }
 
+  /**
+   * #refuseBody: the body passed maxBodyBytes. The rest is ignored and the app's body stream fails
+   * with FCGI_ERR_BODY_TOO_LARGE (the adapters answer 413 if nothing was sent yet).
+   */
+  #refuseBody(): void {
+    this.#bodyEnded = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#bodyError = new ConnectionError('FCGI_ERR_BODY_TOO_LARGE', `request body over ${this.#maxBodyBytes} bytes`, 413);
+    if (this.#paused) {
+      this.#paused = false;
+      this.#transport.resumeFor(this);
+    }
+    if (this.#sink) this.#sink.error(this.#bodyError);
+  }
+
   startBody(sink: BodySink): void {
     this.#sink = sink;
+    if (this.#bodyError) {
+      sink.error(this.#bodyError);
+      return;
+    }
     this.#flushPending();
   }
 
@@ -131,7 +162,7 @@ export class FcgiRequest implements Exchange {
   }
 
   #finishBody(): void {
-    if (this.#bodyDelivered) return;
+    if (this.#bodyDelivered || this.#bodyError) return;
     this.#bodyDelivered = true;
     this.#sink!.end();
   }

@@ -3,6 +3,7 @@ import { chmodSync, unlinkSync, statSync } from 'node:fs';
 import { type Address, formatAddress } from '../net/address';
 import { Connection, type ConnectionObserver, type ResponderContext } from './connection';
 import { ConnectionError } from './errors';
+import { type ConnectionLimits, normaliseLimits } from './limits';
 import type { FcgiRequest } from './request';
 
 /** Where to listen: an address, or an inherited listening socket on a file descriptor (fd 0). */
@@ -18,6 +19,8 @@ export interface FastCGIServerOptions {
   multiplex?: boolean;
   /** maxParamsBytes: bytes of PARAMS per request before a 431. Default 1 MiB. */
   maxParamsBytes?: number;
+  /** limits: per-connection limits and timeouts (fastcgi/limits.ts); defaults there. */
+  limits?: Partial<ConnectionLimits>;
   /** webServerAddrs: FCGI_WEB_SERVER_ADDRS; TCP peers not listed are refused. Default from the environment. */
   webServerAddrs?: string[];
   /** socketMode: permissions of a Unix socket this server creates (e.g. 0o660). Default: umask. */
@@ -26,7 +29,44 @@ export interface FastCGIServerOptions {
   onRequest(request: FcgiRequest, conn: Connection): void;
   /** onConnection: a connection was accepted (for tracing). */
   onConnection?(conn: Connection): void;
+  /**
+   * router: sees each accepted socket first (paused, nothing read yet); returning true means it
+   * took the socket (handed it to another process), false that this server serves it.
+   */
+  router?: ((socket: Socket) => boolean) | null;
 }
+
+/**
+ * HandBack: takes a kept-alive connection from a draining server at a request boundary (reading
+ * stopped, nothing unread) and gives it to whoever serves now; calls `done` once the socket has
+ * left this process (then it is destroyed here).
+ */
+export type HandBack = (socket: Socket, done: () => void) => void;
+
+/**
+ * stopReading: stop reading from the socket's handle at once, so bytes that arrive from now on
+ * stay in the kernel and go with the socket to the process it is handed to. Node has no public
+ * way: Socket#pause() keeps reading into its buffer. `reading = false` lets a later resume()
+ * start again (net's tryReadStart checks it).
+ */
+export function stopReading(socket: Socket): void {
+  const handle = (socket as unknown as { _handle: { reading?: boolean; readStop?(): number } | null })._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/**
+ * IDLE_CLOSE_MS: while draining, an idle connection is closed once it has carried no request for
+ * this long; a busy one right after its response. Closing an idle kept-alive connection races with
+ * the web server sending a request on it: nginx then retries elsewhere but counts a failure
+ * against this backend (max_fails 1: with two upstreams, one reloading and one dead, that is a
+ * 502). nginx reuses its most recently used connections first, so those stay busy and close after
+ * a response, and the ones idle this long are the ones it is not about to pick. A connection that
+ * has not sent its first request yet (just accepted, or just handed over) gets the same time.
+ */
+const IDLE_CLOSE_MS = 1000;
 
 /** parseWebServerAddrs: FCGI_WEB_SERVER_ADDRS is a comma-separated list of IP addresses. */
 export function parseWebServerAddrs(value: string | undefined): string[] | undefined {
@@ -49,6 +89,22 @@ export class FastCGIServer {
   #allowed: Set<string> | null;
   #options: FastCGIServerOptions;
   #unixPath: string | null = null;
+  #draining = false;
+  /** #drainCheck: while draining, run after each connection closes. */
+  #drainCheck: (() => void) | null = null;
+  /** #lastActive: when each connection was accepted or last began a request (Date.now()). */
+  #lastActive = new WeakMap<Connection, number>();
+  #sweeper: NodeJS.Timeout | null = null;
+  #requestsStarted = 0;
+  /** #idleBytes: socket.bytesRead when each connection last became idle after a response (or was adopted). */
+  #idleBytes = new WeakMap<Connection, number>();
+  /**
+   * handBack: while draining, kept-alive connections go there at a request boundary instead of
+   * being closed, so a web server never finds a connection closed under it (see IDLE_CLOSE_MS).
+   */
+  handBack: HandBack | null = null;
+  /** router: see FastCGIServerOptions.router; may be changed while listening. */
+  router: ((socket: Socket) => boolean) | null;
 
   constructor(options: FastCGIServerOptions) {
     this.#options = options;
@@ -57,14 +113,20 @@ export class FastCGIServer {
       maxReqs: options.maxReqs ?? 1024,
       multiplex: options.multiplex ?? true,
       maxParamsBytes: options.maxParamsBytes ?? 1024 * 1024,
+      limits: normaliseLimits(options.limits),
       inFlight: { count: 0 },
+      // Stays false: a request that reaches a draining server is still served (its connection then
+      // closes); refusing it with OVERLOADED would fail a request the web server already sent.
       draining: false,
-      onRequest: options.onRequest,
+      onRequest: (request, conn) => this.#serverOnRequest(request, conn),
       observer: options.observer ?? null,
     };
     const addrs = options.webServerAddrs ?? parseWebServerAddrs(process.env['FCGI_WEB_SERVER_ADDRS']);
     this.#allowed = addrs ? new Set(addrs.map(normaliseIp)) : null;
-    this.server = createServer({ noDelay: true }, (socket) => this.#serverOnConnection(socket));
+    this.router = options.router ?? null;
+    // pauseOnConnect: a socket may be handed to another process (router), so nothing is read
+    // from it here until this server decides to serve it.
+    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#serverOnConnection(socket));
     this.server.maxConnections = this.#ctx.maxConns;
   }
 
@@ -75,6 +137,16 @@ export class FastCGIServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** requestsStarted: requests handed to the app since this server was created. */
+  get requestsStarted(): number {
+    return this.#requestsStarted;
+  }
+
+  /** draining: drain() or close() has begun. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** listen: resolves once listening; a stale Unix socket file is replaced. */
@@ -118,6 +190,15 @@ export class FastCGIServer {
       socket.destroy();
       return;
     }
+    if (this.router?.(socket)) return;
+    this.adopt(socket);
+  }
+
+  /**
+   * adopt: serve a connected socket, one this server accepted or one accepted by another process
+   * and handed over (the process that owns the listening socket, see launch/supervisor).
+   */
+  adopt(socket: Socket): Connection {
     const conn = new Connection(socket, this.#ctx);
     this.#connections.add(conn);
     const observer = this.#ctx.observer;
@@ -125,31 +206,111 @@ export class FastCGIServer {
     conn.whenClosed(() => {
       this.#connections.delete(conn);
       if (observer?.enabled()) observer.close?.(conn);
+      this.#drainCheck?.();
     });
+    this.#lastActive.set(conn, Date.now());
+    this.#idleBytes.set(conn, socket.bytesRead);
+    this.#watchResponses(conn);
     this.#options.onConnection?.(conn);
-    if (this.#ctx.draining) conn.closeWhenIdle();
+    socket.resume(); // accepted paused (pauseOnConnect); a handed-over socket is already flowing
+    return conn;
   }
 
   /**
-   * close: graceful shutdown. Stops accepting, closes idle connections, and resolves when every
-   * in-flight request has ended or `drainMs` has passed (then the rest are destroyed).
+   * #watchResponses: learn when a response has left (END_REQUEST written) and whether any byte
+   * arrived meanwhile: only a connection with nothing unread may change hands.
+   */
+  #watchResponses(conn: Connection): void {
+    const endRequest = conn.endRequest.bind(conn);
+    conn.endRequest = (request, appStatus, protocolStatus, cb) => {
+      const before = conn.socket.bytesRead;
+      endRequest(request, appStatus, protocolStatus, (err) => {
+        cb?.(err);
+        if (conn.requestCount > 0) return;
+        this.#idleBytes.set(conn, before);
+        if (this.#draining && !err) this.#sweepOne(conn, Date.now());
+      });
+    };
+  }
+
+  #serverOnRequest(request: FcgiRequest, conn: Connection): void {
+    this.#requestsStarted++;
+    this.#lastActive.set(conn, Date.now());
+    // During a drain a request is still served; then its connection is handed back or closed.
+    if (this.#draining && !this.handBack) conn.closeWhenIdle();
+    this.#options.onRequest(request, conn);
+  }
+
+  /** #sweep: while draining, every connection: see #sweepOne. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const conn of this.#connections) this.#sweepOne(conn, now);
+  }
+
+  /**
+   * #sweepOne: a busy connection is left to finish (and closes after its response without
+   * handBack); an idle one with nothing unread is handed back, or closed after IDLE_CLOSE_MS.
+   */
+  #sweepOne(conn: Connection, now: number): void {
+    if (conn.socket.destroyed || this.#handingBack.has(conn)) return;
+    if (conn.requestCount > 0) {
+      if (!this.handBack) conn.closeWhenIdle();
+      return;
+    }
+    if (this.handBack) {
+      if (conn.socket.bytesRead === this.#idleBytes.get(conn)) this.#handOver(conn, this.handBack);
+      return;
+    }
+    if (now - (this.#lastActive.get(conn) ?? 0) >= IDLE_CLOSE_MS) conn.closeWhenIdle();
+  }
+
+  #handingBack = new WeakSet<Connection>();
+
+  #handOver(conn: Connection, handBack: HandBack): void {
+    this.#handingBack.add(conn);
+    const socket = conn.socket;
+    stopReading(socket);
+    // Once sent, the socket has no handle here: destroying it only runs the close bookkeeping.
+    handBack(socket, () => socket.destroy());
+  }
+
+  /**
+   * close: graceful shutdown. Stops accepting, then drain(): resolves when every in-flight request
+   * has ended or `drainMs` has passed (then the rest are destroyed).
    */
   close(drainMs = 30_000): Promise<void> {
-    this.#ctx.draining = true;
+    if (this.server.listening) this.server.close();
+    return this.drain(drainMs);
+  }
+
+  /**
+   * drain: finish what this server is serving while the listening socket stays open (its new
+   * connections go elsewhere through `router`): see IDLE_CLOSE_MS for when each connection closes.
+   * Resolves when none is left, or after `drainMs` (the rest are destroyed).
+   */
+  drain(drainMs = 30_000): Promise<void> {
+    this.#draining = true;
+    if (!this.#sweeper) {
+      this.#sweeper = setInterval(() => this.#sweep(), 100);
+      this.#sweeper.unref();
+    }
+    this.#sweep();
     return new Promise((resolve) => {
-      this.server.close();
-      for (const conn of this.#connections) conn.closeWhenIdle();
       const timer = setTimeout(() => {
         for (const conn of this.#connections) conn.socket.destroy();
       }, drainMs);
       timer.unref();
+      const previous = this.#drainCheck;
       const check = (): void => {
+        previous?.();
         if (this.#connections.size === 0) {
           clearTimeout(timer);
+          if (this.#sweeper) clearInterval(this.#sweeper);
+          this.#sweeper = null;
           resolve();
         }
       };
-      for (const conn of this.#connections) conn.whenClosed(check);
+      this.#drainCheck = check;
       check();
     });
   }
