@@ -38,6 +38,11 @@ export interface NodeServeOptions {
   onError?: (err: Error, phase: 'handler' | 'response') => void;
   /** onFinish: the response is complete and handed to the transport. */
   onFinish?: (res: ServerResponse) => void;
+  /**
+   * timeoutMs: a handler that has not finished its response by then gets a 504 (or, if its head
+   * is out, its response ends as failed), and req/res see 'close'. Default: none.
+   */
+  timeoutMs?: number;
 }
 
 type StoreHeader = (this: ServerResponse, firstLine: string, headers: unknown) => void;
@@ -175,6 +180,7 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
     setImmediate(destroySocket, socket);
   });
 
+  if (options.timeoutMs !== undefined && options.timeoutMs > 0) armTimeout(options.timeoutMs, req, res, exchange, options, state);
   const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options, state);
   try {
     const result = listener(req, res) as { then?: unknown } | undefined;
@@ -212,6 +218,25 @@ function pipeBody(exchange: Exchange, req: IncomingMessage, res: ServerResponse)
       }
     },
   });
+}
+
+/** armTimeout: the handler timeout (NodeServeOptions.timeoutMs). */
+function armTimeout(ms: number, req: IncomingMessage, res: ServerResponse, exchange: Exchange,
+  options: NodeServeOptions, state: { appStatus: number }): void {
+  const timer = setTimeout(() => {
+    if (res.writableEnded) return;
+    const err = Object.assign(new Error(`handler did not respond within ${ms} ms`), { code: 'DUALCGI_ERR_HANDLER_TIMEOUT' });
+    options.onError?.(err, 'handler');
+    exchange.writeStderr(`dualcgi: ${req.method} ${req.url}: ${err.message}\n`);
+    if (!res.headersSent) respondPlain(res, 504, 'Gateway Timeout: the application did not respond in time\n');
+    else {
+      state.appStatus = 1;
+      res.end();
+    }
+  }, ms);
+  timer.unref();
+  res.once('finish', () => clearTimeout(timer));
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** respondPlain: replace whatever the app prepared with a plain-text response. */

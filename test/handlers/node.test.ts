@@ -198,6 +198,18 @@ describe('Node adapter: plain listeners', async () => {
     await sloppy.close();
   });
 
+  it('answers a handler that never responds with a 504 after timeoutMs, and goes on', async () => {
+    const slow = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/never') return;
+      res.end('quick');
+    }, { timeoutMs: 100 });
+    const r = await slow.get('/never');
+    assert.equal(r.status, 504);
+    assert.ok(slow.errors.some((e) => (e as Error & { code?: string }).code === 'DUALCGI_ERR_HANDLER_TIMEOUT'));
+    assert.equal((await slow.get('/')).body.toString(), 'quick');
+    await slow.close();
+  });
+
   it('debug mode shows the stack on the 500 page', async () => {
     const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
     const r = await dbg.get('/');
