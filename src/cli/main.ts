@@ -8,9 +8,22 @@ import { CliError, UsageError } from './errors';
 const registry: Record<string, () => Command> = {
   serve: () => (require('./commands/serve') as { serve: Command }).serve,
   request: () => (require('./commands/request') as { request: Command }).request,
+  init: () => (require('./commands/init') as { init: Command }).init,
+  doctor: () => (require('./commands/doctor') as { doctor: Command }).doctor,
+  dev: () => (require('./commands/dev') as { dev: Command }).dev,
+  ps: () => (require('./commands/ps') as { ps: Command }).ps,
+  reload: () => (require('./commands/reload') as { reload: Command }).reload,
+  ping: () => (require('./commands/ping') as { ping: Command }).ping,
+  tap: () => (require('./commands/tap') as { tap: Command }).tap,
+  replay: () => (require('./commands/replay') as { replay: Command }).replay,
+  lint: () => (require('./commands/lint') as { lint: Command }).lint,
+  dashboard: () => (require('./commands/dashboard') as { dashboard: Command }).dashboard,
+  tail: () => (require('./commands/tail') as { tail: Command }).tail,
 };
 
-const aliases: Record<string, string> = {};
+const aliases: Record<string, string> = {
+  top: 'dashboard',
+};
 
 /** commandNames: the registered commands (for help and tests). */
 export function commandNames(): string[] {

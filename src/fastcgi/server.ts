@@ -95,6 +95,8 @@ export class FastCGIServer {
   /** #lastActive: when each connection was accepted or last began a request (Date.now()). */
   #lastActive = new WeakMap<Connection, number>();
   #sweeper: NodeJS.Timeout | null = null;
+  /** #handingBack: connections given to handBack, waiting to leave. */
+  #handingBack = new WeakSet<Connection>();
   #requestsStarted = 0;
   /** #idleBytes: socket.bytesRead when each connection last became idle after a response (or was adopted). */
   #idleBytes = new WeakMap<Connection, number>();
@@ -263,8 +265,6 @@ export class FastCGIServer {
     }
     if (now - (this.#lastActive.get(conn) ?? 0) >= IDLE_CLOSE_MS) conn.closeWhenIdle();
   }
-
-  #handingBack = new WeakSet<Connection>();
 
   #handOver(conn: Connection, handBack: HandBack): void {
     this.#handingBack.add(conn);

@@ -1,25 +1,20 @@
 import { dirname, resolve } from 'node:path';
 import { CgiError } from '../cgi/errors';
 import { paramsFromEnv, readRawEnviron } from '../cgi/params';
-import { createRequestHead, type RequestHeadOptions } from '../cgi/request-head';
+import { createRequestHead } from '../cgi/request-head';
 import { encodeErrorResponse } from '../cgi/response-head';
 import { bodyPlan, CgiExchange } from '../cgi/runner';
 import { guardStdout } from '../cgi/stdout-guard';
-import type { FcgiRequest } from '../fastcgi/request';
-import { FastCGIServer, type ListenTarget } from '../fastcgi/server';
-import type { Exchange } from '../handlers/exchange';
+import type { FastCGIServer, ListenTarget } from '../fastcgi/server';
 import type { NodeListener } from '../handlers/node';
-import { createExchangeHandler } from '../handlers/serve';
 import { parseAddress } from '../net/address';
 import { detectMode, type Detection, explainNoMode } from './detect';
-import { loadEnvFile } from './env-file';
 import { appLogOptions, type AppLogRoute } from '../trace/app-logger';
-import { isTracing, publish } from '../trace/channel';
-import { Level } from '../trace/events';
-import { createTraceObserver } from '../trace/fastcgi-observer';
 import { installTrace, traceProcessExit, traceProcessStart } from '../trace/install';
 import { originalStderrWrite } from '../trace/stdio';
-import { appFromValue, AppLoadError, type LoadedApp, loadApp } from './load-app';
+import { handlerFor, headOptions, isDebug, resolveApp, traceError } from './app-server';
+import { processControl } from './control';
+import { isWorkerProcess } from './messages';
 
 /** DispatchOptions: what an entry script passes to dispatch(). */
 export interface DispatchOptions {
@@ -41,8 +36,24 @@ export interface DispatchOptions {
   maxParamsBytes?: number;
   /** socketMode: permissions for a Unix socket created by `bind` (e.g. 0o666 for nginx's www-data). */
   socketMode?: number;
-  /** drainMs: how long a graceful shutdown waits for in-flight requests. Default 30 s. */
+  /** drainMs: how long a graceful stop (or a replaced worker) waits for in-flight requests. Default 30 s. */
   drainMs?: number;
+  /**
+   * workers: FastCGI processes serving the one listening socket (node:cluster). Default
+   * DUALCGI_WORKERS, else 1: the process serves by itself until its first reload.
+   */
+  workers?: number;
+  /** maxRequests: replace a serving process gracefully after N requests. Default DUALCGI_MAX_REQUESTS, else never. */
+  maxRequests?: number;
+  /**
+   * restartFile: touching this file reloads the app gracefully at the next request (relative to
+   * the entry script). Default DUALCGI_RESTART_FILE.
+   */
+  restartFile?: string;
+  /** watch: reload when files under the app's folder (or these folders) change. Default DUALCGI_WATCH=1. */
+  watch?: boolean | string[];
+  /** register: a status file for `dualcgi ps` / `dualcgi reload`. Default true (DUALCGI_RUN_DIR=off disables). */
+  register?: boolean;
   /** scriptPath: the entry script (for detection by name). Default process.argv[1]. */
   scriptPath?: string;
   /**
@@ -59,7 +70,10 @@ export interface DispatchOptions {
 /** Running: what dispatch() started, for embedding and tests. */
 export interface Running {
   detection: Detection;
+  /** server: the listening FastCGI server (the owner), or a worker's server (not listening). */
   server?: FastCGIServer;
+  /** worker: this process is a worker forked by an owner (its server gets connections over IPC). */
+  worker?: boolean;
 }
 
 /**
@@ -80,6 +94,11 @@ export async function dispatch(options: DispatchOptions): Promise<Running> {
 
 async function start(options: DispatchOptions): Promise<Running> {
   const scriptPath = options.scriptPath ?? process.argv[1];
+  if (process.env['DUALCGI_DOCTOR'] === 'load') {
+    const { runLoadProbe } = require('../deploy/doctor/probe') as typeof import('../deploy/doctor/probe');
+    return runLoadProbe(options, scriptPath);
+  }
+  if (isWorkerProcess()) return startWorker(options, scriptPath);
   const detection = detectMode({
     explicit: options.mode !== undefined && options.mode !== 'auto' ? options.mode : options.bind ? 'fcgi' : undefined,
     env: process.env,
@@ -94,6 +113,8 @@ async function start(options: DispatchOptions): Promise<Running> {
     return { detection };
   }
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
+  // CGI: stdout is the response; guard it before anything (the console capture included) can write.
+  if (detection.mode === 'cgi') guardStdout();
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, detection.mode);
   if (options.appLog) appLogOptions.route = options.appLog;
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
@@ -102,25 +123,19 @@ async function start(options: DispatchOptions): Promise<Running> {
     runCgi(options, base);
     return { detection };
   }
-  const server = await runFastCGI(options, base);
+  const server = await runFastCGI(options, base, detection, appName, scriptPath);
   return { detection, server };
 }
 
-function headOptions(options: DispatchOptions): RequestHeadOptions {
-  return { stripMountPoint: options.stripMountPoint !== false, scriptFile: options.scriptPath ?? process.argv[1] };
-}
-
-function handlerFor(app: LoadedApp, options: DispatchOptions): (exchange: Exchange) => void {
-  return createExchangeHandler(app, { ...headOptions(options), debug: isDebug(options) });
-}
-
-function isDebug(options: DispatchOptions): boolean {
-  return options.debug ?? Boolean(process.env['DUALCGI_DEBUG']);
-}
-
-async function resolveApp(options: DispatchOptions, base: string): Promise<LoadedApp> {
-  if (options.envFile) loadEnvFile(options.envFile);
-  return typeof options.app === 'string' ? loadApp(options.app, base) : appFromValue(options.app);
+/** startWorker: a worker forked by an owner: FastCGI by definition, connections come over IPC. */
+async function startWorker(options: DispatchOptions, scriptPath: string | undefined): Promise<Running> {
+  const base = scriptPath ? dirname(scriptPath) : process.cwd();
+  installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, 'fcgi');
+  if (options.appLog) appLogOptions.route = options.appLog;
+  const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
+  const { runWorker } = require('./worker') as typeof import('./worker');
+  const server = await runWorker({ options, base, appName, scriptPath });
+  return { detection: { mode: 'fcgi', reason: 'worker', fd0: { kind: 'none' } }, worker: true, ...(server ? { server } : {}) };
 }
 
 /**
@@ -145,7 +160,8 @@ function runCgi(options: DispatchOptions, base: string): void {
     }
   };
   const fail = (status: number, err: Error): void => {
-    originalStderrWrite(`dualcgi: ${err.stack ?? err.message}\n`);
+    const code = (err as { code?: unknown }).code;
+    originalStderrWrite(`dualcgi: ${typeof code === 'string' ? `${code}: ` : ''}${err.stack ?? err.message}\n`);
     traceError(err, status === 500 ? 'load' : 'request');
     const text = isDebug(options) ? `${status} ${err.message}` : `${status} ${status === 500 ? 'Internal Server Error' : 'Bad Request'}`;
     out.write(encodeErrorResponse(status, text), () => exit(1));
@@ -163,55 +179,20 @@ function runCgi(options: DispatchOptions, base: string): void {
   }, (err: Error) => fail(500, err));
 }
 
-/** runFastCGI: serve until SIGTERM/SIGINT (graceful: in-flight requests finish), then exit 0. */
-async function runFastCGI(options: DispatchOptions, base: string): Promise<FastCGIServer> {
-  let app: LoadedApp;
-  try {
-    app = await resolveApp(options, base);
-  } catch (err) {
-    // A FastCGI process that cannot load its app exits; the web server reports the failure
-    // (mod_fcgid: 500 "End of script output") and this line goes to its error log.
-    const e = err as Error;
-    originalStderrWrite(`dualcgi: ${e instanceof AppLoadError ? `${e.code}: ` : ''}${e.message}\n`);
-    if (e.cause instanceof Error && e.cause.stack) originalStderrWrite(`${e.cause.stack}\n`);
-    traceError(e, 'load');
-    await traceProcessExit('fcgi', `app failed to load: ${e.message}`, 1);
-    process.exit(1);
-  }
-  const handle = handlerFor(app, options);
-  const server = new FastCGIServer({
-    maxConns: options.maxConns,
-    maxReqs: options.maxReqs,
-    multiplex: options.multiplex,
-    maxParamsBytes: options.maxParamsBytes,
-    socketMode: options.socketMode,
-    observer: createTraceObserver('fcgi'),
-    onRequest: (request: FcgiRequest) => handle(request),
-  });
+/**
+ * runFastCGI: serve until SIGTERM/SIGINT (graceful: in-flight requests finish), then exit 0;
+ * SIGHUP/SIGUSR1, the restart file, --watch and --max-requests reload without dropping a request
+ * (launch/supervisor).
+ */
+async function runFastCGI(options: DispatchOptions, base: string, detection: Detection, appName: string,
+  scriptPath: string | undefined): Promise<FastCGIServer> {
+  const control = processControl(options, base);
   const target: ListenTarget = options.bind ? parseAddress(options.bind) : { kind: 'fd', fd: 0 };
-  await server.listen(target);
-  installShutdown(server, options.drainMs ?? 30_000);
-  return server;
-}
-
-/** installShutdown: first SIGTERM/SIGINT drains and exits 0; a second one exits at once. */
-function installShutdown(server: FastCGIServer, drainMs: number): void {
-  let stopping = false;
-  const onSignal = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    const exit = (code: number): void => {
-      traceProcessExit('fcgi', 'signal: drained and stopped', code).then(() => process.exit(code), () => process.exit(code));
-    };
-    server.close(drainMs).then(() => exit(0), () => exit(1));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}
-
-/** traceError: a failure outside any request (app load, bad CGI environment). */
-function traceError(err: Error, phase: string): void {
-  if (!isTracing()) return;
-  const code = (err as { code?: unknown }).code;
-  publish({ ev: 'error', level: Level.error, phase, msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}) });
+  const fd0 = detection.fd0;
+  const { unixSocketPath } = require('./proc') as typeof import('./proc');
+  const name = fd0.kind === 'listening' && fd0.family === 'unix' ? unixSocketPath(0) : null;
+  const listenLabel = name ? `fd 0 (unix:${name})` : fd0.kind === 'listening' ? `fd 0 (${fd0.family} socket)` : 'fd 0';
+  const { Supervisor } = require('./supervisor') as typeof import('./supervisor');
+  const sup = await Supervisor.start({ options, base, control, target, listenLabel, appName, scriptPath });
+  return sup.front;
 }

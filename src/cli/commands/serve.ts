@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { parseArgs, stringFlag } from '../args';
+import { type ParsedArgs, parseArgs, stringFlag } from '../args';
+import type { DispatchOptions } from '../../launch/dispatch';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 import { parseAddress } from '../../net/address';
@@ -14,6 +15,13 @@ const flags = {
   'max-conns': { type: 'string' },
   'max-reqs': { type: 'string' },
   'no-multiplex': { type: 'boolean' },
+  workers: { type: 'string' },
+  'max-requests': { type: 'string' },
+  'restart-file': { type: 'string' },
+  watch: { type: 'boolean' },
+  'drain-timeout': { type: 'string' },
+  trace: { type: 'string' },
+  'no-register': { type: 'boolean' },
 } as const;
 
 function intFlag(value: string | undefined, name: string, radix = 10): number | undefined {
@@ -26,33 +34,15 @@ function intFlag(value: string | undefined, name: string, radix = 10): number | 
 /** serve: run APP as a FastCGI server on --bind (nginx fastcgi_pass, php-fpm style) or on fd 0. */
 export const serve: Command = {
   summary: 'serve an app over FastCGI on an address (or as launched: fd 0, CGI)',
-  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug] APP',
+  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug]\n' +
+    '  [--workers N] [--max-requests N] [--restart-file FILE] [--watch] [--drain-timeout SECONDS] [--trace TARGET] [--no-register] APP\n' +
+    '  signals: SIGTERM/SIGINT stop gracefully; SIGHUP/SIGUSR1 reload gracefully (new workers take the socket, old ones drain)',
   async run(argv) {
     const args = parseArgs(argv, flags);
     if (args.positionals.length !== 1) throw new UsageError('expected exactly one APP path');
-    const mode = stringFlag(args, 'mode') ?? 'auto';
-    if (mode !== 'auto' && mode !== 'cgi' && mode !== 'fcgi') throw new UsageError(`--mode must be auto, cgi or fcgi, not ${JSON.stringify(mode)}`);
-    const bind = stringFlag(args, 'bind');
-    if (bind !== undefined) {
-      try {
-        parseAddress(bind);
-      } catch (err) {
-        throw new UsageError((err as Error).message); // a bad address is a usage error, caught early
-      }
-    }
     const { dispatch } = require('../../launch/dispatch') as typeof import('../../launch/dispatch');
-    const running = await dispatch({
-      app: resolve(args.positionals[0]!),
-      mode,
-      ...(bind !== undefined ? { bind } : {}),
-      envFile: stringFlag(args, 'env-file'),
-      debug: args.flags['debug'] === true ? true : undefined,
-      stripMountPoint: args.flags['no-strip-mount'] !== true,
-      socketMode: intFlag(stringFlag(args, 'socket-mode'), 'socket-mode', 8),
-      maxConns: intFlag(stringFlag(args, 'max-conns'), 'max-conns'),
-      maxReqs: intFlag(stringFlag(args, 'max-reqs'), 'max-reqs'),
-      multiplex: args.flags['no-multiplex'] !== true,
-    });
+    const running = await dispatch(dispatchOptions(args));
+    if (running.worker) await new Promise<never>(() => {}); // a worker: its owner already said where it listens
     if (running.server) {
       process.stderr.write(`dualcgi: serving FastCGI on ${running.server.addressString() || 'fd 0'} (${running.detection.reason})\n`);
       await new Promise<never>(() => {}); // until a signal: shutdown exits the process
@@ -60,3 +50,41 @@ export const serve: Command = {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   },
 };
+
+/** dispatchOptions: the flags, checked (usage errors early), as dispatch() options. */
+function dispatchOptions(args: ParsedArgs): DispatchOptions {
+  const mode = stringFlag(args, 'mode') ?? 'auto';
+  if (mode !== 'auto' && mode !== 'cgi' && mode !== 'fcgi') throw new UsageError(`--mode must be auto, cgi or fcgi, not ${JSON.stringify(mode)}`);
+  const bind = stringFlag(args, 'bind');
+  if (bind !== undefined) {
+    try {
+      parseAddress(bind);
+    } catch (err) {
+      throw new UsageError((err as Error).message); // a bad address is a usage error, caught early
+    }
+  }
+  const workers = intFlag(stringFlag(args, 'workers'), 'workers');
+  if (workers === 0) throw new UsageError('--workers must be at least 1');
+  const drain = intFlag(stringFlag(args, 'drain-timeout'), 'drain-timeout');
+  const restartFile = stringFlag(args, 'restart-file');
+  return {
+    app: resolve(args.positionals[0]!),
+    mode,
+    ...(bind !== undefined ? { bind } : {}),
+    envFile: stringFlag(args, 'env-file'),
+    debug: args.flags['debug'] === true ? true : undefined,
+    stripMountPoint: args.flags['no-strip-mount'] !== true,
+    socketMode: intFlag(stringFlag(args, 'socket-mode'), 'socket-mode', 8),
+    maxConns: intFlag(stringFlag(args, 'max-conns'), 'max-conns'),
+    maxReqs: intFlag(stringFlag(args, 'max-reqs'), 'max-reqs'),
+    multiplex: args.flags['no-multiplex'] !== true,
+    workers,
+    maxRequests: intFlag(stringFlag(args, 'max-requests'), 'max-requests'),
+    // Relative to where the command runs (not to the entry script, as in dispatch.fcgi).
+    ...(restartFile !== undefined ? { restartFile: resolve(restartFile) } : {}),
+    ...(args.flags['watch'] === true ? { watch: true } : {}),
+    ...(drain !== undefined ? { drainMs: drain * 1000 } : {}),
+    trace: stringFlag(args, 'trace'),
+    ...(args.flags['no-register'] === true ? { register: false } : {}),
+  };
+}

@@ -1,0 +1,89 @@
+import type { RequestHeadOptions } from '../cgi/request-head';
+import type { FcgiRequest } from '../fastcgi/request';
+import { FastCGIServer } from '../fastcgi/server';
+import type { Exchange } from '../handlers/exchange';
+import { createExchangeHandler } from '../handlers/serve';
+import { isTracing, publish } from '../trace/channel';
+import { Level } from '../trace/events';
+import { createTraceObserver } from '../trace/fastcgi-observer';
+import { traceProcessExit } from '../trace/install';
+import { originalStderrWrite } from '../trace/stdio';
+import type { DispatchOptions } from './dispatch';
+import { loadEnvFile } from './env-file';
+import { appFromValue, AppLoadError, type LoadedApp, loadApp } from './load-app';
+
+/** headOptions: the request mapping options both modes share. */
+export function headOptions(options: DispatchOptions): RequestHeadOptions {
+  return { stripMountPoint: options.stripMountPoint !== false, scriptFile: options.scriptPath ?? process.argv[1] };
+}
+
+/** isDebug: error pages show stacks. */
+export function isDebug(options: DispatchOptions): boolean {
+  return options.debug ?? Boolean(process.env['DUALCGI_DEBUG']);
+}
+
+/** handlerFor: the shared middle (params -> request head -> app -> response) for one loaded app. */
+export function handlerFor(app: LoadedApp, options: DispatchOptions): (exchange: Exchange) => void {
+  return createExchangeHandler(app, { ...headOptions(options), debug: isDebug(options) });
+}
+
+/** resolveApp: the env file first (the app may read it while loading), then the app itself. */
+export async function resolveApp(options: DispatchOptions, base: string): Promise<LoadedApp> {
+  if (options.envFile) loadEnvFile(options.envFile);
+  return typeof options.app === 'string' ? loadApp(options.app, base) : appFromValue(options.app);
+}
+
+/** traceError: a failure outside any request (app load, bad CGI environment). */
+export function traceError(err: Error, phase: string): void {
+  if (!isTracing()) return;
+  const code = (err as { code?: unknown }).code;
+  publish({ ev: 'error', level: Level.error, phase, msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}) });
+}
+
+/** describeLoadError: the one line (and the cause's stack) a load failure leaves in the error log. */
+export function describeLoadError(err: Error): string {
+  let text = `dualcgi: ${err instanceof AppLoadError ? `${err.code}: ` : ''}${err.message}\n`;
+  if (err.cause instanceof Error && err.cause.stack) text += `${err.cause.stack}\n`;
+  return text;
+}
+
+/**
+ * exitOnLoadError: a FastCGI process that cannot load its app exits; the web server reports the
+ * failure (mod_fcgid: 500 "End of script output") and this line goes to its error log.
+ */
+export async function exitOnLoadError(err: Error): Promise<never> {
+  originalStderrWrite(describeLoadError(err));
+  traceError(err, 'load');
+  await traceProcessExit('fcgi', `app failed to load: ${err.message}`, 1);
+  process.exit(1);
+}
+
+/** AppServerHooks: what the process around the server wants to see of each request. */
+export interface AppServerHooks {
+  /** beforeRequest: runs as each request reaches the app (restart file, request counting). */
+  beforeRequest?(): void;
+}
+
+/**
+ * createAppServer: load the app and put it behind a FastCGIServer that is not listening yet: the
+ * caller listens (the process owning the socket) or adopts handed-over connections (a worker).
+ */
+export async function createAppServer(options: DispatchOptions, base: string, hooks: AppServerHooks = {}): Promise<FastCGIServer> {
+  const app = await resolveApp(options, base);
+  const handle = handlerFor(app, options);
+  const before = hooks.beforeRequest;
+  return new FastCGIServer({
+    maxConns: options.maxConns,
+    maxReqs: options.maxReqs,
+    multiplex: options.multiplex,
+    maxParamsBytes: options.maxParamsBytes,
+    socketMode: options.socketMode,
+    observer: createTraceObserver('fcgi'),
+    onRequest: before
+      ? (request: FcgiRequest) => {
+        before();
+        handle(request);
+      }
+      : (request: FcgiRequest) => handle(request),
+  });
+}

@@ -1,0 +1,51 @@
+// `dualcgi dev` as a command: the banner, a request through it, a clean stop on SIGINT, usage errors.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main';
+import { deployment } from '../deploy/fixtures';
+import { repoRoot } from '../launch/helpers';
+
+describe('dualcgi dev (command)', { timeout: 30_000 }, () => {
+  it('prints where to browse, serves, stops on SIGINT with exit 0', async () => {
+    const d = deployment();
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'dualcgi'), 'dev', '--port', '0', '--trace', 'off', d.dir], {
+      env: { ...process.env, DUALCGI_RUN_DIR: 'off' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', () => reject(new Error(`exited: ${out}`)));
+      });
+      assert.match(out, /dispatch\.fcgi \(FastCGI, a listening socket on fd 0, as mod_fcgid\)/);
+      const body = await new Promise<string>((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port, path: '/hi' }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => { b += c.toString(); });
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'hello /hi');
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      d.cleanup();
+    }
+  });
+
+  it('usage errors exit 2; a docroot that is not a folder exits 1', async () => {
+    const io = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: { write: () => true } as unknown as NodeJS.WritableStream };
+    assert.equal(await main(['dev'], io), 2);
+    assert.equal(await main(['dev', '--mode', 'scgi', '/tmp'], io), 2);
+    assert.equal(await main(['dev', '/no/such/docroot'], io), 1);
+  });
+});

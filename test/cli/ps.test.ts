@@ -1,0 +1,87 @@
+// dualcgi ps and dualcgi reload against real `dualcgi serve` processes, through the registry
+// each keeps in $DUALCGI_RUN_DIR.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { main } from '../../src/cli/main';
+import type { ProcessStatus } from '../../src/launch/registry';
+import { get, makeApp, serve, until } from '../launch/helpers';
+
+async function run(argv: string[], runDir: string): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io = {
+    stdout: { write: (s: string) => { out += s; return true; } } as NodeJS.WritableStream,
+    stderr: { write: (s: string) => { err += s; return true; } } as NodeJS.WritableStream,
+  };
+  const saved = process.env['DUALCGI_RUN_DIR'];
+  process.env['DUALCGI_RUN_DIR'] = runDir;
+  try {
+    return { code: await main(argv, io), out, err };
+  } finally {
+    if (saved === undefined) delete process.env['DUALCGI_RUN_DIR'];
+    else process.env['DUALCGI_RUN_DIR'] = saved;
+  }
+}
+
+describe('dualcgi ps / reload', { timeout: 60_000 }, () => {
+  it('ps lists the process with its socket, app, requests and workers; --json too', async () => {
+    const app = makeApp('v1');
+    const served = await serve(app, ['--workers', '2']);
+    const runDir = join(app.dir, 'run');
+    try {
+      for (let i = 0; i < 5; i++) await get(served.address, '/');
+      const pid = served.child.pid!;
+      assert.ok(await until(async () => {
+        const list = JSON.parse((await run(['ps', '--json'], runDir)).out) as ProcessStatus[];
+        return list.some((s) => s.pid === pid && s.requests >= 5);
+      }, 5000), 'requests never reached the status file');
+      const list = JSON.parse((await run(['ps', '--json'], runDir)).out) as ProcessStatus[];
+      const me = list.find((s) => s.pid === pid)!;
+      assert.equal(me.listen, served.address);
+      assert.equal(me.app, join(app.dir, 'app.js'));
+      assert.equal(me.workers.length, 2);
+      assert.equal(me.servesItself, false);
+      const table = await run(['ps'], runDir);
+      assert.equal(table.code, 0);
+      assert.match(table.out, /^PID +USER +LISTEN +UPTIME +REQS +BUSY +GEN +VERSION +APP$/m);
+      assert.match(table.out, new RegExp(`^${pid} +root +unix:\\S+ +\\S+ +\\d+ +0 +1 +- +${app.dir}/app.js$`, 'm'));
+      assert.equal(table.out.match(/└ \d+ worker, generation 1, ready/g)?.length, 2);
+    } finally {
+      await served.stop();
+      app.cleanup();
+    }
+  });
+
+  it('reload APP: reloads and reports the new generation; the file is gone after exit', async () => {
+    const app = makeApp('v1');
+    const served = await serve(app);
+    const runDir = join(app.dir, 'run');
+    try {
+      app.setVersion('v2');
+      const r = await run(['reload', join(app.dir, 'app.js')], runDir);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`^pid ${served.child.pid} \\(.*app\\.js\\): reloaded, generation 1 -> 2 in \\d+\\.\\d+ s, now served by pid \\d+$`, 'm'));
+      assert.match(await get(served.address, '/'), /^v2 /);
+      const failed = await run(['reload', String(served.child.pid)], runDir);
+      assert.equal(failed.code, 0, failed.err);
+      writeFileSync(join(app.dir, 'version.js'), 'module.exports = ;');
+      const broken = await run(['reload', app.dir], runDir);
+      assert.equal(broken.code, 1);
+      assert.match(broken.err, /reload FAILED, generation 3 keeps serving: .*SyntaxError|reload FAILED, generation 3 keeps serving/);
+      assert.match(await get(served.address, '/'), /^v2 /);
+    } finally {
+      await served.stop();
+      app.cleanup();
+    }
+    const after = await run(['ps', '--json'], runDir);
+    assert.deepEqual(JSON.parse(after.out), []);
+  });
+
+  it('reload with nothing matching: exit 1 with a hint', async () => {
+    const r = await run(['reload', '/nowhere/app.js'], '/tmp/dualcgi-test-empty-run-dir');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no running dualcgi FastCGI process matches \/nowhere\/app\.js \(see dualcgi ps\)/);
+  });
+});
