@@ -4,11 +4,16 @@ import { createRequestHead, type RequestHead, type RequestHeadOptions } from '..
 import { encodeErrorResponse } from '../cgi/response-head';
 import type { FetchApp, LoadedApp } from '../launch/load-app';
 import type { Exchange } from './exchange';
-import { type FetchServeOptions, serveFetch } from './fetch';
+import type { FetchServeOptions } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
-import { withRoleInfo } from './roles';
+
 import { requestContext } from '../trace/console-capture';
 import { type RequestTrace, traceRequest } from '../trace/request-events';
+
+/** loadRoles: roles.ts on first use (a CGI hit of a responder never needs it). */
+function loadRoles(): typeof import('./roles') {
+  return require('./roles') as typeof import('./roles');
+}
 
 /** ExchangeHandlerOptions: the request mapping and failure display, normalised once. */
 export interface ExchangeHandlerOptions extends RequestHeadOptions, NodeServeOptions {}
@@ -35,7 +40,8 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       serveFetchApp(app.app, exchange, head, options, trace);
       return;
     }
-    const listener = withRoleInfo(app.listener, exchange);
+    // Only a Filter request needs roles.ts (its FCGI_DATA stream); others skip loading it.
+    const listener = exchange.role === 'FILTER' ? loadRoles().withRoleInfo(app.listener, exchange) : app.listener;
     if (trace === null) {
       serveNode(listener, exchange, head, options);
       return;
@@ -70,6 +76,7 @@ function serveFetchApp(app: FetchApp, exchange: Exchange, head: RequestHead, opt
       trace?.fail(err, phase);
     },
   };
+  const { serveFetch } = require('./fetch') as typeof import('./fetch'); // loaded for fetch apps only
   if (trace === null) {
     serveFetch(app, exchange, head, fetchOptions);
     return;

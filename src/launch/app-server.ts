@@ -1,11 +1,10 @@
 import type { RequestHeadOptions } from '../cgi/request-head';
 import type { FcgiRequest } from '../fastcgi/request';
-import { FastCGIServer } from '../fastcgi/server';
+import type { FastCGIServer } from '../fastcgi/server';
 import type { Exchange } from '../handlers/exchange';
 import { createExchangeHandler } from '../handlers/serve';
 import { isTracing, publish } from '../trace/channel';
 import { Level } from '../trace/events';
-import { createTraceObserver } from '../trace/fastcgi-observer';
 import { traceProcessExit } from '../trace/install';
 import { originalStderrWrite } from '../trace/stdio';
 import type { DispatchOptions } from './dispatch';
@@ -72,7 +71,10 @@ export async function createAppServer(options: DispatchOptions, base: string, ho
   const app = await resolveApp(options, base);
   const handle = handlerFor(app, options);
   const before = hooks.beforeRequest;
-  return new FastCGIServer({
+  // Loaded here, not at the top: a CGI hit shares this module but never needs a FastCGI server.
+  const { FastCGIServer: Server } = require('../fastcgi/server') as typeof import('../fastcgi/server');
+  const { createTraceObserver } = require('../trace/fastcgi-observer') as typeof import('../trace/fastcgi-observer');
+  return new Server({
     maxConns: options.maxConns,
     maxReqs: options.maxReqs,
     multiplex: options.multiplex,
