@@ -1,6 +1,7 @@
 import type { RequestHeadOptions } from '../cgi/request-head';
 import type { FcgiRequest } from '../fastcgi/request';
 import type { FastCGIServer } from '../fastcgi/server';
+import type { Connection } from '../fastcgi/connection';
 import type { Exchange } from '../handlers/exchange';
 import { createExchangeHandler } from '../handlers/serve';
 import { isTracing, publish } from '../trace/channel';
@@ -74,7 +75,17 @@ export async function createAppServer(options: DispatchOptions, base: string, ho
   // Loaded here, not at the top: a CGI hit shares this module but never needs a FastCGI server.
   const { FastCGIServer: Server } = require('../fastcgi/server') as typeof import('../fastcgi/server');
   const { createTraceObserver } = require('../trace/fastcgi-observer') as typeof import('../trace/fastcgi-observer');
+  const captureDir = options.capture ?? process.env['DUALCGI_CAPTURE_DIR'];
+  let onConnection: ((conn: Connection) => void) | undefined;
+  if (captureDir !== undefined && captureDir !== '') {
+    const { attachCapture, prepareCaptureDir } = require('../capture/writer') as typeof import('../capture/writer');
+    prepareCaptureDir(captureDir);
+    onConnection = (conn) => {
+      attachCapture(conn.socket, captureDir, { mode: 'fcgi', conn: conn.id });
+    };
+  }
   return new Server({
+    onConnection,
     maxConns: options.maxConns,
     maxReqs: options.maxReqs,
     multiplex: options.multiplex,

@@ -61,6 +61,11 @@ export interface DispatchOptions {
    * DUALCGI_TRACE, else the file .dualcgi-trace next to the entry script, else off.
    */
   trace?: string;
+  /**
+   * capture: keep each FastCGI connection's raw bytes, both directions, in this folder (0700,
+   * files 0600: they hold cookies and bodies) for `dualcgi replay`. Default DUALCGI_CAPTURE_DIR.
+   */
+  capture?: string;
   /** showSecrets: trace Authorization/Cookie values and body bytes. Default DUALCGI_SHOW_SECRETS=1. */
   showSecrets?: boolean;
   /** appLog: where req.log lines go (see trace/app-logger). Default 'auto'. */

@@ -21,6 +21,7 @@ const flags = {
   watch: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
   trace: { type: 'string' },
+  capture: { type: 'string' },
   'no-register': { type: 'boolean' },
 } as const;
 
@@ -34,7 +35,7 @@ function intFlag(value: string | undefined, name: string, radix = 10): number | 
 /** serve: run APP as a FastCGI server on --bind (nginx fastcgi_pass, php-fpm style) or on fd 0. */
 export const serve: Command = {
   summary: 'serve an app over FastCGI on an address (or as launched: fd 0, CGI)',
-  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug]\n' +
+  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug] [--capture DIR]\n' +
     '  [--workers N] [--max-requests N] [--restart-file FILE] [--watch] [--drain-timeout SECONDS] [--trace TARGET] [--no-register] APP\n' +
     '  signals: SIGTERM/SIGINT stop gracefully; SIGHUP/SIGUSR1 reload gracefully (new workers take the socket, old ones drain)',
   async run(argv) {
@@ -85,6 +86,7 @@ function dispatchOptions(args: ParsedArgs): DispatchOptions {
     ...(args.flags['watch'] === true ? { watch: true } : {}),
     ...(drain !== undefined ? { drainMs: drain * 1000 } : {}),
     trace: stringFlag(args, 'trace'),
+    capture: stringFlag(args, 'capture'),
     ...(args.flags['no-register'] === true ? { register: false } : {}),
   };
 }
