@@ -1,6 +1,7 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import { createPretty, type PrettyFn } from './format/pretty';
+import { exportRequest } from './export';
 import { handleKey, type KeyContext } from './keys';
 import { createRenderScheduler, type RenderScheduler } from './scheduler';
 import type { DashboardStore } from './store/dashboard-store';
@@ -28,6 +29,8 @@ export interface DashboardAppOptions extends ScreenOptions {
   /** listen: the socket path, for the header. */
   listen: string;
   showSecrets: boolean;
+  /** exportDir: where `x` writes the selected request's exports. Default: the current folder. */
+  exportDir?: string;
   /** onQuit: `q` or C-c. */
   onQuit(): void;
 }
@@ -126,6 +129,10 @@ export class DashboardApp {
         this.ui.logOffset = 0;
         this.ui.detailCursor = 0;
       },
+      exportSelected: () => {
+        const selected = this.model.selected();
+        return selected ? exportRequest(selected, this.#options.exportDir ?? process.cwd()) : null;
+      },
     };
     this.screen.on('keypress', (ch: string | undefined, key: Widgets.Events.IKeyEventArg | undefined) => {
       const result = handleKey(ctx, ch, key ?? {});
@@ -194,6 +201,7 @@ export class DashboardApp {
   #popupLines(): PopupLine[] {
     const popup = this.ui.popup;
     if (!popup) return [];
+    if (popup.kind === 'message') return popup.lines.map((text) => ({ text, style: 'normal' as const }));
     return popup.kind === 'help' ? helpLines() : recordPopupLines(popup.record, Number(this.#panes.popup.width) - 2);
   }
 

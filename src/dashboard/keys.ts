@@ -21,6 +21,8 @@ export interface KeyContext {
   /** page: the body height of a pane (PgUp/PgDn). */
   page(pane: 'list' | 'detail' | 'log'): number;
   clear(): void;
+  /** exportSelected: write the selected request's exports; the lines to show, or null if none is selected. */
+  exportSelected(): string[] | null;
 }
 
 /** KeyResult: quit the dashboard, draw again, or nothing happened. */
@@ -41,6 +43,7 @@ export function handleKey(ctx: KeyContext, ch: string | undefined, key: KeyEvent
     case 'f': ctx.model.toggleFollow(); return 'changed';
     case 'p': ctx.model.togglePause(); return 'changed';
     case 'c': ctx.clear(); return 'changed';
+    case 'x': return exportKey(ctx);
     default: break;
   }
   if (key.name === 'tab') {
@@ -115,6 +118,19 @@ function popupKey(ctx: KeyContext, key: KeyEvent): KeyResult {
     }
   }
   ctx.ui.popup = null;
+  return 'changed';
+}
+
+/** exportKey: `x` exports the selected request (curl, env file, replay file) and says where. */
+function exportKey(ctx: KeyContext): KeyResult {
+  let lines: string[] | null;
+  try {
+    lines = ctx.exportSelected();
+  } catch (err) {
+    lines = [`export failed: ${(err as Error).message}`];
+  }
+  if (lines === null) return 'ignored';
+  ctx.ui.popup = { kind: 'message', lines };
   return 'changed';
 }
 

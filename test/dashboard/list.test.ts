@@ -7,6 +7,12 @@ import { ListModel } from '../../src/dashboard/store/list';
 import { UiState } from '../../src/dashboard/store/ui';
 import { buildDetail } from '../../src/dashboard/views/detail';
 import { cgiRequest, fcgiRequest, item } from './fixtures';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportRequest } from '../../src/dashboard/export';
+
+const exportDir = mkdtempSync(join(tmpdir(), 'dualcgi-export-'));
 
 function setup(n = 10): { store: DashboardStore; model: ListModel; ui: UiState; ctx: KeyContext } {
   const store = new DashboardStore();
@@ -23,6 +29,10 @@ function setup(n = 10): { store: DashboardStore; model: ListModel; ui: UiState; 
     logSize: () => store.logs.size,
     page: () => 5,
     clear: () => model.clear(),
+    exportSelected: () => {
+      const e = model.selected();
+      return e ? exportRequest(e, exportDir) : null;
+    },
   };
   return { store, model, ui, ctx };
 }
@@ -223,5 +233,29 @@ describe('createRenderScheduler', () => {
     scheduler.stop();
     timers.advance(1000);
     assert.equal(draws, 2);
+  });
+});
+
+describe('export key', () => {
+  it('x writes the selected request as curl, env and replay files (0600) and says where', () => {
+    const { ctx, ui, model } = setup(2);
+    const selected = model.selected()!;
+    assert.equal(press(ctx, ['x'])[0], 'changed');
+    const popup = popupOf(ui);
+    assert.ok(popup && popup.kind === 'message');
+    const files = readdirSync(exportDir).filter((f) => f.includes(selected.rid.replace(/[^A-Za-z0-9_-]/g, '_'))).sort();
+    assert.equal(files.length, 3);
+    assert.deepEqual(files.map((f) => f.replace(/^dualcgi-[^.]+/, '')), ['.curl.sh', '.env', '.replay.ndjson']);
+    for (const f of files) assert.equal(statSync(join(exportDir, f)).mode & 0o777, 0o600);
+    const curl = readFileSync(join(exportDir, files[0]!), 'utf8');
+    assert.match(curl, /curl/);
+    assert.match(curl, new RegExp(selected.uri.replace(/[/?]/g, '.')));
+    assert.ok(popup.lines.some((l) => l.includes('.replay.ndjson')));
+  });
+
+  it('x does nothing when no request is selected', () => {
+    const { ctx, ui } = setup(0);
+    assert.equal(press(ctx, ['x'])[0], 'ignored');
+    assert.equal(popupOf(ui), null);
   });
 });

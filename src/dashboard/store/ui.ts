@@ -7,7 +7,10 @@ export type Pane = 'list' | 'detail' | 'log';
 export const panes: readonly Pane[] = ['list', 'detail', 'log'];
 
 /** Popup: an overlay: the help, or one record's content (text and hex). */
-export type Popup = { kind: 'help' } | { kind: 'record'; record: RecordEntry; scroll: number };
+export type Popup =
+  | { kind: 'help' }
+  | { kind: 'record'; record: RecordEntry; scroll: number }
+  | { kind: 'message'; lines: string[] };
 
 /**
  * UiState: the view state that is not about the request list: focus, the detail pane's cursor,

@@ -78,6 +78,7 @@ export function helpLines(): PopupLine[] {
     ['f', 'follow the newest request'],
     ['p', 'pause the list (events keep arriving)'],
     ['c', 'clear everything'],
+    ['x', 'export the selected request: curl command, env file for dispatch.cgi, replay file'],
     ['Esc', 'close this / clear the filter'],
     ['q  C-c', 'quit'],
   ];

@@ -1,0 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromTracedRequest, toCurl, toEnvFile, toReplayFile, type TracedRequestLike } from '../capture/export';
+
+/**
+ * exportRequest: the dashboard's `x`: the selected request as a curl command, an env file for
+ * dispatch.cgi and a replay file, written (0600: they may hold cookies) into `dir`. Returns the
+ * lines the popup shows. A body the trace did not keep (redacted) is said so inside the files.
+ */
+export function exportRequest(entry: TracedRequestLike & { rid: string }, dir: string): string[] {
+  const req = fromTracedRequest(entry);
+  const base = join(dir, `dualcgi-${entry.rid.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+  const files: Array<[string, string]> = [
+    [`${base}.curl.sh`, toCurl(req)],
+    [`${base}.env`, toEnvFile(req)],
+    [`${base}.replay.ndjson`, toReplayFile(req, { mode: 'fcgi' })],
+  ];
+  for (const [file, text] of files) writeFileSync(file, text, { mode: 0o600 });
+  return [
+    `exported request ${entry.rid}:`,
+    ...files.map(([file]) => `  ${file}`),
+    req.body === null ? 'its body was not traced (start the app with DUALCGI_SHOW_SECRETS=1 to keep bodies)' : '',
+    `replay: dualcgi replay ${base}.replay.ndjson TARGET [--as-cgi]`,
+  ].filter((l) => l !== '');
+}
