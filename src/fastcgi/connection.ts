@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { paramsFromPairs } from '../cgi/params';
+import type { Params } from '../cgi/params';
 import type { RoleName } from '../handlers/exchange';
 import {
   FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_ALIGNED_CONTENT, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
@@ -8,7 +8,7 @@ import {
 import { decodeBeginRequestBody } from '../protocol/bodies';
 import { encodeGetValuesResult, encodeUnknownType, paddingFor, writeEndRequest, writeHeader } from '../protocol/encode';
 import { ProtocolError } from '../protocol/errors';
-import { decodePairs } from '../protocol/pairs';
+import { decodePairs, type ParamsStream } from '../protocol/pairs';
 import { type FastCGIRecord, RecordDecoder } from '../protocol/record';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
@@ -256,9 +256,7 @@ export class Connection implements RequestTransport {
         request.paramsStream.append(content);
         return;
       }
-      const pairs = request.paramsStream.decode();
-      checkParamLimits(pairs, this.#ctx.limits);
-      request.params = paramsFromPairs(pairs);
+      request.params = decodeParams(request.paramsStream, this.#ctx.limits);
     } catch (err) {
       this.#refuseParams(request, err as ProtocolError | ConnectionError);
       return;
@@ -451,14 +449,21 @@ export class Connection implements RequestTransport {
   }
 }
 
-/** checkParamLimits: count and sizes of the decoded pairs (FCGI_ERR_PARAMS_LIMIT). */
-function checkParamLimits(pairs: ReadonlyArray<readonly [string, string]>, limits: ConnectionLimits): void {
-  if (pairs.length > limits.maxParams) {
-    throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `${pairs.length} params, more than ${limits.maxParams}`, 431);
-  }
-  for (const [name, value] of pairs) {
+/**
+ * decodeParams: the PARAMS stream into the params map (the last duplicate wins, as in
+ * cgi/params.ts), checking count and sizes as it goes (FCGI_ERR_PARAMS_LIMIT).
+ */
+function decodeParams(stream: ParamsStream, limits: ConnectionLimits): Params {
+  const params: Params = new Map();
+  let count = 0;
+  stream.forEach((name, value) => {
+    if (++count > limits.maxParams) {
+      throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `more than ${limits.maxParams} params`, 431);
+    }
     if (name.length > limits.maxNameBytes || value.length > limits.maxValueBytes) {
       throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `param ${JSON.stringify(name.slice(0, 40))} is too long`, 431);
     }
-  }
+    params.set(name, value);
+  });
+  return params;
 }

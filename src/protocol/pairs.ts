@@ -48,6 +48,17 @@ function writeLength(out: Buffer, offset: number, length: number): number {
  */
 export function decodePairs(buf: Buffer): NameValuePair[] {
   const pairs: NameValuePair[] = [];
+  forEachPair(buf, (name, value) => {
+    pairs.push([name, value]);
+  });
+  return pairs;
+}
+
+/**
+ * forEachPair: decodePairs without building the list: each pair goes to `fn` as it is read (the
+ * responder fills its params map directly; one array per pair per request was garbage).
+ */
+export function forEachPair(buf: Buffer, fn: (name: string, value: string) => void): void {
   let offset = 0;
   const end = buf.length;
   while (offset < end) {
@@ -73,9 +84,8 @@ export function decodePairs(buf: Buffer): NameValuePair[] {
     offset += nameLength;
     const value = buf.toString('latin1', offset, offset + valueLength);
     offset += valueLength;
-    pairs.push([name, value]);
+    fn(name, value);
   }
-  return pairs;
 }
 
 function truncated(offset: number, what: string): ProtocolError {
@@ -114,7 +124,15 @@ export class ParamsStream {
 
   /** decode: the collected pairs. */
   decode(): NameValuePair[] {
-    const buf = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#length);
-    return decodePairs(buf);
+    return decodePairs(this.#bytes());
+  }
+
+  /** forEach: each collected pair, in order, without building a list. */
+  forEach(fn: (name: string, value: string) => void): void {
+    forEachPair(this.#bytes(), fn);
+  }
+
+  #bytes(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#length);
   }
 }
