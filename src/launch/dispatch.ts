@@ -15,6 +15,7 @@ import { originalStderrWrite } from '../trace/stdio';
 import { handlerFor, headOptions, isDebug, resolveApp, traceError } from './app-server';
 import { processControl } from './control';
 import { isWorkerProcess } from './messages';
+import { installFaultPolicy } from './faults';
 
 /** DispatchOptions: what an entry script passes to dispatch(). */
 export interface DispatchOptions {
@@ -128,6 +129,7 @@ async function start(options: DispatchOptions): Promise<Running> {
     runCgi(options, base);
     return { detection };
   }
+  installFaultPolicy();
   const server = await runFastCGI(options, base, detection, appName, scriptPath);
   return { detection, server };
 }
@@ -138,6 +140,7 @@ async function startWorker(options: DispatchOptions, scriptPath: string | undefi
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, 'fcgi');
   if (options.appLog) appLogOptions.route = options.appLog;
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
+  installFaultPolicy();
   const { runWorker } = require('./worker') as typeof import('./worker');
   const server = await runWorker({ options, base, appName, scriptPath });
   return { detection: { mode: 'fcgi', reason: 'worker', fd0: { kind: 'none' } }, worker: true, ...(server ? { server } : {}) };
