@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, unlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, unlinkSync, statSync } from 'node:fs';
 import { type Address, formatAddress } from '../net/address';
 import { Connection, type ConnectionObserver, type ResponderContext } from './connection';
 import { ConnectionError } from './errors';
@@ -25,6 +25,8 @@ export interface FastCGIServerOptions {
   webServerAddrs?: string[];
   /** socketMode: permissions of a Unix socket this server creates (e.g. 0o660). Default: umask. */
   socketMode?: number;
+  /** socketOwner: uid/gid for a Unix socket this server creates (nginx workers run as www-data). */
+  socketOwner?: { uid?: number; gid?: number };
   observer?: ConnectionObserver | null;
   onRequest(request: FcgiRequest, conn: Connection): void;
   /** onConnection: a connection was accepted (for tracing). */
@@ -167,6 +169,8 @@ export class FastCGIServer {
         this.#unixPath = target.path;
         this.server.listen(target.path, () => {
           if (this.#options.socketMode !== undefined) chmodSync(target.path, this.#options.socketMode);
+          const owner = this.#options.socketOwner;
+          if (owner) chownSync(target.path, owner.uid ?? -1, owner.gid ?? -1);
           done();
         });
       } else {

@@ -91,6 +91,7 @@ export async function createAppServer(options: DispatchOptions, base: string, ho
     multiplex: options.multiplex,
     maxParamsBytes: options.maxParamsBytes,
     socketMode: options.socketMode,
+    socketOwner: options.socketOwner,
     observer: createTraceObserver('fcgi'),
     onRequest: before
       ? (request: FcgiRequest) => {

@@ -79,6 +79,7 @@ export class Supervisor {
     this.front = front ?? new FastCGIServer({
       maxConns: input.options.maxConns,
       socketMode: input.options.socketMode,
+      socketOwner: input.options.socketOwner,
       // Never reached: with workers only, the router takes every connection.
       onRequest: (request) => {
         request.write(encodeErrorResponse(503, '503 no worker'), () => {});

@@ -7,6 +7,11 @@ import {
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import type { ConnectionLimits } from '../../src/fastcgi/limits';
 import { RawPeer, startServer } from './raw-client';
+import { mkdtempSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FastCGIServer } from '../../src/fastcgi/server';
 
 const errors: string[] = [];
 const observer = { enabled: () => true, error: (_c: unknown, err: Error) => { errors.push((err as Error & { code: string }).code); } };
@@ -113,5 +118,32 @@ describe('connection limits, each with its named error', () => {
     assert.equal(srv.inFlight, 0);
     assert.equal(srv.connectionCount, 0);
     peer.close();
+  });
+});
+
+describe('listening: owner and IPv6 allow-list', () => {
+  it('gives a Unix socket the requested owner and mode', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'dualcgi-owner-')), 's.sock');
+    const s = new FastCGIServer({ onRequest, socketMode: 0o660, socketOwner: { uid: 33, gid: 33 } });
+    await s.listen({ kind: 'unix', path });
+    const st = statSync(path);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [33, 33, 0o660]);
+    await s.close(50);
+  });
+
+  it('applies FCGI_WEB_SERVER_ADDRS to IPv6 peers', async () => {
+    for (const [addrs, served] of [[['::1'], true], [['127.0.0.1'], false]] as const) {
+      const s = new FastCGIServer({ onRequest, webServerAddrs: [...addrs] });
+      await s.listen({ kind: 'tcp', host: '::1', port: 0 });
+      const port = Number(s.addressString().split(':').pop());
+      const socket = connect(port, '::1');
+      await new Promise((r) => socket.once('connect', r));
+      const peer = new RawPeer(socket);
+      peer.send(begin(1, GET, 0), encodeRecord(RecordType.Stdin, 1));
+      await peer.until(() => peer.closed || peer.ofType(RecordType.EndRequest).length === 1);
+      assert.equal(peer.ofType(RecordType.EndRequest).length === 1, served, `allow-list ${addrs.join()}`);
+      peer.close();
+      await s.close(50);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ParsedArgs, parseArgs, stringFlag } from '../args';
 import type { DispatchOptions } from '../../launch/dispatch';
@@ -10,6 +11,7 @@ const flags = {
   mode: { type: 'string' },
   'env-file': { type: 'string' },
   'socket-mode': { type: 'string' },
+  'socket-owner': { type: 'string' },
   debug: { type: 'boolean' },
   'no-strip-mount': { type: 'boolean' },
   'max-conns': { type: 'string' },
@@ -25,6 +27,32 @@ const flags = {
   'no-register': { type: 'boolean' },
 } as const;
 
+/** idOf: a user or group name (or number) from /etc/passwd or /etc/group. */
+function idOf(name: string, file: '/etc/passwd' | '/etc/group'): number {
+  if (/^[0-9]+$/.test(name)) return Number(name);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // no such file: fall through to the usage error
+  }
+  for (const line of text.split('\n')) {
+    const cols = line.split(':');
+    if (cols[0] === name && cols[2] !== undefined) return Number(cols[2]);
+  }
+  throw new UsageError(`--socket-owner: no ${file === '/etc/passwd' ? 'user' : 'group'} named ${JSON.stringify(name)}`);
+}
+
+/** parseOwner: USER, USER:GROUP or :GROUP (names or numbers). */
+function parseOwner(value: string | undefined): { uid?: number; gid?: number } | undefined {
+  if (value === undefined) return undefined;
+  const [user, group] = value.split(':');
+  const owner: { uid?: number; gid?: number } = {};
+  if (user) owner.uid = idOf(user, '/etc/passwd');
+  if (group) owner.gid = idOf(group, '/etc/group');
+  return owner;
+}
+
 function intFlag(value: string | undefined, name: string, radix = 10): number | undefined {
   if (value === undefined) return undefined;
   const n = parseInt(value, radix);
@@ -35,7 +63,7 @@ function intFlag(value: string | undefined, name: string, radix = 10): number | 
 /** serve: run APP as a FastCGI server on --bind (nginx fastcgi_pass, php-fpm style) or on fd 0. */
 export const serve: Command = {
   summary: 'serve an app over FastCGI on an address (or as launched: fd 0, CGI)',
-  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--debug] [--capture DIR]\n' +
+  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--socket-owner USER[:GROUP]] [--debug] [--capture DIR]\n' +
     '  [--workers N] [--max-requests N] [--restart-file FILE] [--watch] [--drain-timeout SECONDS] [--trace TARGET] [--no-register] APP\n' +
     '  signals: SIGTERM/SIGINT stop gracefully; SIGHUP/SIGUSR1 reload gracefully (new workers take the socket, old ones drain)',
   async run(argv) {
@@ -76,6 +104,7 @@ function dispatchOptions(args: ParsedArgs): DispatchOptions {
     debug: args.flags['debug'] === true ? true : undefined,
     stripMountPoint: args.flags['no-strip-mount'] !== true,
     socketMode: intFlag(stringFlag(args, 'socket-mode'), 'socket-mode', 8),
+    socketOwner: parseOwner(stringFlag(args, 'socket-owner')),
     maxConns: intFlag(stringFlag(args, 'max-conns'), 'max-conns'),
     maxReqs: intFlag(stringFlag(args, 'max-reqs'), 'max-reqs'),
     multiplex: args.flags['no-multiplex'] !== true,
