@@ -24,7 +24,11 @@ export function isDebug(options: DispatchOptions): boolean {
 
 /** handlerFor: the shared middle (params -> request head -> app -> response) for one loaded app. */
 export function handlerFor(app: LoadedApp, options: DispatchOptions): (exchange: Exchange) => void {
-  return createExchangeHandler(app, { ...headOptions(options), debug: isDebug(options) });
+  return createExchangeHandler(app, {
+    ...headOptions(options),
+    debug: isDebug(options),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
 }
 
 /** resolveApp: the env file first (the app may read it while loading), then the app itself. */

@@ -37,6 +37,8 @@ export interface DispatchOptions {
   maxParamsBytes?: number;
   /** socketMode: permissions for a Unix socket created by `bind` (e.g. 0o666 for nginx's www-data). */
   socketMode?: number;
+  /** timeoutMs: a handler that has not finished its response by then gets a 504. Default: none. */
+  timeoutMs?: number;
   /** socketOwner: uid/gid for a Unix socket created by `bind` (serve --socket-owner www-data:www-data). */
   socketOwner?: { uid?: number; gid?: number };
   /** drainMs: how long a graceful stop (or a replaced worker) waits for in-flight requests. Default 30 s. */

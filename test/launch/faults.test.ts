@@ -45,3 +45,20 @@ module.exports = (req, res) => {
     }
   });
 });
+
+describe('dispatch timeoutMs (serve --timeout)', () => {
+  it('reaches the handler: a request that never answers gets a 504', async () => {
+    const { createAppServer } = require('../../src/launch/app-server') as typeof import('../../src/launch/app-server');
+    const dir = mkdtempSync(join(tmpdir(), 'dualcgi-timeout-'));
+    writeFileSync(join(dir, 'app.js'), "module.exports = (req, res) => { if (req.url !== '/never') res.end('ok'); };\n");
+    const server = await createAppServer({ app: join(dir, 'app.js'), timeoutMs: 100 }, dir);
+    const path = join(dir, 's.sock');
+    await server.listen({ kind: 'unix', path });
+    try {
+      const r = await fastcgiRequest(`unix:${path}`, { params: buildCgiParams({ target: '/never' }) });
+      assert.equal(parseCgiResponse(r.stdout).status, 504);
+    } finally {
+      await server.close(50);
+    }
+  });
+});

@@ -12,6 +12,7 @@ const flags = {
   'env-file': { type: 'string' },
   'socket-mode': { type: 'string' },
   'socket-owner': { type: 'string' },
+  timeout: { type: 'string' },
   debug: { type: 'boolean' },
   'no-strip-mount': { type: 'boolean' },
   'max-conns': { type: 'string' },
@@ -63,7 +64,7 @@ function intFlag(value: string | undefined, name: string, radix = 10): number | 
 /** serve: run APP as a FastCGI server on --bind (nginx fastcgi_pass, php-fpm style) or on fd 0. */
 export const serve: Command = {
   summary: 'serve an app over FastCGI on an address (or as launched: fd 0, CGI)',
-  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--socket-owner USER[:GROUP]] [--debug] [--capture DIR]\n' +
+  usage: 'dualcgi serve [--bind unix:/path.sock|HOST:PORT] [--mode auto|cgi|fcgi] [--env-file F] [--socket-mode 660] [--socket-owner USER[:GROUP]] [--timeout SECONDS] [--debug] [--capture DIR]\n' +
     '  [--workers N] [--max-requests N] [--restart-file FILE] [--watch] [--drain-timeout SECONDS] [--trace TARGET] [--no-register] APP\n' +
     '  signals: SIGTERM/SIGINT stop gracefully; SIGHUP/SIGUSR1 reload gracefully (new workers take the socket, old ones drain)',
   async run(argv) {
@@ -105,6 +106,7 @@ function dispatchOptions(args: ParsedArgs): DispatchOptions {
     stripMountPoint: args.flags['no-strip-mount'] !== true,
     socketMode: intFlag(stringFlag(args, 'socket-mode'), 'socket-mode', 8),
     socketOwner: parseOwner(stringFlag(args, 'socket-owner')),
+    ...(stringFlag(args, 'timeout') !== undefined ? { timeoutMs: intFlag(stringFlag(args, 'timeout'), 'timeout')! * 1000 } : {}),
     maxConns: intFlag(stringFlag(args, 'max-conns'), 'max-conns'),
     maxReqs: intFlag(stringFlag(args, 'max-reqs'), 'max-reqs'),
     multiplex: args.flags['no-multiplex'] !== true,
