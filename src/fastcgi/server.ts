@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, chownSync, unlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { type Address, formatAddress } from '../net/address';
+import { removeStaleSocket } from '../net/socket-file';
 import { Connection, type ConnectionObserver, type ResponderContext } from './connection';
 import { ConnectionError } from './errors';
 import { type ConnectionLimits, normaliseLimits } from './limits';
@@ -165,14 +166,13 @@ export class FastCGIServer {
       if (target.kind === 'fd') {
         this.server.listen({ fd: target.fd }, done);
       } else if (target.kind === 'unix') {
-        removeStaleSocket(target.path);
         this.#unixPath = target.path;
-        this.server.listen(target.path, () => {
+        removeStaleSocket(target.path).then(() => this.server.listen(target.path, () => {
           if (this.#options.socketMode !== undefined) chmodSync(target.path, this.#options.socketMode);
           const owner = this.#options.socketOwner;
           if (owner) chownSync(target.path, owner.uid ?? -1, owner.gid ?? -1);
           done();
-        });
+        }), reject);
       } else {
         this.server.listen(target.port, target.host || undefined, done);
       }
@@ -325,11 +325,3 @@ export class FastCGIServer {
   }
 }
 
-/** removeStaleSocket: a socket file left by a dead process would make listen fail with EADDRINUSE. */
-function removeStaleSocket(path: string): void {
-  try {
-    if (statSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // absent: nothing to remove
-  }
-}

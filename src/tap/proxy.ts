@@ -1,7 +1,8 @@
-import { chmodSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { CaptureFile, type CaptureOptions } from '../capture/writer';
 import { type Address, formatAddress } from '../net/address';
+import { removeStaleSocket } from '../net/socket-file';
 import { isTracing } from '../trace/channel';
 import { TapTrace } from './trace';
 
@@ -55,8 +56,7 @@ export class TapServer {
         resolve();
       };
       if (target.kind === 'unix') {
-        removeStaleSocket(target.path);
-        this.server.listen(target.path, done);
+        removeStaleSocket(target.path).then(() => this.server.listen(target.path, done), reject);
       } else {
         this.server.listen(target.port, target.host || undefined, done);
       }
@@ -236,11 +236,3 @@ function hint(code: string | undefined): string {
   return '';
 }
 
-/** removeStaleSocket: a socket file left by a dead process would make listen fail with EADDRINUSE. */
-function removeStaleSocket(path: string): void {
-  try {
-    if (statSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // absent: nothing to remove
-  }
-}

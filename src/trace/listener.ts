@@ -1,5 +1,6 @@
-import { chmodSync, chownSync, statSync, unlinkSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { chmodSync, chownSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { removeStaleSocket } from '../net/socket-file';
 import { NdjsonReader, type ReadItem } from './reader';
 
 /** TraceListenerOptions: who may send events. */
@@ -22,7 +23,11 @@ export class TraceListenerError extends Error {
  */
 export async function listenForTraces(path: string, onItem: (item: ReadItem, producer: number) => void,
   options: TraceListenerOptions = {}): Promise<Server> {
-  await removeStale(path);
+  try {
+    await removeStaleSocket(path);
+  } catch (err) {
+    throw new TraceListenerError((err as Error).message.replace('(another server?)', '(another dashboard or tail?)'));
+  }
   let producers = 0;
   const server = createServer((socket: Socket) => {
     const id = ++producers;
@@ -43,23 +48,4 @@ export async function listenForTraces(path: string, onItem: (item: ReadItem, pro
   chmodSync(path, options.mode ?? 0o600);
   if (options.uid !== undefined || options.gid !== undefined) chownSync(path, options.uid ?? -1, options.gid ?? -1);
   return server;
-}
-
-/** removeStale: a socket file nobody listens on is removed; a live one is an error. */
-async function removeStale(path: string): Promise<void> {
-  try {
-    if (!statSync(path).isSocket()) throw new TraceListenerError(`${path} exists and is not a socket`);
-  } catch (err) {
-    if (err instanceof TraceListenerError) throw err;
-    return; // absent
-  }
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = connect(path, () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.on('error', () => resolve(false));
-  });
-  if (live) throw new TraceListenerError(`${path} is in use by another listener (another dashboard or tail?)`);
-  unlinkSync(path);
 }

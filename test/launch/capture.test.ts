@@ -33,3 +33,22 @@ describe('serve --capture', () => {
     }
   });
 });
+
+describe('listening on a Unix socket path', () => {
+  it('replaces a stale socket file but refuses one a live process listens on (ADDR_ERR_IN_USE)', async () => {
+    const { FastCGIServer } = require('../../src/fastcgi/server') as typeof import('../../src/fastcgi/server');
+    const path = join(mkdtempSync(join(tmpdir(), 'dualcgi-stale-')), 's.sock');
+    const onRequest = (): void => {};
+    const first = new FastCGIServer({ onRequest });
+    await first.listen({ kind: 'unix', path });
+    await assert.rejects(new FastCGIServer({ onRequest }).listen({ kind: 'unix', path }), { code: 'ADDR_ERR_IN_USE' });
+    // A socket file nobody listens on (a crashed server) is replaced.
+    const { linkSync } = require('node:fs') as typeof import('node:fs');
+    const stale = `${path}.stale`;
+    linkSync(path, stale);
+    await first.close(50);
+    const second = new FastCGIServer({ onRequest });
+    await second.listen({ kind: 'unix', path: stale });
+    await second.close(50);
+  });
+});
