@@ -26,7 +26,8 @@ export async function listenForTraces(path: string, onItem: (item: ReadItem, pro
   try {
     await removeStaleSocket(path);
   } catch (err) {
-    throw new TraceListenerError((err as Error).message.replace('(another server?)', '(another dashboard or tail?)'));
+    const inUse = (err as { code?: unknown }).code === 'ADDR_ERR_IN_USE';
+    throw new TraceListenerError(inUse ? `${path} is in use by another listener (another dashboard or tail?)` : (err as Error).message);
   }
   let producers = 0;
   const server = createServer((socket: Socket) => {
