@@ -7,8 +7,12 @@ import type { Exchange } from './exchange';
 import type { FetchServeOptions } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
 
-import { requestContext } from '../trace/console-capture';
 import { type RequestTrace, traceRequest } from '../trace/request-events';
+
+/** requestContextOf: loaded only while tracing (AsyncLocalStorage is not free). */
+function requestContextOf(): typeof import('../trace/console-capture').requestContext {
+  return (require('../trace/console-capture') as typeof import('../trace/console-capture')).requestContext;
+}
 
 /** loadRoles: roles.ts on first use (a CGI hit of a responder never needs it). */
 function loadRoles(): typeof import('./roles') {
@@ -58,7 +62,7 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       },
     };
     // Console output of this request's code is attributed to it (trace/console-capture).
-    requestContext.run(trace.rid, () => serveNode(listener, exchange, head, traced));
+    requestContextOf().run(trace.rid, () => serveNode(listener, exchange, head, traced));
   };
 }
 
@@ -82,7 +86,7 @@ function serveFetchApp(app: FetchApp, exchange: Exchange, head: RequestHead, opt
     return;
   }
   fetchOptions.onFinish = (status, cgiHead) => trace.finish(headCarrier(cgiHead), status);
-  requestContext.run(trace.rid, () => serveFetch(app, exchange, head, fetchOptions));
+  requestContextOf().run(trace.rid, () => serveFetch(app, exchange, head, fetchOptions));
 }
 
 /**

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { isTracing, publish } from './channel';
-import { captureConsole } from './console-capture';
 import { Level } from './events';
 import { traceOptions } from './redact';
-import { createSink, type Sink } from './sink';
+import type { Sink } from './sink';
 import { parseTraceTarget, type TraceTarget } from './target';
 
 /** TRACE_FILE: a file next to the entry script naming the trace target, for servers that start
@@ -54,8 +53,11 @@ export function installTrace(options: InstallOptions, mode: string): TraceSetup 
   if (current) return current;
   const { target, source } = resolveTraceTarget(options.trace, options.scriptPath ? dirname(options.scriptPath) : undefined);
   traceOptions.showSecrets = options.showSecrets ?? process.env['DUALCGI_SHOW_SECRETS'] === '1';
-  const sink = createSink(target);
-  if (target.kind !== 'off') captureConsole(mode);
+  // With tracing off (the usual CGI hit) neither the sinks nor the console capture are loaded.
+  const sink: Sink = target.kind === 'off'
+    ? { flush: () => Promise.resolve(), close: () => {}, dropped: 0 }
+    : (require('./sink') as typeof import('./sink')).createSink(target);
+  if (target.kind !== 'off') (require('./console-capture') as typeof import('./console-capture')).captureConsole(mode);
   current = { sink, target, source };
   return current;
 }
