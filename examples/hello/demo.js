@@ -12,7 +12,8 @@ const { FastCGIClientConnection } = require(join(dist, 'client', 'fastcgi-client
 const { buildCgiParams } = require(join(dist, 'client', 'params'));
 const { parseCgiResponse } = require(join(dist, 'client', 'cgi-response'));
 const { listenForTraces } = require(join(dist, 'trace', 'listener'));
-const { formatItem } = require(join(dist, 'demo-format'));
+// The same lines as `dualcgi tail -v`: records, requests, app logs, errors.
+const { createTailFormatter } = require(join(dist, 'dashboard', 'tail'));
 
 const color = process.stdout.isTTY;
 const bold = (s) => (color ? `\x1b[1m${s}\x1b[0m` : s);
@@ -29,7 +30,11 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'dualcgi-demo-'));
   const traceSocket = join(dir, 'trace.sock');
   const lines = [];
-  const server = await listenForTraces(traceSocket, (item) => lines.push(formatItem(item)));
+  const format = createTailFormatter({ verbose: true, colorize: color });
+  const server = await listenForTraces(traceSocket, (item) => {
+    const text = format(item);
+    if (text) lines.push(text.trimEnd());
+  });
   const flushTrace = async () => {
     await new Promise((r) => setTimeout(r, 150));
     if (lines.length) console.log(lines.splice(0).map((l) => `  ${l}`).join('\n'));
