@@ -4,37 +4,13 @@ import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../src/cli/main';
+import { type Captured, type CliRun, runCli } from './cli-io';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import { type RunningServer, cgiScript, fastcgiScript, readBody, respond, startServer, tempDir, writeScript } from './fixtures';
 
-/** Captured: what a command wrote, as bytes. */
-class Captured extends Writable {
-  chunks: Buffer[] = [];
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.chunks.push(Buffer.from(chunk));
-    done();
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  get text(): string {
-    return this.bytes.toString();
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: Captured;
-  stderr: Captured;
-}
-
-async function run(...argv: string[]): Promise<Run> {
-  const stdout = new Captured();
-  const stderr = new Captured();
-  const code = await main(['request', ...argv], { stdout, stderr });
-  return { code, stdout, stderr };
+/** run: `dualcgi request ...argv` in this process (the shared CLI runner of test/client/cli-io). */
+function run(...argv: string[]): Promise<CliRun> {
+  return runCli('request', ...argv);
 }
 
 const HELLO = 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nhello\n';
