@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
 import { httpHeadToCgi } from '../cgi/response-head';
-import type { Exchange, Mode, RoleName } from './exchange';
+import type { BodySink, Exchange, Mode, RoleName } from './exchange';
 import { ExchangeSocket } from './socket';
 import type { Logger } from 'pino';
 import { releaseLogger, requestLogger } from '../trace/app-logger';
@@ -73,25 +73,65 @@ function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknow
 
 function noop(): void {}
 
-function destroySocket(socket: ExchangeSocket): void {
-  socket.destroy();
+/** internalSymbol: one of node:http's private symbols on `obj`, by description (undefined if renamed). */
+function internalSymbol(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
 }
 
+const probeRequest = new IncomingMessage(null as never);
 /**
  * kNeedDrain: node:http's flag for "write() returned false". Its HTTP server clears it and emits
  * 'drain' on the response when the socket drains (_http_server.js socketOnDrain); without that
  * server, we must do the same, or a handler waiting for 'drain' waits forever.
  */
-const kNeedDrain = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never)))
-  .find((s) => s.description === 'kNeedDrain');
+const kNeedDrain = internalSymbol(new ServerResponse(probeRequest), 'kNeedDrain');
+/**
+ * kHeadersCount: with it set, IncomingMessage's own lazy `headers` getter builds the headers object
+ * from rawHeaders on first read, with node's rules for duplicates: a hello app never pays for it.
+ */
+const kHeadersCount = internalSymbol(probeRequest, 'kHeadersCount');
 
-function responseOnSocketDrain(res: ServerResponse): void {
-  if (res.writableEnded || !res.writableNeedDrain) return;
+/** socketOnDrain: the socket's one 'drain' listener, for whichever response it serves now. */
+function socketOnDrain(this: ExchangeSocket): void {
+  const res = this._httpMessage as ServerResponse | null;
+  if (res === null || res.writableEnded || !res.writableNeedDrain) return;
   if (kNeedDrain) (res as unknown as Record<symbol, boolean>)[kNeedDrain] = false;
   res.emit('drain');
 }
 
-/** headersObject: raw header pairs to node:http's headers object rules for duplicates. */
+/** SOCKET_LISTENERS: listeners a pooled socket carries between requests (socketOnDrain). */
+const SOCKET_LISTENERS = 1;
+/** POOL_MAX: free sockets kept; more than the requests in flight at once is never needed. */
+const POOL_MAX = 256;
+const socketPool: ExchangeSocket[] = [];
+
+function acquireSocket(exchange: Exchange, head: RequestHead): ExchangeSocket {
+  let socket = socketPool.pop();
+  if (socket === undefined) {
+    socket = new ExchangeSocket();
+    socket.on('drain', socketOnDrain);
+  }
+  socket.attach(exchange, head);
+  return socket;
+}
+
+/**
+ * closeAfterFinish: what node:http's server does a tick after a response's 'finish' (resOnFinish,
+ * emitCloseNT): res emits 'close'; the socket goes back to the pool unless the app still listens
+ * on it or it was destroyed.
+ */
+function closeAfterFinish(res: ServerResponse, socket: ExchangeSocket): void {
+  const r = res as ServerResponse & { _closed?: boolean };
+  if (!r._closed) {
+    r.destroyed = true;
+    r._closed = true;
+    r.emit('close');
+  }
+  if (socket.reusable(SOCKET_LISTENERS) && socketPool.length < POOL_MAX) socketPool.push(socket);
+  else socket.destroy();
+}
+
+/** headersObject: raw header pairs to node:http's headers object rules for duplicates (no kHeadersCount). */
 function headersObject(raw: readonly string[]): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
@@ -106,12 +146,123 @@ function headersObject(raw: readonly string[]): Record<string, string | string[]
 }
 
 /**
+ * NodeExchange: one request's state. It is the exchange's body sink, and the response's listeners
+ * are shared functions that find it on the response (kState): a hello request used to allocate
+ * eight closures here (bench/ nginx suite; allocation profile of the hello request).
+ */
+class NodeExchange implements BodySink {
+  appStatus = 0;
+  finished = false;
+  log: Logger | undefined = undefined;
+  constructor(readonly exchange: Exchange, readonly req: DualcgiRequest, readonly res: ServerResponse,
+    readonly socket: ExchangeSocket, readonly options: NodeServeOptions) {}
+
+  // --- BodySink: the exchange's body into IncomingMessage, pausing the transport when the app is slow ---
+  data(chunk: Buffer): boolean {
+    return this.req.push(chunk);
+  }
+
+  end(): void {
+    this.req.complete = true;
+    this.req.push(null);
+  }
+
+  /**
+   * error: a body that cannot be read whole (CGI stdin shorter than CONTENT_LENGTH, a body over
+   * the limit) destroys req and, if the app has not answered yet, gets the error's status (400)
+   * instead of a hang.
+   */
+  error(err: Error): void {
+    const { req, res, exchange } = this;
+    // Destroying an unfinished req destroys the shared socket (node:http semantics), so the
+    // error response goes out first; a response already under way ends as failed.
+    const status = (err as { status?: unknown }).status;
+    if (!res.headersSent && !res.writableEnded) {
+      res.once('finish', () => req.destroy(err));
+      const code = typeof status === 'number' ? status : 400;
+      respondPlain(res, code, `${code} ${(err as { code?: string }).code ?? 'Bad Request'}\n`);
+    } else {
+      if (!res.writableEnded) exchange.end(undefined, 1);
+      req.destroy(err);
+    }
+  }
+
+  /** abort: the web server aborted the request or dropped the connection. */
+  abort(reason: Error): void {
+    if (this.finished) return; // the socket may already serve another request
+    // As node:http does when a client disconnects: IncomingMessage emits 'aborted' unless fully read.
+    if (!this.req.destroyed) this.req.destroy(reason);
+    this.socket.destroy();
+  }
+}
+
+const kState = Symbol('dualcgi.state');
+type WithState = { [kState]: NodeExchange };
+
+/** reqRead: IncomingMessage wants more body (an own property, so it survives prototype swaps). */
+function reqRead(this: IncomingMessage): void {
+  (this as unknown as WithState)[kState].exchange.resumeBody();
+}
+
+/**
+ * resOnError: node:http emits 'error' on a response written after its end; with no listener that
+ * would crash a process serving other requests. It is the app's bug: report it, go on.
+ */
+function resOnError(this: ServerResponse, err: Error): void {
+  const { options, exchange, req } = (this as unknown as WithState)[kState];
+  options.onError?.(err, 'response');
+  exchange.writeStderr(`dualcgi: ${req.method} ${req.url}: ${err.message}\n`);
+}
+
+function resOnFinish(this: ServerResponse): void {
+  const state = (this as unknown as WithState)[kState];
+  const { req, socket, exchange } = state;
+  state.finished = true;
+  state.options.onFinish?.(this); // before end(): a CGI process may exit as soon as the response is out
+  exchange.end(undefined, state.appStatus);
+  if (state.log) releaseLogger(exchange.rid);
+  // Like node:http: an unread body is discarded once the response is done.
+  if (!req.readableEnded && !req.destroyed) {
+    req.removeAllListeners('data');
+    req.resume();
+  }
+  // As node:http's resOnFinish: the response lets go of the socket now (its later 'finish'
+  // listeners see res.socket null, as with node:http), and 'close' follows on the next tick.
+  if (socket._httpMessage === this) this.detachSocket(socket as never);
+  socket.detach();
+  process.nextTick(closeAfterFinish, this, socket);
+}
+
+/**
+ * req.log: a pino logger bound to the request, made on first use (pino is not even loaded for
+ * requests that never log). An accessor on IncomingMessage.prototype, installed once, instead of
+ * one defined on every request: defineProperty on each req cost a closure and a slow-mode object.
+ * Assigning req.log (pino-http does) makes an own property, as it would on a plain object.
+ */
+function installLogAccessor(): void {
+  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'log')) return;
+  Object.defineProperty(IncomingMessage.prototype, 'log', {
+    configurable: true,
+    enumerable: false,
+    get(this: Partial<WithState>): Logger | undefined {
+      const state = this[kState];
+      if (state === undefined) return undefined;
+      return (state.log ??= requestLogger(state.exchange));
+    },
+    set(this: IncomingMessage, value: unknown) {
+      Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
+}
+installLogAccessor();
+
+/**
  * serveNode: run one exchange through a node:http request listener. `req` and `res` are real
  * IncomingMessage / ServerResponse objects, so frameworks that swap prototypes keep working.
  */
 export function serveNode(listener: NodeListener, exchange: Exchange, head: RequestHead,
   options: NodeServeOptions = {}): void {
-  const socket = new ExchangeSocket(exchange, head);
+  const socket = acquireSocket(exchange, head);
   const req = new IncomingMessage(socket as never) as DualcgiRequest;
   req.method = head.method;
   req.url = head.url;
@@ -121,7 +272,8 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
   req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
   req.rawHeaders = head.rawHeaders;
-  req.headers = headersObject(head.rawHeaders);
+  if (kHeadersCount) (req as unknown as Record<symbol, number>)[kHeadersCount] = head.rawHeaders.length;
+  else req.headers = headersObject(head.rawHeaders);
   req.dualcgi = {
     mode: exchange.mode,
     role: exchange.role,
@@ -130,15 +282,10 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
     params: exchange.params,
   };
 
-  let log: Logger | undefined;
-  // Made on first use: pino is not even loaded for requests that never log.
-  Object.defineProperty(req, 'log', {
-    configurable: true,
-    enumerable: false,
-    get: () => (log ??= requestLogger(exchange)),
-  });
-
   const res = new ServerResponse(req);
+  const state = new NodeExchange(exchange, req, res, socket, options);
+  (req as unknown as WithState)[kState] = state;
+  (res as unknown as WithState)[kState] = state;
   const internals = res as unknown as OutgoingInternals;
   internals._storeHeader = storeCgiHeader;
   internals.useChunkedEncodingByDefault = true; // keeps node's automatic Content-Length on end(data)
@@ -149,75 +296,22 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   res.writeProcessing = noop;
   (res as { writeEarlyHints?: unknown }).writeEarlyHints = noop;
   res.assignSocket(socket as never);
-  socket.on('drain', () => responseOnSocketDrain(res));
 
-  pipeBody(exchange, req, res);
-  // node:http emits 'error' on a response written after its end; with no listener that would
-  // crash a process serving other requests. It is the app's bug: report it, go on.
-  res.on('error', (err) => {
-    options.onError?.(err, 'response');
-    exchange.writeStderr(`dualcgi: ${req.method} ${req.url}: ${err.message}\n`);
-  });
-  exchange.onAbort((reason) => {
-    // As node:http does when a client disconnects: IncomingMessage emits 'aborted' unless fully read.
-    if (!req.destroyed) req.destroy(reason);
-    socket.destroy();
-  });
-
-  const state = { appStatus: 0 };
-  res.on('finish', () => {
-    options.onFinish?.(res); // before end(): a CGI process may exit as soon as the response is out
-    exchange.end(undefined, state.appStatus);
-    if (log) releaseLogger(exchange.rid);
-    // Like node:http: an unread body is discarded once the response is done.
-    if (!req.readableEnded && !req.destroyed) {
-      req.removeAllListeners('data');
-      req.resume();
-    }
-    // Emits res 'close', as node:http does after a response. Deferred: destroying the socket
-    // while its last write callback is still being processed makes Writable build an
-    // ERR_STREAM_DESTROYED error (with its stack) per request: 5% of a hello request's CPU.
-    setImmediate(destroySocket, socket);
-  });
+  (req as unknown as { _read: () => void })._read = reqRead;
+  exchange.startBody(state);
+  res.on('error', resOnError);
+  exchange.onAbort((reason) => state.abort(reason));
+  res.on('finish', resOnFinish);
 
   if (options.timeoutMs !== undefined && options.timeoutMs > 0) armTimeout(options.timeoutMs, req, res, exchange, options, state);
-  const fail = (err: unknown): void => onHandlerError(toError(err), req, res, exchange, options, state);
   try {
     const result = listener(req, res) as { then?: unknown } | undefined;
-    if (result && typeof result.then === 'function') (result as Promise<unknown>).then(undefined, fail);
+    if (result && typeof result.then === 'function') {
+      (result as Promise<unknown>).then(undefined, (err: unknown) => onHandlerError(toError(err), req, res, exchange, options, state));
+    }
   } catch (err) {
-    fail(err);
+    onHandlerError(toError(err), req, res, exchange, options, state);
   }
-}
-
-/**
- * pipeBody: the exchange's body into IncomingMessage, pausing the transport when the app is slow.
- * A body that cannot be read whole (CGI stdin shorter than CONTENT_LENGTH) destroys req and, if the
- * app has not answered yet, gets the error's status (400) instead of a hang.
- */
-function pipeBody(exchange: Exchange, req: IncomingMessage, res: ServerResponse): void {
-  // An own property survives prototype swaps; IncomingMessage calls _read when it wants more.
-  (req as unknown as { _read: () => void })._read = () => exchange.resumeBody();
-  exchange.startBody({
-    data: (chunk) => req.push(chunk),
-    end: () => {
-      req.complete = true;
-      req.push(null);
-    },
-    error: (err) => {
-      // Destroying an unfinished req destroys the shared socket (node:http semantics), so the
-      // error response goes out first; a response already under way ends as failed.
-      const status = (err as { status?: unknown }).status;
-      if (!res.headersSent && !res.writableEnded) {
-        res.once('finish', () => req.destroy(err));
-        const code = typeof status === 'number' ? status : 400;
-        respondPlain(res, code, `${code} ${(err as { code?: string }).code ?? 'Bad Request'}\n`);
-      } else {
-        if (!res.writableEnded) exchange.end(undefined, 1);
-        req.destroy(err);
-      }
-    },
-  });
 }
 
 /** armTimeout: the handler timeout (NodeServeOptions.timeoutMs). */

@@ -2,32 +2,62 @@ import { Writable } from 'node:stream';
 import type { RequestHead } from '../cgi/request-head';
 import type { Exchange } from './exchange';
 
+type WriteCallback = (err?: Error | null) => void;
+
 /**
  * ExchangeSocket: what `req.socket` / `res.socket` are for a Node app. node:http's ServerResponse
  * writes its (already CGI-shaped) head and body here; every byte goes to the exchange, with the
  * exchange's backpressure. Addresses come from the CGI params, so `req.ip` and `req.protocol` work.
+ *
+ * Like node:http's socket on a kept-alive connection, one ExchangeSocket serves many requests in
+ * turn (`attach` / `detach`, pooled by handlers/node.ts): constructing and destroying a Writable per
+ * request was a fifth of a hello request's CPU behind nginx (bench/ nginx suite, hello-c32).
+ * It stays a Writable (not a bare EventEmitter) because node:http and frameworks use it as a stream:
+ * `stream.finished(socket)` on an aborted request, `_writableState.corked` in res.end(), destroy().
  */
 export class ExchangeSocket extends Writable {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteFamily: string;
-  /** encrypted: read by Express's req.protocol; set only for HTTPS like tls.TLSSocket. */
-  declare encrypted?: boolean;
-  #exchange: Exchange;
+  remoteAddress = '';
+  remotePort = 0;
+  localAddress = '';
+  localPort = 0;
+  remoteFamily = 'IPv4';
+  /** encrypted: read by Express's req.protocol; true only for HTTPS, like tls.TLSSocket. */
+  encrypted: boolean | undefined = undefined;
+  /** _httpMessage: the response using this socket (set by ServerResponse.assignSocket). */
+  _httpMessage: unknown = null;
+  #exchange: Exchange | null = null;
+  #pendingWrites = 0;
+  #pendingBytes = 0;
+  #needDrain = false;
 
-  constructor(exchange: Exchange, head: RequestHead) {
+  constructor() {
     // A Writable, not a Duplex: the body reaches IncomingMessage directly, so a ReadableState per
-    // request would be garbage only (GC was 14% of a hello request's CPU behind nginx).
+    // socket would be garbage only.
     super();
+  }
+
+  /** attach: serve `exchange` next; its addresses become this socket's. */
+  attach(exchange: Exchange, head: RequestHead): void {
     this.#exchange = exchange;
     this.remoteAddress = head.remoteAddress;
     this.remotePort = head.remotePort;
     this.localAddress = head.localAddress;
     this.localPort = head.localPort;
     this.remoteFamily = head.remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
-    if (head.https) this.encrypted = true;
+    this.encrypted = head.https ? true : undefined;
+  }
+
+  /**
+   * reusable: nothing in flight, not destroyed, and no listener but the `baseline` ones we add:
+   * an app that still listens on this socket (a long poll watching 'close') keeps it to itself.
+   */
+  reusable(baseline: number): boolean {
+    return !this.destroyed && this.#pendingWrites === 0 && this._httpMessage === null && this.eventNames().length === baseline;
+  }
+
+  /** detach: the exchange is done; later writes (an app holding on to req.socket) go nowhere. */
+  detach(): void {
+    this.#exchange = null;
   }
 
   /** readable: what IncomingMessage and frameworks check on req.socket; bodies do not flow here. */
@@ -39,24 +69,65 @@ export class ExchangeSocket extends Writable {
   resume(): this { return this; }
   pause(): this { return this; }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    // node:http ends a response with an empty write; an empty STDOUT record would end the stream.
-    if (chunk.length === 0) {
-      cb();
-      return;
-    }
-    this.#exchange.write(chunk, cb);
+  /** pendingBytes: written but not yet taken by the exchange (backpressure); `writableLength`. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    let total = 0;
-    for (const c of chunks) total += c.chunk.length;
-    if (total === 0) {
-      cb();
-      return;
+  /** needsDrain: a write returned false and 'drain' has not been emitted yet; `writableNeedDrain`. */
+  get needsDrain(): boolean {
+    return this.#needDrain;
+  }
+
+  /**
+   * write: straight to the exchange, bypassing Writable's queue (node:http's own socket writes go
+   * straight to libuv the same way). Callbacks run on the next tick, as Writable's do: node:http's
+   * end() passes `finish` and expects it after end() returns. Returns false under backpressure and
+   * emits 'drain' once the exchange can take more.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
     }
-    // Head and first body chunk usually arrive together: one record instead of several.
-    this.#exchange.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk), total), cb);
+    const exchange = this.#exchange;
+    if (exchange === null || this.destroyed) {
+      if (cb) process.nextTick(cb, new Error('write to a socket whose request has ended'));
+      return false;
+    }
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk as Uint8Array;
+    // node:http ends a response with an empty write; an empty STDOUT record would end the stream.
+    if (buf.length === 0) {
+      if (cb) process.nextTick(cb, null);
+      return true;
+    }
+    let sync = true;
+    let drainedNow = false;
+    this.#pendingWrites++;
+    this.#pendingBytes += buf.length;
+    exchange.write(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length), (err) => {
+      this.#pendingWrites--;
+      this.#pendingBytes -= buf.length;
+      if (sync) {
+        drainedNow = true;
+        if (cb) process.nextTick(cb, err ?? null);
+        return;
+      }
+      cb?.(err ?? null);
+      if (this.#needDrain && this.#pendingWrites === 0) {
+        this.#needDrain = false;
+        this.emit('drain');
+      }
+    });
+    sync = false;
+    if (drainedNow) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  /** _write: only reached through Writable.end(chunk) (write() bypasses the queue). */
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
+    this.write(chunk, cb);
   }
 
   // The net.Socket methods frameworks call; the web server owns the real connection.
@@ -69,3 +140,12 @@ export class ExchangeSocket extends Writable {
     return { address: this.localAddress, port: this.localPort, family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4' };
   }
 }
+
+// Writable declares these as data properties in its typings; its getters read a queue this socket
+// does not use, so they are redirected to the socket's own counts (res.writableFinished reads one).
+Object.defineProperty(ExchangeSocket.prototype, 'writableLength', {
+  get(this: ExchangeSocket) { return this.pendingBytes; },
+});
+Object.defineProperty(ExchangeSocket.prototype, 'writableNeedDrain', {
+  get(this: ExchangeSocket) { return this.needsDrain; },
+});
