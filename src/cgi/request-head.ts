@@ -198,6 +198,7 @@ function toPort(value: string | undefined): number {
 }
 
 function parseHttpVersion(protocol: string | undefined): string {
+  if (protocol === 'HTTP/1.1') return '1.1'; // nearly every request: no regex (1% of a hello request)
   const m = protocol ? /^HTTP\/(\d)\.(\d)$/i.exec(protocol) : null;
   return m ? `${m[1]}.${m[2]}` : '1.1';
 }

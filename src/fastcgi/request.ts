@@ -32,8 +32,8 @@ export class FcgiRequest implements Exchange {
   /** paramsComplete: the empty PARAMS record arrived (or the stream was refused). */
   paramsComplete = false;
   params: Params = new Map();
-  /** startedAt: process.hrtime.bigint() at BEGIN_REQUEST. */
-  readonly startedAt = process.hrtime.bigint();
+  /** beganAt: performance.now() at BEGIN_REQUEST (the connection's params timeout reads it). */
+  readonly beganAt = performance.now();
   bytesIn = 0;
   bytesOut = 0;
   #transport: RequestTransport;
@@ -51,8 +51,6 @@ export class FcgiRequest implements Exchange {
   /** #data: a Filter's FCGI_DATA stream, made when its first record arrives or the app asks for it. */
   #data: InboundStream | null = null;
 
-  /** paramsTimer: fires if PARAMS never completes (set and cleared by the connection). */
-  paramsTimer: NodeJS.Timeout | undefined;
   #maxBodyBytes: number;
 
   constructor(transport: RequestTransport, requestId: number, role: RoleName, keepConn: boolean, maxParamsBytes: number,

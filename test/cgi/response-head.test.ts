@@ -121,6 +121,18 @@ describe('httpHeadToCgi', () => {
     assert.equal(httpHeadToCgi('HTTP/1.1 200 OK\r\nStatus: 302 Found\r\nX-A: 1\r\n\r\n'), 'Status: 200 OK\r\nX-A: 1\r\n\r\n');
   });
 
+  it('cuts node\'s own Connection line and keeps look-alike names (fast path)', () => {
+    const httpHead = 'HTTP/1.1 200 OK\r\nX-Connection: 1\r\nStatus-Page: 2\r\nContent-Type: text/plain\r\n' +
+      'Connection: keep-alive\r\nContent-Length: 14\r\n\r\n';
+    assert.equal(httpHeadToCgi(httpHead),
+      'Status: 200 OK\r\nX-Connection: 1\r\nStatus-Page: 2\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n');
+  });
+
+  it('drops hop-by-hop lines in any case after node\'s own line is cut', () => {
+    const httpHead = 'HTTP/1.1 200 OK\r\nupgrade: h2c\r\nConnection: keep-alive\r\nKEEP-ALIVE: timeout=5\r\nX-A: 1\r\n\r\n';
+    assert.equal(httpHeadToCgi(httpHead), 'Status: 200 OK\r\nX-A: 1\r\n\r\n');
+  });
+
   it('reads an HTTP/1.0 status line the same way', () => {
     assert.equal(httpHeadToCgi('HTTP/1.0 204 No Content\r\n\r\n'), 'Status: 204 No Content\r\n\r\n');
   });
