@@ -81,7 +81,9 @@ export class Connection implements RequestTransport {
   #batchEnd = 0;
   #batchCallbacks: Array<(err?: Error | null) => void> | null = null;
   #flushQueued = false;
-  readonly #flushBound = (): void => this.#flush();
+  /** #corked: a large record corked the socket for the rest of this turn (see #writeRecord). */
+  #corked = false;
+  readonly #endOfTurnBound = (): void => this.#endOfTurn();
   /** #pendingParams: requests whose PARAMS stream is not complete yet (the params timer watches them). */
   #pendingParams = 0;
   #paramsTimer: NodeJS.Timeout | null = null;
@@ -131,7 +133,7 @@ export class Connection implements RequestTransport {
    * after this is not read: nothing may be written after end().
    */
   #endSocket(): void {
-    this.#flush(); // what this turn batched goes before the FIN
+    this.#endOfTurn(); // what this turn batched goes before the FIN
     this.#ending = true;
     this.socket.end();
   }
@@ -383,16 +385,20 @@ export class Connection implements RequestTransport {
       this.#batchEnd = at + size;
       return this.socket.writableLength < this.socket.writableHighWaterMark;
     }
-    // Large chunks are not copied: header, content and padding go out as one writev, after
-    // whatever this turn has batched (records keep their order).
+    // Large chunks are not copied: header, content and padding are written as views into the
+    // socket, corked until the end of the turn, after whatever this turn batched before them (records
+    // keep their order): a 64 KiB response's head, body and END_REQUEST leave in one writev.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      this.#queueFlush();
+    }
     this.#flush();
     const header = Buffer.allocUnsafe(FCGI_HEADER_LEN);
     writeHeader(header, 0, type, requestId, content.length, padding);
-    this.socket.cork();
     this.socket.write(header);
     let ok = this.socket.write(content);
     if (padding > 0) ok = this.socket.write(ZERO_PADDING.subarray(0, padding));
-    this.socket.uncork();
     return ok;
   }
 
@@ -461,16 +467,28 @@ export class Connection implements RequestTransport {
       this.#slabUsed = 0;
       this.#batchEnd = 0;
     }
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.#flushBound);
-    }
+    this.#queueFlush();
     return this.#slab;
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#endOfTurnBound);
+  }
+
+  /** #endOfTurn: the tick queue is done: this turn's records leave. */
+  #endOfTurn(): void {
+    this.#flushQueued = false;
+    this.#flush();
+    if (this.#corked) {
+      this.#corked = false;
+      this.socket.uncork();
+    }
   }
 
   /** #flush: this turn's batch to the socket, as one write of one buffer. */
   #flush(): void {
-    this.#flushQueued = false;
     const start = this.#slabUsed;
     const end = this.#batchEnd;
     const callbacks = this.#batchCallbacks;

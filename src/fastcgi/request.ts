@@ -15,6 +15,8 @@ export interface RequestTransport {
   resumeFor(request: FcgiRequest): void;
 }
 
+const NO_PARAMS: Params = new Map();
+
 /** Bytes of request body we hold for an app that has not started reading, before pausing the socket. */
 const PENDING_BODY_LIMIT = 256 * 1024;
 
@@ -31,7 +33,8 @@ export class FcgiRequest implements Exchange {
   readonly paramsStream: ParamsStream;
   /** paramsComplete: the empty PARAMS record arrived (or the stream was refused). */
   paramsComplete = false;
-  params: Params = new Map();
+  /** params: set once the PARAMS stream is complete (until then a shared empty map, never written). */
+  params: Params = NO_PARAMS;
   /** beganAt: performance.now() at BEGIN_REQUEST (the connection's params timeout reads it). */
   readonly beganAt = performance.now();
   bytesIn = 0;
