@@ -52,6 +52,7 @@ interface OutgoingInternals {
   chunkedEncoding: boolean;
   useChunkedEncodingByDefault: boolean;
   shouldKeepAlive: boolean;
+  _removedConnection: boolean;
 }
 
 const storeHttpHeader = (ServerResponse.prototype as unknown as OutgoingInternals)._storeHeader;
@@ -290,6 +291,9 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   internals._storeHeader = storeCgiHeader;
   internals.useChunkedEncodingByDefault = true; // keeps node's automatic Content-Length on end(data)
   internals.shouldKeepAlive = true;             // no "Connection: close" added for our sake
+  // As if the app had removed it: node adds no Connection line (the web server owns the
+  // connection), so httpHeadToCgi has nothing to cut from a typical head.
+  internals._removedConnection = true;
   res.sendDate = false;                         // the web server adds Date
   // There is no interim response in CGI: a "100 Continue" line would corrupt the head.
   res.writeContinue = noop;
