@@ -5,6 +5,21 @@ import type { Exchange } from './exchange';
 type WriteCallback = (err?: Error | null) => void;
 
 /**
+ * deferCallback: write callbacks completed synchronously run on the next tick, all of this tick's
+ * in one process.nextTick, as Writable batches them (afterWriteTick): a response's head and end
+ * callbacks cost one tick instead of two.
+ */
+let deferred: Array<[WriteCallback, Error | null]> = [];
+function deferCallback(cb: WriteCallback, err: Error | null): void {
+  if (deferred.push([cb, err]) === 1) process.nextTick(runDeferred);
+}
+function runDeferred(): void {
+  const list = deferred;
+  deferred = [];
+  for (const [cb, err] of list) cb(err);
+}
+
+/**
  * listenerTotal: how many event names have listeners. EventEmitter keeps this count itself
  * (_eventsCount, there since Node 0.x); eventNames() builds an array each time and was 2% of a
  * hello request. Falls back to eventNames() should the field ever go.
@@ -108,7 +123,7 @@ export class ExchangeSocket extends Writable {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk as Uint8Array;
     // node:http ends a response with an empty write; an empty STDOUT record would end the stream.
     if (buf.length === 0) {
-      if (cb) process.nextTick(cb, null);
+      if (cb) deferCallback(cb, null);
       return true;
     }
     let sync = true;
@@ -120,7 +135,7 @@ export class ExchangeSocket extends Writable {
       this.#pendingBytes -= buf.length;
       if (sync) {
         drainedNow = true;
-        if (cb) process.nextTick(cb, err ?? null);
+        if (cb) deferCallback(cb, err ?? null);
         return;
       }
       cb?.(err ?? null);
