@@ -48,7 +48,7 @@ for (const mode of ['cgi', 'cgid'] as const) {
       logs: async () => `--- ${apache?.errorLog} ---\n${((await apache?.readErrorLog()) ?? '').slice(-6000)}`,
       // A CGI script's stderr goes to Apache's error log (AH01215).
       appStderr: async () => (await apache?.readErrorLog()) ?? '',
-      concurrency: { maxWallMs: 7500, minOverlap: 10 },
+      concurrency: { minOverlap: 10 },
     });
   });
 }

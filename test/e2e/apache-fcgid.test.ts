@@ -57,6 +57,6 @@ describe('e2e: Apache + mod_fcgid -> dispatch.fcgi', () => {
     restartApp: async () => {
       await apache?.graceful();
     },
-    concurrency: { maxWallMs: 10000, minOverlap: 2 },
+    concurrency: { minOverlap: 2 },
   });
 });

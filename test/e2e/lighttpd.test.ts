@@ -51,6 +51,6 @@ describe('e2e: lighttpd bin-path -> dispatch.fcgi', () => {
     restartApp: async () => {
       await lighttpd?.graceful();
     },
-    concurrency: { maxWallMs: 3000, minOverlap: 40 },
+    concurrency: { minOverlap: 40 },
   });
 });

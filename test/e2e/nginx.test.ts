@@ -89,7 +89,7 @@ describe('e2e: nginx -> dualcgi serve (unix socket, keep-alive)', () => {
       await serve?.stop();
       serve = await startServe();
     },
-    concurrency: { maxWallMs: 3000, minOverlap: 40 },
+    concurrency: { minOverlap: 40 },
   });
 
   it('reuses its FastCGI connections (fastcgi_keep_conn: dualcgi keeps the connection open)', async () => {
