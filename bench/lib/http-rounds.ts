@@ -4,6 +4,7 @@ import { httpRequest } from '../../test/e2e/harness/util';
 import type { SuiteContext } from './context';
 import type { Front } from './front';
 import { createGroup, seriesOf, type Group, type Series, type SuiteName } from './results';
+import { cpuSeconds } from './cpu';
 import { median } from './stats';
 import { runWrk, type WrkResult } from './wrk';
 
@@ -45,8 +46,25 @@ function wrkOnce(ctx: SuiteContext, front: Front, variant: string, w: HttpWorklo
   });
 }
 
-function record(series: Series, w: HttpWorkload, r: WrkResult, all: WrkResult[]): number {
+/** CpuWatch: processes whose CPU time per request is reported: each backend by variant, and nginx. */
+export interface CpuWatch {
+  front: number;
+  backends: Map<string, number>;
+}
+
+/** CpuRun: CPU seconds used during one wrk run. */
+interface CpuRun {
+  backend: number;
+  front: number;
+}
+
+function record(series: Series, w: HttpWorkload, r: WrkResult, all: WrkResult[], cpu?: CpuRun[]): number {
   all.push(r);
+  if (cpu && cpu.length > 0) {
+    // Microseconds of CPU per request, each side: independent of how many cores the run had.
+    series.extra['backend us/req'] = median(cpu.map((c, i) => (c.backend * 1e6) / Math.max(1, all[i]!.requests)));
+    series.extra['nginx us/req'] = median(cpu.map((c, i) => (c.front * 1e6) / Math.max(1, all[i]!.requests)));
+  }
   series.errors += r.errors;
   const value = w.metric === 'rps' ? r.rps : r.latencyP50Ms;
   series.samples.push(value);
@@ -64,11 +82,12 @@ function record(series: Series, w: HttpWorkload, r: WrkResult, all: WrkResult[])
  * fail their check are skipped with the reason.
  */
 export async function measureWorkloads(ctx: SuiteContext, suite: SuiteName, front: Front,
-  workloads: HttpWorkload[]): Promise<Group[]> {
+  workloads: HttpWorkload[], watch?: CpuWatch): Promise<Group[]> {
   const { rounds, seconds, warmupSeconds } = ctx.options;
   const groups = new Map<string, Group>();
   const live = new Map<string, string[]>();
   const runs = new Map<string, WrkResult[]>();
+  const cpuRuns = new Map<string, CpuRun[]>();
   for (const w of workloads) {
     const unit = w.metric === 'rps' ? 'req/s' : 'ms';
     const group = createGroup(suite, w.id, w.title, unit, w.metric === 'rps', w.variants, w.refs);
@@ -85,14 +104,21 @@ export async function measureWorkloads(ctx: SuiteContext, suite: SuiteName, fron
     live.set(w.id, ok);
     for (const v of ok) {
       runs.set(`${w.id}\0${v}`, []);
+      cpuRuns.set(`${w.id}\0${v}`, []);
       if (warmupSeconds > 0) await wrkOnce(ctx, front, v, w, warmupSeconds);
     }
   }
   for (let r = 1; r <= rounds; r++) {
     for (const w of workloads) {
       for (const v of live.get(w.id)!) {
+        const backendPid = watch?.backends.get(v);
+        const before = watch && backendPid !== undefined ? { backend: cpuSeconds(backendPid), front: cpuSeconds(watch.front) } : undefined;
         const res = await wrkOnce(ctx, front, v, w, seconds);
-        const value = record(seriesOf(groups.get(w.id)!, v), w, res, runs.get(`${w.id}\0${v}`)!);
+        const cpu = cpuRuns.get(`${w.id}\0${v}`)!;
+        if (before && watch && backendPid !== undefined) {
+          cpu.push({ backend: cpuSeconds(backendPid) - before.backend, front: cpuSeconds(watch.front) - before.front });
+        }
+        const value = record(seriesOf(groups.get(w.id)!, v), w, res, runs.get(`${w.id}\0${v}`)!, cpu);
         const shown = w.metric === 'rps' ? `${Math.round(value).toLocaleString('en-US')} req/s` : `p50 ${value.toFixed(3)} ms`;
         ctx.log(`${suite} round ${r}/${rounds} ${w.id} ${v}: ${shown}${res.errors ? ` (${res.errors} errors)` : ''}`);
       }

@@ -99,11 +99,16 @@ async function run(ctx: SuiteContext) {
   const backends = await startBackends(ctx, result.notes, hono);
   try {
     const upstreams = backends.map((b) => b.upstream);
-    const nf = upstreams.find((u) => u.name === 'node-fastcgi');
-    if (nf) upstreams.push({ ...nf, name: NO_KEEP, keepConn: false });
+    const nfUpstream = upstreams.find((u) => u.name === 'node-fastcgi');
+    if (nfUpstream) upstreams.push({ ...nfUpstream, name: NO_KEEP, keepConn: false });
     const front = await startFront(ctx.world, upstreams);
     try {
-      result.groups.push(...await measureWorkloads(ctx, 'nginx', front, workloads(ctx.options.connections, hono)));
+      // node-fastcgi-nokeep is the same process as node-fastcgi.
+      const pids = new Map(backends.map((b) => [b.name, b.pid] as const));
+      const nf = pids.get('node-fastcgi');
+      if (nf !== undefined) pids.set(NO_KEEP, nf);
+      result.groups.push(...await measureWorkloads(ctx, 'nginx', front, workloads(ctx.options.connections, hono),
+        { front: front.server.pid, backends: pids }));
     } finally {
       await front.server.stop();
     }
@@ -111,6 +116,10 @@ async function run(ctx: SuiteContext) {
     for (const b of backends.reverse()) await b.stop();
   }
   result.targets.push(...targets(result.groups));
+  result.notes.push('backend us/req and nginx us/req: CPU time per request (utime+stime from /proc, the process and its ' +
+    'children) of the backend and of nginx during the same wrk run: where the time goes, whatever else the machine does. ' +
+    'On 2 cores wrk, nginx and the backend share the CPU, so a backend ratio is capped by nginx\'s own cost per request, ' +
+    'which is higher for fastcgi_pass than for proxy_pass');
   result.notes.push('php-fpm runs with fastcgi_keep_conn off (one worker cannot serve a pool of kept connections); ' +
     'node-fastcgi closes every connection whatever nginx asks (KEEP_CONN ignored): with keep_conn on, nginx meets ' +
     `reset pooled connections and retries (its error log fills; 502s under POST), ${NO_KEEP} is the same process with keep_conn off`);
