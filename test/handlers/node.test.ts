@@ -226,3 +226,50 @@ describe('Node adapter: plain listeners', async () => {
     await bad.close();
   });
 });
+
+describe('Node adapter: the socket between requests (as node:http keeps one per connection)', async () => {
+  type Seen = { socket: unknown; remotePort: number; closeAfterFinish: boolean; socketAtFinish: unknown };
+  const seen: Seen[] = [];
+  let keepWatching = false;
+  const served = await serveListener((req, res) => {
+    const entry: Seen = { socket: req.socket, remotePort: req.socket.remotePort ?? -1, closeAfterFinish: false, socketAtFinish: undefined };
+    seen.push(entry);
+    if (keepWatching) req.socket.on('close', () => {}); // an app that still listens keeps the socket to itself
+    let finished = false;
+    res.on('finish', () => {
+      finished = true;
+      entry.socketAtFinish = res.socket;
+    });
+    res.on('close', () => {
+      entry.closeAfterFinish = finished;
+    });
+    res.end('ok');
+  });
+  after(() => served.close());
+
+  it('reuses one socket for requests in turn, with each request\'s own addresses', async () => {
+    seen.length = 0;
+    await served.get('/a', { remoteAddr: '192.0.2.1', remotePort: 1111 });
+    await served.get('/b', { remoteAddr: '192.0.2.2', remotePort: 2222 });
+    assert.equal(seen.length, 2);
+    assert.ok(seen[0]!.socket === seen[1]!.socket, 'the second request got the first one\'s socket back');
+    assert.deepEqual(seen.map((s) => s.remotePort), [1111, 2222]);
+  });
+
+  it('emits res close after finish, with res.socket let go at finish (node:http order)', async () => {
+    seen.length = 0;
+    await served.get('/c');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(seen[0]!.closeAfterFinish, true);
+    assert.equal(seen[0]!.socketAtFinish, null);
+  });
+
+  it('does not hand a socket the app still listens on to the next request', async () => {
+    seen.length = 0;
+    keepWatching = true;
+    await served.get('/d');
+    keepWatching = false;
+    await served.get('/e');
+    assert.ok(seen[0]!.socket !== seen[1]!.socket);
+  });
+});
