@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { ParamsStream, RecordDecoder, RecordType, encodePairs } from '../../src/protocol';
 import { trackChild } from '../lib/cleanup';
-import { encodeSplitPairRequest, typicalParams } from '../lib/codec-fixtures';
+import { encodeSplitPairRequest, encodeTypicalRequest, typicalParams } from '../lib/codec-fixtures';
 import type { Suite, SuiteContext } from '../lib/context';
 import { emptyResult } from '../lib/context';
 import { createGroup, ratioTarget, seriesOf, type Group } from '../lib/results';
@@ -43,9 +43,8 @@ function runWorker(variant: string, seconds: number): Promise<number> {
   });
 }
 
-/** splitPairCheck: what each decoder makes of a pair split across two PARAMS records. */
-function splitPairCheck(): string {
-  const bytes = encodeSplitPairRequest(1);
+/** pairsCheck: what each decoder makes of `bytes` (one request), against the pairs that were encoded. */
+function pairsCheck(bytes: Buffer): { ours: string; theirs: string } {
   const expected = JSON.stringify(typicalParams());
   let ours = 'no PARAMS end';
   let params = new ParamsStream(1 << 20);
@@ -67,6 +66,18 @@ function splitPairCheck(): string {
   } catch (err) {
     theirs = `threw ${(err as Error).message}`;
   }
+  return { ours, theirs };
+}
+
+/** sameOutputCheck: both decoders end with the same pairs on the benchmarked request (a fair race). */
+function sameOutputCheck(): string {
+  const { ours, theirs } = pairsCheck(encodeTypicalRequest(1));
+  return `the benchmarked request decodes to the encoded pairs: ${OURS} ${ours}, ${PEER} ${theirs}`;
+}
+
+/** splitPairCheck: what each decoder makes of a pair split across two PARAMS records. */
+function splitPairCheck(): string {
+  const { ours, theirs } = pairsCheck(encodeSplitPairRequest(1));
   return `a name-value pair split across two PARAMS records (spec 3.4): ${OURS} ${ours}, ${PEER} ${theirs}`;
 }
 
@@ -94,6 +105,7 @@ async function run(ctx: SuiteContext) {
   );
   result.notes.push(`typical request: ${encodePairs(typicalParams()).length} bytes of params in ${typicalParams().length} pairs, ` +
     'BEGIN_REQUEST + one PARAMS record + empty PARAMS + empty STDIN; ops/s = requests decoded or responses encoded per second');
+  result.notes.push(sameOutputCheck());
   result.notes.push(splitPairCheck());
   return result;
 }

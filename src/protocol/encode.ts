@@ -40,9 +40,14 @@ export function encodeRecord(type: number, requestId: number, content: Buffer = 
     throw new ProtocolError('FCGI_ERR_CONTENT_TOO_LONG',
       `record content of ${content.length} bytes exceeds ${FCGI_MAX_CONTENT_LENGTH}`);
   }
-  const out = Buffer.alloc(FCGI_HEADER_LEN + content.length + paddingLength);
+  // Speed (bench codec encode-small, encode-64k-ours-copy): allocUnsafe takes small records from
+  // Node's pool and skips zeroing bytes that are written anyway; every byte is written below
+  // (header, content, zero padding), so no old memory can leak.
+  const end = FCGI_HEADER_LEN + content.length;
+  const out = Buffer.allocUnsafe(end + paddingLength);
   writeHeader(out, 0, type, requestId, content.length, paddingLength);
-  content.copy(out, FCGI_HEADER_LEN);
+  if (content.length !== 0) content.copy(out, FCGI_HEADER_LEN);
+  if (paddingLength !== 0) out.fill(0, end);
   return out;
 }
 

@@ -159,3 +159,25 @@ describe('encodeStream', () => {
     assert.equal(decodeAll(r)[0]!.content.length, 65535);
   });
 });
+
+describe('forEachPair on large blocks', () => {
+  it('decodes a block above 1 MiB (each name and value on its own) like a small one', () => {
+    const big = 'b'.repeat((1 << 20) + 10);
+    const pairs: NameValuePair[] = [['A', 'x'], ['BIG', big], ['Z', ''], ['LAST', 'y'.repeat(200)]];
+    const encoded = encodePairs(pairs);
+    assert.ok(encoded.length > 1 << 20);
+    assert.deepEqual(decodePairs(encoded), pairs);
+    assert.deepEqual(decodePairs(encodePairs(pairs.filter(([n]) => n !== 'BIG'))), pairs.filter(([n]) => n !== 'BIG'));
+  });
+
+  it('ParamsStream joins three appends and decodes them as one stream', () => {
+    const bytes = encodePairs([['NAME', 'VALUE'], ['K', 'v'.repeat(140)]]);
+    const stream = new ParamsStream(1000);
+    stream.append(bytes.subarray(0, 3));
+    stream.append(bytes.subarray(3, 9));
+    stream.append(bytes.subarray(9));
+    assert.equal(stream.byteLength, bytes.length);
+    assert.deepEqual(stream.decode(), [['NAME', 'VALUE'], ['K', 'v'.repeat(140)]]);
+    assert.deepEqual(new ParamsStream(10).decode(), []);
+  });
+});

@@ -228,3 +228,87 @@ describe('record codec fixtures', () => {
     assert.throws(() => bytes('0g'), /bad byte token/);
   });
 });
+
+describe('RecordDecoder chunk handling', () => {
+  const stdin = (id: number, text: string, padding: number): Buffer =>
+    encodeRecord(RecordType.Stdin, id, Buffer.from(text, 'latin1'), padding);
+
+  it('gathers a content that spans three chunks, and padding that spans two', () => {
+    const wire = Buffer.concat([stdin(1, 'abcdefghijklmnop', 7), stdin(2, 'z', 0)]);
+    const seen: string[] = [];
+    const decoder = new RecordDecoder((r) => seen.push(`${r.requestId}:${r.content.toString('latin1')}`));
+    decoder.push(wire.subarray(0, 12)); // header + "abcd"
+    assert.equal(decoder.bufferedBytes, 4);
+    decoder.push(wire.subarray(12, 18)); // "efghij"
+    assert.equal(decoder.bufferedBytes, 10);
+    decoder.push(wire.subarray(18, 26)); // "klmnop" + 2 bytes of padding
+    assert.deepEqual(seen, ['1:abcdefghijklmnop']);
+    assert.equal(decoder.bufferedBytes, 2);
+    assert.equal(decoder.isAtRecordBoundary, false);
+    decoder.push(wire.subarray(26, 33)); // 5 bytes of padding + 2 of the next header
+    assert.equal(decoder.bufferedBytes, 2);
+    decoder.push(wire.subarray(33));
+    assert.deepEqual(seen, ['1:abcdefghijklmnop', '2:z']);
+    assert.equal(decoder.isAtRecordBoundary, true);
+    decoder.end();
+  });
+
+  it('hands out contents that stay valid after the callback and later pushes', () => {
+    const records: FastCGIRecord[] = [];
+    const decoder = new RecordDecoder((r) => records.push(r));
+    const wire = Buffer.concat([stdin(1, 'first', 3), stdin(1, 'second!', 1), stdin(1, 'third', 3)]);
+    decoder.push(wire.subarray(0, 11)); // the first content is cut: gathered in a buffer of its own
+    decoder.push(wire.subarray(11, 40));
+    decoder.push(wire.subarray(40));
+    assert.deepEqual(records.map((r) => r.content.toString('latin1')), ['first', 'second!', 'third']);
+    assert.notEqual(records[0], records[1], 'one record object per record');
+  });
+
+  it('keeps the bytes after a record whose callback threw, and decodes them on the next push', () => {
+    const wire = Buffer.concat([stdin(1, 'a', 7), stdin(2, 'b', 7), stdin(3, 'c', 7)]);
+    const seen: number[] = [];
+    const decoder = new RecordDecoder((r) => {
+      seen.push(r.requestId);
+      if (r.requestId === 1) throw new Error('callback failed');
+    });
+    assert.throws(() => decoder.push(wire), /callback failed/);
+    assert.deepEqual(seen, [1]);
+    assert.equal(decoder.bufferedBytes, 32);
+    assert.equal(decoder.isAtRecordBoundary, false);
+    decoder.push(Buffer.alloc(0));
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.equal(decoder.isAtRecordBoundary, true);
+  });
+
+  it('keeps the byte order when a callback pushes more bytes into the same decoder', () => {
+    const wire = Buffer.concat([stdin(1, 'a', 7), stdin(2, 'b', 7)]);
+    const seen: number[] = [];
+    let pushed = false;
+    const decoder = new RecordDecoder((r) => {
+      seen.push(r.requestId);
+      if (!pushed) {
+        pushed = true;
+        decoder.push(stdin(3, 'c', 7));
+      }
+    });
+    decoder.push(wire);
+    assert.deepEqual(seen, [1, 2, 3]);
+    decoder.end();
+  });
+
+  it('decodes records of every content length 0-300 and padding 0-9 split at every byte', () => {
+    const wire = Buffer.concat(Array.from({ length: 301 }, (_, n) =>
+      encodeRecord(RecordType.Stdout, n + 1, Buffer.alloc(n, n & 0xff), n % 10)));
+    const whole = decodeChunks([wire]);
+    assert.equal(whole.length, 301);
+    whole.forEach((r, n) => {
+      assert.equal(r.contentLength, n);
+      assert.equal(r.content.equals(Buffer.alloc(n, n & 0xff)), true);
+    });
+    for (const size of [1, 3, 7, 8, 9, 100, 4093]) {
+      const chunks: Buffer[] = [];
+      for (let o = 0; o < wire.length; o += size) chunks.push(wire.subarray(o, o + size));
+      assert.deepEqual(decodeChunks(chunks), whole, `chunks of ${size}`);
+    }
+  });
+});
