@@ -359,6 +359,29 @@ export class Connection implements RequestTransport {
 
   // --- RequestTransport ---
 
+  /**
+   * writeText: a small string (node:http's head is one) encoded straight into this turn's batch:
+   * no Buffer made for it and no copy. Longer text goes through writeStream as bytes.
+   */
+  writeText(type: RecordType.Stdout | RecordType.Stderr, requestId: number, text: string, encoding: 'latin1' | 'utf8'): boolean {
+    if (this.#closed || this.#ending) return true;
+    const length = encoding === 'latin1' ? text.length : Buffer.byteLength(text, 'utf8');
+    if (length > COPY_THRESHOLD || length === 0) return this.writeStream(type, requestId, Buffer.from(text, encoding));
+    const padding = paddingFor(length);
+    const size = FCGI_HEADER_LEN + length + padding;
+    const out = this.#reserve(size);
+    const at = this.#batchEnd;
+    writeHeader(out, at, type, requestId, length, padding);
+    out.write(text, at + FCGI_HEADER_LEN, length, encoding);
+    if (padding > 0) out.fill(0, at + FCGI_HEADER_LEN + length, at + size);
+    this.#batchEnd = at + size;
+    if (this.#ctx.observer?.enabled()) {
+      const content = out.subarray(at + FCGI_HEADER_LEN, at + FCGI_HEADER_LEN + length);
+      this.#observe('out', { version: 1, type, requestId, contentLength: length, paddingLength: padding, content }, requestId);
+    }
+    return this.socket.writableLength < this.socket.writableHighWaterMark;
+  }
+
   writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean {
     if (this.#closed || this.#ending) return true;
     let ok = true;

@@ -9,6 +9,7 @@ import { InboundStream } from './inbound-stream';
 /** RequestTransport: what a request needs from its connection (implemented by Connection). */
 export interface RequestTransport {
   writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean;
+  writeText(type: RecordType.Stdout | RecordType.Stderr, requestId: number, text: string, encoding: 'latin1' | 'utf8'): boolean;
   endRequest(request: FcgiRequest, appStatus: number, protocolStatus: ProtocolStatus, cb?: (err?: Error | null) => void): void;
   onDrain(cb: () => void): void;
   pauseFor(request: FcgiRequest): void;
@@ -198,6 +199,17 @@ export class FcgiRequest implements Exchange {
     }
     this.bytesOut += chunk.length;
     if (this.#transport.writeStream(RecordType.Stdout, this.requestId, chunk)) cb();
+    else this.#transport.onDrain(() => cb());
+  }
+
+  /** writeText: a string, encoded by the transport straight into its output (see Exchange.writeText). */
+  writeText(text: string, encoding: 'latin1' | 'utf8', cb: (err?: Error | null) => void): void {
+    if (this.#ended) {
+      cb();
+      return;
+    }
+    this.bytesOut += encoding === 'latin1' ? text.length : Buffer.byteLength(text, 'utf8');
+    if (this.#transport.writeText(RecordType.Stdout, this.requestId, text, encoding)) cb();
     else this.#transport.onDrain(() => cb());
   }
 

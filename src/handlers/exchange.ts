@@ -30,6 +30,11 @@ export interface Exchange {
   /** write: raw response bytes; `cb` runs once more may be written (backpressure). */
   write(chunk: Buffer, cb: (err?: Error | null) => void): void;
   /**
+   * writeText: optional: the same as write(Buffer.from(text, encoding), cb), for transports that
+   * can encode a string straight into their output (FastCGI does: no Buffer per response head).
+   */
+  writeText?(text: string, encoding: 'latin1' | 'utf8', cb: (err?: Error | null) => void): void;
+  /**
    * end: the response is complete; `cb` runs when every byte has been handed to the transport.
    * A non-zero appStatus marks a response that failed after its head was sent. Calling end twice is
    * harmless: the first call wins.

@@ -273,3 +273,35 @@ describe('Node adapter: the socket between requests (as node:http keeps one per 
     assert.ok(seen[0]!.socket !== seen[1]!.socket);
   });
 });
+
+describe('Node adapter: string bodies in every encoding reach the wire as node:http would send them', async () => {
+  const text = 'héllo ✓ — ünïcode 𝄞';
+  const served = await serveListener((req, res) => {
+    if (req.url === '/utf8') res.end(text);
+    else if (req.url === '/latin1') {
+      res.write('caf\u00e9 ', 'latin1');
+      res.end('\u00ff', 'binary');
+    } else if (req.url === '/hex') res.end('68656c6c6f', 'hex');
+    else if (req.url === '/big') res.end('ü'.repeat(40000)); // 80,000 bytes: more than one record
+    else res.end(Buffer.from(text).toString('base64'), 'base64');
+  });
+  after(() => served.close());
+
+  it('utf8 (the default): the bytes and the Content-Length node computes', async () => {
+    const r = await served.get('/utf8');
+    assert.equal(r.body.toString('utf8'), text);
+    assert.equal(header(r, 'Content-Length'), String(Buffer.byteLength(text)));
+  });
+
+  it('latin1 / binary, hex and base64', async () => {
+    assert.deepEqual([...(await served.get('/latin1')).body], [0x63, 0x61, 0x66, 0xe9, 0x20, 0xff]);
+    assert.equal((await served.get('/hex')).body.toString(), 'hello');
+    assert.equal((await served.get('/b64')).body.toString('utf8'), text);
+  });
+
+  it('a string longer than one record', async () => {
+    const r = await served.get('/big');
+    assert.equal(r.body.length, 80000);
+    assert.equal(r.body.toString('utf8'), 'ü'.repeat(40000));
+  });
+});
