@@ -9,14 +9,18 @@ type WriteCallback = (err?: Error | null) => void;
  * in one process.nextTick, as Writable batches them (afterWriteTick): a response's head and end
  * callbacks cost one tick instead of two.
  */
-let deferred: Array<[WriteCallback, Error | null]> = [];
+let deferredCallbacks: WriteCallback[] = [];
+let deferredErrors: Array<Error | null> = [];
 function deferCallback(cb: WriteCallback, err: Error | null): void {
-  if (deferred.push([cb, err]) === 1) process.nextTick(runDeferred);
+  deferredErrors.push(err);
+  if (deferredCallbacks.push(cb) === 1) process.nextTick(runDeferred);
 }
 function runDeferred(): void {
-  const list = deferred;
-  deferred = [];
-  for (const [cb, err] of list) cb(err);
+  const callbacks = deferredCallbacks;
+  const errors = deferredErrors;
+  deferredCallbacks = [];
+  deferredErrors = [];
+  for (let i = 0; i < callbacks.length; i++) callbacks[i]!(errors[i]);
 }
 
 /**
