@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as ImportEsm from './import-esm';
 import type { NodeListener } from '../handlers/node';
 
 /** FetchApp: an object with `fetch(request, env)` (Hono and other WinterCG-style apps); env: handlers/fetch FetchEnv. */
@@ -86,22 +87,22 @@ export function isCommonJs(file: string): boolean {
 }
 
 /**
- * importModule: a CommonJS app is require()d, an ES module import()ed. Speed: import() of even a
- * CommonJS file starts Node's ESM loader (about 15 internal modules plus the cjs-module-lexer
+ * importModule: a CommonJS app is require()d, an ES module goes through the ESM loader. Speed: the
+ * ESM loader, even for a CommonJS file, starts (about 15 internal modules plus the cjs-module-lexer
  * parse of the app) which a CGI hit pays on every request; require() skips all that (bench/ cgi
  * suite, "dispatch.cgi (examples/hello)"; see bench/README.md).
  */
 function importModule(file: string): Promise<Record<string, unknown>> {
   if (isCommonJs(file)) {
     try {
-      // Shaped as import() shapes a CommonJS module, so unwrapDefault treats both alike.
+      // Shaped as the ESM loader's namespace of a CommonJS module, so unwrapDefault treats both alike.
       return Promise.resolve({ default: require(file) as unknown });
     } catch (err) {
-      // An ESM-syntax .js in a CommonJS scope, on a Node without require(esm): import() it.
+      // An ESM-syntax .js in a CommonJS scope, on a Node without require(esm): the ESM loader takes it.
       if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') return Promise.reject(err);
     }
   }
-  return import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+  return (require('./import-esm') as typeof ImportEsm).importEsm(pathToFileURL(file).href);
 }
 
 /**
