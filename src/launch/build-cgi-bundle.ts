@@ -57,7 +57,7 @@ export function hitModules(distSrc: string): string[] {
  * module, or null when any file changed since the bundle was built.
  */
 const LOADER = `
-const Module = require('node:module');
+const Module = module.constructor; // node:module's Module, without loading node:module (and the ESM loader)
 const { statSync } = require('node:fs');
 const { dirname, resolve } = require('node:path');
 function fresh(distSrc) {

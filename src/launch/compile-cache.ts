@@ -22,7 +22,6 @@
  * $TMPDIR (or /tmp)/dualcgi-compile-cache-<uid>.
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
@@ -192,7 +191,9 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
   if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return null;
   const file = cacheFile(env, scriptPath);
   if (file === null) return null;
-  const internals = Module as unknown as ModuleInternals;
+  // module.constructor is node:module's Module; requiring node:module itself would also load the
+  // ESM loader's modules, which a CGI hit of a CommonJS app never needs.
+  const internals = module.constructor as unknown as ModuleInternals;
   const original = internals.prototype._compile;
   const old = readBlob(file);
   const scripts = new Map<string, { script: Script; mtimeMs: number; length: number }>();
