@@ -10,7 +10,8 @@
  * How: Module.prototype._compile compiles through vm.Script with `cachedData` from one blob file
  * per entry script and Node version (one read per hit). A module whose cache was missing or
  * rejected marks the blob dirty; at exit the blob is rewritten (temp file + rename) with every
- * script of this run plus the entries of modules it did not load.
+ * script of this run plus the entries of modules it did not load, unless another hit rewrote it
+ * meanwhile or is writing it now (no thundering herd of rewrites under load).
  *
  * Safety: bytecode in the cache runs as the app, so the folder must be private: owned by this uid,
  * not writable by group or others (else the cache is off). V8 checks only the source length, so
@@ -150,13 +151,30 @@ function encodeBlob(entries: Map<string, Entry>): Buffer {
   return Buffer.concat(parts);
 }
 
-/** writeBlob: whole or not at all (temp file + rename): concurrent CGI hits may race. */
-function writeBlob(file: string, entries: Map<string, Entry>): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * writeBlob: whole or not at all (temp file + rename). Many hits that missed at once (a cold cache
+ * under load, or a file just edited) would all rewrite it: the temp file, created exclusively, is
+ * also a lock, so one writes and the others skip (a lock left by a killed process is removed after
+ * 30 s). `build` runs only for the writer (createCachedData is not free).
+ */
+function writeBlob(file: string, build: () => Map<string, Entry>): void {
+  const tmp = `${file}.tmp`;
+  let fd: number;
   try {
-    const fd = openSync(tmp, 'w', 0o600);
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch {
     try {
-      writeSync(fd, encodeBlob(entries));
+      if (Date.now() - statSync(tmp).mtimeMs > STALE_LOCK_MS) unlinkSync(tmp);
+    } catch {
+      // gone meanwhile
+    }
+    return;
+  }
+  try {
+    try {
+      writeSync(fd, encodeBlob(build()));
     } finally {
       closeSync(fd);
     }
@@ -195,6 +213,7 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
   // ESM loader's modules, which a CGI hit of a CommonJS app never needs.
   const internals = module.constructor as unknown as ModuleInternals;
   const original = internals.prototype._compile;
+  const blobMtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
   const old = readBlob(file);
   const scripts = new Map<string, { script: Script; mtimeMs: number; length: number }>();
   const st: CompileCacheState = { file, hits: 0, misses: 0, skipped: 0 };
@@ -240,15 +259,20 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
 
   process.once('exit', () => {
     if (st.misses === 0) return;
-    const entries = new Map<string, Entry>(old);
-    for (const [name, s] of scripts) {
-      try {
-        entries.set(name, { mtimeMs: s.mtimeMs, length: s.length, data: s.script.createCachedData() });
-      } catch {
-        entries.delete(name);
+    // Another hit rewrote the blob since this one read it: leave it (it has what this one missed, or
+    // the next hit will add it).
+    if ((statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1) !== blobMtime) return;
+    writeBlob(file, () => {
+      const entries = new Map<string, Entry>(old);
+      for (const [name, s] of scripts) {
+        try {
+          entries.set(name, { mtimeMs: s.mtimeMs, length: s.length, data: s.script.createCachedData() });
+        } catch {
+          entries.delete(name);
+        }
       }
-    }
-    writeBlob(file, entries);
+      return entries;
+    });
   });
   return st;
 }

@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildCgiParams } from '../../src/client/params';
@@ -32,7 +32,7 @@ process.on('exit', () => {
 });
 `);
 
-interface Loaded { fromDisk: string[]; cache: string[]; builtins: string[]; compileCache: { hits: number; misses: number } | null }
+interface Loaded { fromDisk: string[]; cache: string[]; builtins: string[]; compileCache: { file: string; hits: number; misses: number } | null }
 
 function cgiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_RUN_DIR: 'off' };
@@ -119,11 +119,25 @@ describe('compile cache', () => {
     const cache = join(work, 'cache-4');
     write('DDDD', 1_700_000_300);
     const r = hit(script, { DUALCGI_COMPILE_CACHE: cache });
-    const st = r.loaded.compileCache as { misses: number; file?: string } | null;
+    const st = r.loaded.compileCache;
     assert.ok(st && st.file);
     const blob = readBlob(st.file);
     assert.ok(blob.has(join(app, 'app.js')));
     assert.ok(blob.has(join(distSrc, BUNDLE_NAME)));
+  });
+
+  it('a hit that missed does not rewrite the blob while another hit is writing it (the temp file is the lock)', () => {
+    const cache = join(work, 'cache-5');
+    write('EEEE', 1_700_000_400);
+    const first = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    const file = first.loaded.compileCache?.file ?? '';
+    rmSync(file);
+    writeFileSync(`${file}.tmp`, '');
+    hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.ok(!existsSync(file), 'written despite the lock');
+    rmSync(`${file}.tmp`);
+    hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.ok(existsSync(file));
   });
 
   it('callsDynamicImport: code counts, comments do not', () => {
