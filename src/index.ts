@@ -6,6 +6,7 @@
  * fetch adapter (a CGI hit's cost is mostly module loading; see bench/ cgi suite).
  */
 import type * as Dispatch from './launch/dispatch';
+import type * as CompileCache from './launch/compile-cache';
 import type * as Detect from './launch/detect';
 import type * as Node from './handlers/node';
 import type * as Fetch from './handlers/fetch';
@@ -25,7 +26,38 @@ export type { RequestHead } from './cgi/request-head';
 
 /** dispatch: detect how this process was launched and serve the app that way (see README). */
 export function dispatch(options: Dispatch.DispatchOptions): Promise<Dispatch.Running> {
-  return (require('./launch/dispatch') as typeof Dispatch).dispatch(options);
+  return loadDispatch(options).dispatch(options);
+}
+
+/**
+ * loadDispatch: launch/dispatch, and on what looks like a CGI hit (GATEWAY_INTERFACE CGI/x; the
+ * real detection comes later) first the two speed tricks of the CGI path, each measured in the
+ * bench/ cgi suite (bench/README.md):
+ * - the compile cache (launch/compile-cache): V8 bytecode of every CommonJS module of the hit,
+ *   the app's included ("dispatch.cgi (express app)" vs "plain node CGI + express");
+ * - the CGI bundle (launch/build-cgi-bundle): the hit's own modules from one file
+ *   ("dispatch.cgi (plain app)" vs "plain node CGI").
+ * DUALCGI_BUNDLE=off and DUALCGI_COMPILE_CACHE=off turn them off (to compare, or to debug with
+ * the original file names in stack traces).
+ */
+function loadDispatch(options: Dispatch.DispatchOptions): typeof Dispatch {
+  const env = process.env;
+  if (env['GATEWAY_INTERFACE']?.startsWith('CGI/') && env['DUALCGI_WORKER'] !== '1') {
+    if (env['DUALCGI_COMPILE_CACHE'] !== 'off') {
+      (require('./launch/compile-cache') as typeof CompileCache).installCompileCache(options.scriptPath ?? process.argv[1]);
+    }
+    if (env['DUALCGI_BUNDLE'] !== 'off') {
+      let load: ((distSrc: string, rel: string) => unknown) | undefined;
+      try {
+        load = require('./cgi-bundle') as (distSrc: string, rel: string) => unknown;
+      } catch {
+        load = undefined; // not built (tsc alone): the files below
+      }
+      const bundled = load?.(__dirname, 'launch/dispatch.js') as typeof Dispatch | null | undefined;
+      if (bundled) return bundled;
+    }
+  }
+  return require('./launch/dispatch') as typeof Dispatch;
 }
 
 function lazy<T>(name: string, load: () => T): void {

@@ -26,27 +26,59 @@ export function cgiEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** entryScript: a dispatch.cgi for `app`, as `dualcgi init` would write it (absolute paths). */
-export async function entryScript(file: string, app: string, node = process.execPath): Promise<string> {
+/**
+ * entryScript: a dispatch.cgi for `app`, as `dualcgi init` would write it (absolute paths). `env`:
+ * variables set first (DUALCGI_BUNDLE=off, DUALCGI_COMPILE_CACHE=off: the rows without the tricks).
+ */
+export async function entryScript(file: string, app: string, node = process.execPath, env: Record<string, string> = {}): Promise<string> {
   const src = [
     `#!${node}`,
+    ...Object.entries(env).map(([k, v]) => `process.env[${JSON.stringify(k)}] = ${JSON.stringify(v)};`),
     `require(${JSON.stringify(path.join(repoRoot(), 'dist', 'src'))}).dispatch({ app: ${JSON.stringify(app)} });`,
     '',
   ].join('\n');
   return writeFile(file, src, 0o755);
 }
 
-/** cgiCommands: node -e 0, the plain scripts and the dualcgi entry scripts. */
+/** Names of the rows the suite's targets compare. */
+export const CGI_ROWS = {
+  nodeE0: 'node -e 0',
+  plain: 'plain node CGI',
+  plainHelloWork: 'plain node CGI, hello example work',
+  hello: 'dispatch.cgi (examples/hello)',
+  plainApp: 'dispatch.cgi (plain app)',
+  plainAppNoTricks: 'dispatch.cgi (plain app), no bundle/cache',
+  plainExpress: 'plain node CGI + express',
+  express: 'dispatch.cgi (express app)',
+  expressNoCache: 'dispatch.cgi (express app), no compile cache',
+} as const;
+
+/**
+ * cgiCommands: node -e 0, the plain scripts and the dualcgi entry scripts. Pairs with the same app
+ * work: plain node CGI / dispatch.cgi (plain app) (bench/apps/hello.ts: the same bytes); plain
+ * node CGI, hello example work / dispatch.cgi (examples/hello); plain node CGI + express /
+ * dispatch.cgi (express app). The "no ..." rows show what the CGI bundle and the compile cache buy.
+ */
 export async function cgiCommands(world: string): Promise<CgiCommand[]> {
   const dir = await mkdirp(path.join(world, 'cgi'));
+  const off = { DUALCGI_BUNDLE: 'off', DUALCGI_COMPILE_CACHE: 'off' };
   const expressCgi = await entryScript(path.join(dir, 'express.cgi'), benchApp('express-app'));
+  const expressNoCache = await entryScript(path.join(dir, 'express-nocache.cgi'), benchApp('express-app'), process.execPath,
+    { DUALCGI_COMPILE_CACHE: 'off' });
+  const plainApp = await entryScript(path.join(dir, 'plain-app.cgi'), benchApp('hello'));
+  const plainAppOff = await entryScript(path.join(dir, 'plain-app-off.cgi'), benchApp('hello'), process.execPath, off);
   const node = process.execPath;
+  const R = CGI_ROWS;
   return [
-    { name: 'node -e 0', argv: [node, '-e', '0'] },
-    { name: 'plain node CGI', argv: [node, path.join(BENCH_DIST, 'apps', 'cgi-plain.js')], expect: /^Status: 200/ },
-    { name: 'dispatch.cgi (examples/hello)', argv: [path.join(repoRoot(), 'examples', 'hello', 'dispatch.cgi')], expect: /"hello": "world"/ },
-    { name: 'plain node CGI + express', argv: [node, path.join(BENCH_DIST, 'apps', 'cgi-express.js')], expect: /^Status: 200/ },
-    { name: 'dispatch.cgi (express app)', argv: [expressCgi], expect: /Hello, World!/ },
+    { name: R.nodeE0, argv: [node, '-e', '0'] },
+    { name: R.plain, argv: [node, path.join(BENCH_DIST, 'apps', 'cgi-plain.js')], expect: /^Status: 200/ },
+    { name: R.plainApp, argv: [plainApp], expect: /Hello, World!/ },
+    { name: R.plainAppNoTricks, argv: [plainAppOff], expect: /Hello, World!/ },
+    { name: R.plainHelloWork, argv: [node, path.join(BENCH_DIST, 'apps', 'cgi-plain-hello.js')], expect: /"hello": "world"/ },
+    { name: R.hello, argv: [path.join(repoRoot(), 'examples', 'hello', 'dispatch.cgi')], expect: /"hello": "world"/ },
+    { name: R.plainExpress, argv: [node, path.join(BENCH_DIST, 'apps', 'cgi-express.js')], expect: /^Status: 200/ },
+    { name: R.express, argv: [expressCgi], expect: /Hello, World!/ },
+    { name: R.expressNoCache, argv: [expressNoCache], expect: /Hello, World!/ },
   ];
 }
 

@@ -21,10 +21,13 @@ export function paramsFromPairs(pairs: readonly NameValuePair[]): Params {
  * FastCGI side decodes bytes as latin-1. Re-encoding here makes both transports hand the same
  * strings to the shared mapping (a UTF-8 path arrives as the same latin-1 string either way).
  * Bytes that are not UTF-8 (a request for /%FF) do not survive process.env; `raw`, the environment
- * as the kernel holds it (readRawEnviron), supplies them where it agrees with process.env.
+ * as the kernel holds it (readRawEnviron, or that function to call only when needed), supplies
+ * them where it agrees with process.env.
  */
-export function paramsFromEnv(env: NodeJS.ProcessEnv, raw?: Map<string, string>): Params {
+export function paramsFromEnv(env: NodeJS.ProcessEnv, raw?: Map<string, string> | (() => Map<string, string> | undefined)): Params {
   const params: Params = new Map();
+  // raw may be a function: /proc/self/environ is read only if some value is not ASCII (rare).
+  let rawMap: Map<string, string> | undefined | null = typeof raw === 'function' ? null : raw;
   for (const name of Object.keys(env)) {
     const value = env[name];
     if (value === undefined) continue;
@@ -33,7 +36,8 @@ export function paramsFromEnv(env: NodeJS.ProcessEnv, raw?: Map<string, string>)
       continue;
     }
     const bytes = Buffer.from(value, 'utf8').toString('latin1');
-    const original = raw?.get(name);
+    if (rawMap === null) rawMap = (raw as () => Map<string, string> | undefined)();
+    const original = rawMap?.get(name);
     // Take the kernel's bytes only if they are what process.env decoded (it may have been changed since).
     const useRaw = original !== undefined && original !== bytes && Buffer.from(original, 'latin1').toString('utf8') === value;
     params.set(name, useRaw ? original : bytes);

@@ -31,7 +31,8 @@ export class CgiExchange implements Exchange {
   bytesIn = 0;
   bytesOut = 0;
   #plan: CgiBodyPlan | null;
-  #stdin: NodeJS.ReadStream;
+  /** #stdin: process.stdin unless a test passes its own; see #input(). */
+  #stdin: NodeJS.ReadStream | undefined;
   #out: StdoutWriter;
   #pendingWrites = 0;
   #ended = false;
@@ -45,7 +46,7 @@ export class CgiExchange implements Exchange {
   #appStatus = 0;
 
   constructor(params: Params, plan: CgiBodyPlan | null, out: StdoutWriter, whenDone: (appStatus: number) => void,
-    stdin: NodeJS.ReadStream = process.stdin) {
+    stdin?: NodeJS.ReadStream) {
     this.params = params;
     this.#plan = plan;
     this.#out = out;
@@ -55,6 +56,16 @@ export class CgiExchange implements Exchange {
 
   get aborted(): boolean {
     return this.#aborted;
+  }
+
+  /**
+   * #input: process.stdin on first use. Speed: the process.stdin getter builds a stream (a
+   * net.Socket for Apache's pipe, an fs.ReadStream for /dev/null), which a GET never reads
+   * (bench/ cgi suite, "dispatch.cgi (plain app)").
+   */
+  #input(): NodeJS.ReadStream {
+    this.#stdin ??= process.stdin;
+    return this.#stdin;
   }
 
   /** bodyDone: the whole body was read (or there was none): stdin is drained. */
@@ -70,7 +81,7 @@ export class CgiExchange implements Exchange {
       return;
     }
     let remaining = plan.length ?? Infinity;
-    const stdin = this.#stdin;
+    const stdin = this.#input();
     const finish = (): void => {
       if (this.#bodyDone) return;
       this.#bodyDone = true;
@@ -103,7 +114,7 @@ export class CgiExchange implements Exchange {
   }
 
   resumeBody(): void {
-    if (!this.#bodyDone) this.#stdin.resume();
+    if (!this.#bodyDone) this.#input().resume();
   }
 
   write(chunk: Buffer, cb: (err?: Error | null) => void): void {

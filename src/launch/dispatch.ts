@@ -1,21 +1,27 @@
 import { dirname, resolve } from 'node:path';
-import { CgiError } from '../cgi/errors';
+import type { CgiError } from '../cgi/errors';
 import { paramsFromEnv, readRawEnviron } from '../cgi/params';
 import { createRequestHead } from '../cgi/request-head';
-import { encodeErrorResponse } from '../cgi/response-head';
 import { bodyPlan, CgiExchange } from '../cgi/runner';
 import { guardStdout } from '../cgi/stdout-guard';
 import type { FastCGIServer, ListenTarget } from '../fastcgi/server';
 import type { NodeListener } from '../handlers/node';
-import { parseAddress } from '../net/address';
 import { detectMode, type Detection, explainNoMode } from './detect';
-import { appLogOptions, type AppLogRoute } from '../trace/app-logger';
+import type { AppLogRoute } from '../trace/app-logger';
 import { installTrace, traceProcessExit, traceProcessStart } from '../trace/install';
 import { originalStderrWrite } from '../trace/stdio';
 import { handlerFor, headOptions, isDebug, resolveApp, traceError } from './app-server';
-import { processControl } from './control';
-import { isWorkerProcess } from './messages';
-import { installFaultPolicy } from './faults';
+
+// Speed: a CGI hit is a fresh process per request, and its cost is mostly module loading (bench/
+// cgi suite, "dispatch.cgi (plain app)" vs "plain node CGI"). So this file imports at the top only
+// what a CGI hit runs; FastCGI-only modules (supervisor, control, faults, worker messages, listen
+// addresses, app-logger options) and failure-only ones (error classes, error responses) are
+// required where they are used. test/launch/cgi-loads.test.ts checks what a hit loads.
+
+/** setAppLogRoute: options.appLog, set on the logger module only when given (it loads on first req.log). */
+function setAppLogRoute(route: AppLogRoute | undefined): void {
+  if (route) (require('../trace/app-logger') as typeof import('../trace/app-logger')).appLogOptions.route = route;
+}
 
 /** DispatchOptions: what an entry script passes to dispatch(). */
 export interface DispatchOptions {
@@ -108,7 +114,10 @@ async function start(options: DispatchOptions): Promise<Running> {
     const { runLoadProbe } = require('../deploy/doctor/probe') as typeof import('../deploy/doctor/probe');
     return runLoadProbe(options, scriptPath);
   }
-  if (isWorkerProcess()) return startWorker(options, scriptPath);
+  // launch/messages is loaded only when WORKER_ENV.worker ('DUALCGI_WORKER') is set, not on a CGI hit.
+  if (process.env['DUALCGI_WORKER'] === '1' && (require('./messages') as typeof import('./messages')).isWorkerProcess()) {
+    return startWorker(options, scriptPath);
+  }
   const detection = detectMode({
     explicit: options.mode !== undefined && options.mode !== 'auto' ? options.mode : options.bind ? 'fcgi' : undefined,
     env: process.env,
@@ -126,14 +135,14 @@ async function start(options: DispatchOptions): Promise<Running> {
   // CGI: stdout is the response; guard it before anything (the console capture included) can write.
   if (detection.mode === 'cgi') guardStdout();
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, detection.mode);
-  if (options.appLog) appLogOptions.route = options.appLog;
+  setAppLogRoute(options.appLog);
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
   traceProcessStart(detection.mode, detection.reason, appName, scriptPath);
   if (detection.mode === 'cgi') {
     runCgi(options, base);
     return { detection };
   }
-  installFaultPolicy();
+  (require('./faults') as typeof import('./faults')).installFaultPolicy();
   const server = await runFastCGI(options, base, detection, appName, scriptPath);
   return { detection, server };
 }
@@ -142,9 +151,9 @@ async function start(options: DispatchOptions): Promise<Running> {
 async function startWorker(options: DispatchOptions, scriptPath: string | undefined): Promise<Running> {
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, 'fcgi');
-  if (options.appLog) appLogOptions.route = options.appLog;
+  setAppLogRoute(options.appLog);
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
-  installFaultPolicy();
+  (require('./faults') as typeof import('./faults')).installFaultPolicy();
   const { runWorker } = require('./worker') as typeof import('./worker');
   const server = await runWorker({ options, base, appName, scriptPath });
   return { detection: { mode: 'fcgi', reason: 'worker', fd0: { kind: 'none' } }, worker: true, ...(server ? { server } : {}) };
@@ -156,7 +165,7 @@ async function startWorker(options: DispatchOptions, scriptPath: string | undefi
  */
 function runCgi(options: DispatchOptions, base: string): void {
   const out = guardStdout();
-  const params = paramsFromEnv(process.env, readRawEnviron());
+  const params = paramsFromEnv(process.env, readRawEnviron);
   // httpoxy: a client's "Proxy:" header arrives as HTTP_PROXY; it must never configure outbound HTTP.
   delete process.env['HTTP_PROXY'];
   let exchange: CgiExchange | null = null;
@@ -176,13 +185,15 @@ function runCgi(options: DispatchOptions, base: string): void {
     originalStderrWrite(`dualcgi: ${typeof code === 'string' ? `${code}: ` : ''}${err.stack ?? err.message}\n`);
     traceError(err, status === 500 ? 'load' : 'request');
     const text = isDebug(options) ? `${status} ${err.message}` : `${status} ${status === 500 ? 'Internal Server Error' : 'Bad Request'}`;
+    const { encodeErrorResponse } = require('../cgi/response-head') as typeof import('../cgi/response-head');
     out.write(encodeErrorResponse(status, text), () => exit(1));
   };
   let contentLength;
   try {
     contentLength = createRequestHead(params, headOptions(options)).contentLength;
   } catch (err) {
-    fail(err instanceof CgiError ? err.status : 500, err as Error);
+    const { CgiError: BadRequest } = require('../cgi/errors') as { CgiError: typeof CgiError };
+    fail(err instanceof BadRequest ? err.status : 500, err as Error);
     return;
   }
   resolveApp(options, base).then((app) => {
@@ -198,7 +209,8 @@ function runCgi(options: DispatchOptions, base: string): void {
  */
 async function runFastCGI(options: DispatchOptions, base: string, detection: Detection, appName: string,
   scriptPath: string | undefined): Promise<FastCGIServer> {
-  const control = processControl(options, base);
+  const control = (require('./control') as typeof import('./control')).processControl(options, base);
+  const { parseAddress } = require('../net/address') as typeof import('../net/address');
   const target: ListenTarget = options.bind ? parseAddress(options.bind) : { kind: 'fd', fd: 0 };
   const fd0 = detection.fd0;
   const { unixSocketPath } = require('./proc') as typeof import('./proc');

@@ -24,6 +24,9 @@ export function inspectFd0(fd = 0): Fd0Kind {
     return { kind: 'none' };
   }
   if (st.isCharacterDevice()) {
+    // Linux major 1 is /dev/null, /dev/zero and the like, never a terminal: answered without
+    // loading node:tty (a CGI hit's stdin is often /dev/null; bench/ cgi suite).
+    if (process.platform === 'linux' && ((st.rdev >> 8) & 0xfff) === 1) return { kind: 'file' };
     return require('node:tty').isatty(fd) ? { kind: 'tty' } : { kind: 'file' };
   }
   if (st.isFIFO()) return { kind: 'pipe' };

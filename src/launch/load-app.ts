@@ -1,5 +1,7 @@
-import { isAbsolute, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as ImportEsm from './import-esm';
 import type { NodeListener } from '../handlers/node';
 
 /** FetchApp: an object with `fetch(request, env)` (Hono and other WinterCG-style apps); env: handlers/fetch FetchEnv. */
@@ -59,14 +61,59 @@ function unwrapDefault(ns: Record<string, unknown>): unknown {
 }
 
 /**
- * loadApp: import an app module (CommonJS or ESM, by path) and classify its export. Relative paths
+ * isCommonJs: would Node load this file as CommonJS? `.cjs` yes, `.mjs` no; anything else follows
+ * the `type` of the nearest package.json (no package.json, or no `type`: CommonJS).
+ */
+export function isCommonJs(file: string): boolean {
+  const ext = extname(file);
+  if (ext === '.cjs') return true;
+  if (ext === '.mjs') return false;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      try {
+        return (JSON.parse(text) as { type?: unknown }).type !== 'module';
+      } catch {
+        return true; // Node itself fails on a broken package.json; require() reports it
+      }
+    }
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * importModule: a CommonJS app is require()d, an ES module goes through the ESM loader. Speed: the
+ * ESM loader, even for a CommonJS file, starts (about 15 internal modules plus the cjs-module-lexer
+ * parse of the app) which a CGI hit pays on every request; require() skips all that (bench/ cgi
+ * suite, "dispatch.cgi (examples/hello)"; see bench/README.md).
+ */
+function importModule(file: string): Promise<Record<string, unknown>> {
+  if (isCommonJs(file)) {
+    try {
+      // Shaped as the ESM loader's namespace of a CommonJS module, so unwrapDefault treats both alike.
+      return Promise.resolve({ default: require(file) as unknown });
+    } catch (err) {
+      // An ESM-syntax .js in a CommonJS scope, on a Node without require(esm): the ESM loader takes it.
+      if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') return Promise.reject(err);
+    }
+  }
+  return (require('./import-esm') as typeof ImportEsm).importEsm(pathToFileURL(file).href);
+}
+
+/**
+ * loadApp: load an app module (CommonJS or ESM, by path) and classify its export. Relative paths
  * resolve against `base` (the entry script's folder), since a web server's cwd is not the app's.
  */
 export async function loadApp(path: string, base = process.cwd()): Promise<LoadedApp> {
   const file = isAbsolute(path) ? path : resolve(base, path);
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    ns = await importModule(file);
   } catch (err) {
     const e = err as Error;
     throw new AppLoadError('APP_ERR_LOAD', `cannot load app ${file}: ${e.message}`, err);

@@ -1,0 +1,128 @@
+/**
+ * Build step (`npm run build` runs it after tsc): dist/src/cgi-bundle.js, the compiled modules a CGI
+ * hit loads, in one file.
+ *
+ * Why: a CGI hit is a fresh process per request; loading ~20 small files costs more than their
+ * code (resolution, stat and realpath calls, package scope lookups, one read and one compile each).
+ * One file measured ~10% of a hit faster on the bench/ cgi suite ("dispatch.cgi (plain app)", see
+ * bench/README.md). No bundler dependency: the modules stay CommonJS functions, registered in
+ * require.cache under their real file names when first required, so a module loaded later from
+ * its file (tracing, FastCGI) shares the same instances.
+ *
+ * Which modules: the ones a real CGI hit of a trivial app loads (a child process records them), so
+ * the list follows the code. The bundle records each file's size and mtime; if any differs when it
+ * is used (dist rebuilt by tsc alone), index.ts falls back to the files.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { callsDynamicImport } from './compile-cache';
+
+/** BUNDLE_NAME: next to dist/src/index.js. */
+export const BUNDLE_NAME = 'cgi-bundle.js';
+
+/** hitModules: the dist/src files a CGI hit of a trivial app loads, in load order (bundle and cache off). */
+export function hitModules(distSrc: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'dualcgi-bundle-'));
+  try {
+    const out = join(dir, 'modules.json');
+    const probe = [
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));`,
+      `require(${JSON.stringify(distSrc)}).dispatch({ app: (req, res) => res.end('ok'), scriptPath: ${JSON.stringify(join(dir, 'probe.cgi'))} });`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['-e', probe], {
+      env: {
+        PATH: process.env['PATH'] ?? '', GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.1',
+        SCRIPT_NAME: '/probe.cgi', PATH_INFO: '/', QUERY_STRING: '', SERVER_NAME: 'localhost', SERVER_PORT: '80',
+        REMOTE_ADDR: '127.0.0.1', DUALCGI_BUNDLE: 'off', DUALCGI_COMPILE_CACHE: 'off', DUALCGI_TRACE: 'off', DUALCGI_RUN_DIR: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'], encoding: 'latin1', timeout: 30_000,
+    });
+    if (r.status !== 0 || !/^Status: 200/.test(r.stdout)) {
+      throw new Error(`the probe CGI hit failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(0, 500)}`);
+    }
+    const loaded = JSON.parse(readFileSync(out, 'utf8')) as string[];
+    const prefix = distSrc + '/';
+    return loaded.filter((f) => f.startsWith(prefix) && f.endsWith('.js') && relative(distSrc, f) !== 'index.js'
+      && !relative(distSrc, f).startsWith('launch/compile-cache'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The loader part of the bundle (plain JS, runs as a CommonJS module). `F`: the files, by path
+ * relative to dist/src: [size, mtimeMs, function]. `load(distSrc, rel)`: the exports of that
+ * module, or null when any file changed since the bundle was built.
+ */
+const LOADER = `
+const Module = module.constructor; // node:module's Module, without loading node:module (and the ESM loader)
+const { statSync } = require('node:fs');
+const { dirname, resolve } = require('node:path');
+function fresh(distSrc) {
+  for (const rel of Object.keys(F)) {
+    const st = statSync(distSrc + '/' + rel, { throwIfNoEntry: false });
+    if (!st || st.size !== F[rel][0] || st.mtimeMs !== F[rel][1]) return false;
+  }
+  return true;
+}
+function instantiate(distSrc, rel, parent) {
+  const filename = distSrc + '/' + rel;
+  const cached = require.cache[filename];
+  if (cached) return cached.exports;
+  const m = new Module(filename, parent);
+  m.filename = filename;
+  m.paths = Module._nodeModulePaths(dirname(filename));
+  const base = Module.createRequire(filename);
+  const req = function require(spec) {
+    if (spec[0] === '.') {
+      const abs = resolve(dirname(filename), spec);
+      const target = abs.startsWith(distSrc + '/') ? abs.slice(distSrc.length + 1) : '';
+      if (target && F[target + '.js']) return instantiate(distSrc, target + '.js', m);
+      if (target && F[target + '/index.js']) return instantiate(distSrc, target + '/index.js', m);
+    }
+    return m.require(spec);
+  };
+  req.resolve = base.resolve;
+  req.main = require.main;
+  req.extensions = base.extensions;
+  req.cache = base.cache;
+  require.cache[filename] = m;
+  try {
+    F[rel][2].call(m.exports, m.exports, req, m, filename, dirname(filename));
+  } catch (err) {
+    delete require.cache[filename];
+    throw err;
+  }
+  m.loaded = true;
+  return m.exports;
+}
+module.exports = function load(distSrc, rel) {
+  return fresh(distSrc) ? instantiate(distSrc, rel, module) : null;
+};
+`;
+
+/** buildCgiBundle: write dist/src/cgi-bundle.js; returns its path and the modules in it. */
+export function buildCgiBundle(distSrc: string): { file: string; modules: string[] } {
+  const modules = hitModules(distSrc);
+  let text = `'use strict';\n// Generated by src/launch/build-cgi-bundle.ts (npm run build): the modules of a CGI hit. Do not edit.\nconst F = Object.create(null);\n`;
+  for (const file of modules) {
+    const rel = relative(distSrc, file);
+    const source = readFileSync(file, 'utf8');
+    // The compile cache leaves modules with dynamic import to Node; the whole bundle must not be one.
+    if (callsDynamicImport(source)) throw new Error(`${rel} calls import() (or seems to): keep that out of the CGI path`);
+    const st = statSync(file);
+    text += `// ---- ${rel}\nF[${JSON.stringify(rel)}] = [${st.size}, ${st.mtimeMs}, function (exports, require, module, __filename, __dirname) {\n${source}\n}];\n`;
+  }
+  text += LOADER;
+  const out = join(distSrc, BUNDLE_NAME);
+  writeFileSync(out, text);
+  return { file: out, modules: modules.map((m) => relative(distSrc, m)) };
+}
+
+if (require.main === module) {
+  const distSrc = resolve(__dirname, '..');
+  const { file, modules } = buildCgiBundle(distSrc);
+  process.stdout.write(`${relative(process.cwd(), file)}: ${modules.length} modules of a CGI hit\n`);
+}

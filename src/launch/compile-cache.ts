@@ -1,0 +1,283 @@
+/**
+ * A V8 code cache for the CommonJS modules of a CGI hit (dualcgi's own, the app's, node_modules).
+ *
+ * Why: a CGI hit is a fresh process per request, and Node 20 has no module.enableCompileCache
+ * (22.1+). Without a cache every hit parses and compiles the same files again; with it V8
+ * deserializes bytecode, including the functions compiled lazily during the last uncached hit
+ * (the cache is taken at exit, after the request ran). Measured in the bench/ cgi suite:
+ * "dispatch.cgi (express app)" against "plain node CGI + express" (see bench/README.md).
+ *
+ * How: Module.prototype._compile compiles through vm.Script with `cachedData` from one blob file
+ * per entry script and Node version (one read per hit). A module whose cache was missing or
+ * rejected marks the blob dirty; at exit the blob is rewritten (temp file + rename) with every
+ * script of this run plus the entries of modules it did not load, unless another hit rewrote it
+ * meanwhile or is writing it now (no thundering herd of rewrites under load).
+ *
+ * Safety: bytecode in the cache runs as the app, so the folder must be private: owned by this uid,
+ * not writable by group or others (else the cache is off). V8 checks only the source length, so
+ * each entry also records the file's mtime and length, compared on use. Modules that call
+ * dynamic import() (they need a callback a plain vm.Script cannot give without an experimental
+ * flag or warning) and ES modules go through Node's own compile, uncached.
+ *
+ * DUALCGI_COMPILE_CACHE: off disables it; a path puts the cache there. Default:
+ * $TMPDIR (or /tmp)/dualcgi-compile-cache-<uid>.
+ */
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/** The parts of node:module's internals the hook uses (not in @types/node). */
+interface CjsModule {
+  exports: unknown;
+  require(id: string): unknown;
+}
+type Compile = (this: CjsModule, content: string, filename: string, format?: string) => unknown;
+interface ModuleInternals {
+  prototype: { _compile: Compile };
+  wrap(code: string): string;
+  _resolveFilename(request: string, parent: CjsModule, isMain: boolean, options?: { paths?: string[] }): string;
+  _resolveLookupPaths(request: string, parent: CjsModule): string[] | null;
+  _extensions: NodeJS.RequireExtensions;
+  _cache: NodeJS.Dict<NodeJS.Module>;
+}
+
+/** Entry: one module's cache as stored: its file's mtime and source length when it was taken. */
+interface Entry {
+  mtimeMs: number;
+  length: number;
+  data: Buffer;
+}
+
+const MAGIC = 'DCC1';
+const DYNAMIC_IMPORT = /\bimport\s*\(/g;
+
+/**
+ * callsDynamicImport: does the source (maybe) call import()? Matches in comments (JSDoc
+ * `@type {import('./x')}`, common in node_modules: a comment line, or after an unclosed \/* on the
+ * same line) do not count; any other match does, so a doubt costs only the cache of that module.
+ */
+export function callsDynamicImport(source: string): boolean {
+  DYNAMIC_IMPORT.lastIndex = 0;
+  for (let m = DYNAMIC_IMPORT.exec(source); m !== null; m = DYNAMIC_IMPORT.exec(source)) {
+    const lineStart = source.lastIndexOf('\n', m.index) + 1;
+    const head = source.slice(lineStart, m.index);
+    const trimmed = head.trimStart();
+    const comment = trimmed.startsWith('*') || trimmed.startsWith('//') || head.lastIndexOf('/*') > head.lastIndexOf('*/');
+    if (!comment) return true;
+  }
+  return false;
+}
+
+/** CompileCacheState: what a process's hook did, for tests and the exit writer. */
+export interface CompileCacheState {
+  file: string;
+  /** hits: modules compiled from the cache; misses: compiled from source (cache missing, stale or rejected). */
+  hits: number;
+  misses: number;
+  /** skipped: modules left to Node (ESM, dynamic import, syntax Node handles itself). */
+  skipped: number;
+}
+
+let state: CompileCacheState | null = null;
+
+/** fnv1a: a short stable name for the blob of one entry script (not a security measure). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** privateDir: the cache folder, created 0700 if missing; null when it is not ours alone. */
+function privateDir(dir: string): string | null {
+  try {
+    let st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = lstatSync(dir);
+    }
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) return null;
+    return dir;
+  } catch {
+    return null;
+  }
+}
+
+/** readBlob: MAGIC, then per entry: u32 name bytes, name, f64 mtimeMs, u32 length, u32 data bytes, data. */
+export function readBlob(file: string): Map<string, Entry> {
+  const entries = new Map<string, Entry>();
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return entries;
+  }
+  if (buf.toString('latin1', 0, 4) !== MAGIC) return entries;
+  let o = 4;
+  try {
+    while (o < buf.length) {
+      const nameLen = buf.readUInt32LE(o);
+      const name = buf.toString('utf8', o + 4, o + 4 + nameLen);
+      o += 4 + nameLen;
+      const mtimeMs = buf.readDoubleLE(o);
+      const length = buf.readUInt32LE(o + 8);
+      const dataLen = buf.readUInt32LE(o + 12);
+      o += 16;
+      if (o + dataLen > buf.length) break;
+      entries.set(name, { mtimeMs, length, data: buf.subarray(o, o + dataLen) });
+      o += dataLen;
+    }
+  } catch {
+    // a truncated blob: keep what was read
+  }
+  return entries;
+}
+
+function encodeBlob(entries: Map<string, Entry>): Buffer {
+  const parts: Buffer[] = [Buffer.from(MAGIC, 'latin1')];
+  for (const [name, e] of entries) {
+    const nameBuf = Buffer.from(name, 'utf8');
+    const head = Buffer.alloc(4 + nameBuf.length + 16);
+    head.writeUInt32LE(nameBuf.length, 0);
+    nameBuf.copy(head, 4);
+    head.writeDoubleLE(e.mtimeMs, 4 + nameBuf.length);
+    head.writeUInt32LE(e.length, 12 + nameBuf.length);
+    head.writeUInt32LE(e.data.length, 16 + nameBuf.length);
+    parts.push(head, e.data);
+  }
+  return Buffer.concat(parts);
+}
+
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * writeBlob: whole or not at all (temp file + rename). Many hits that missed at once (a cold cache
+ * under load, or a file just edited) would all rewrite it: the temp file, created exclusively, is
+ * also a lock, so one writes and the others skip (a lock left by a killed process is removed after
+ * 30 s). `build` runs only for the writer (createCachedData is not free).
+ */
+function writeBlob(file: string, build: () => Map<string, Entry>): void {
+  const tmp = `${file}.tmp`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch {
+    try {
+      if (Date.now() - statSync(tmp).mtimeMs > STALE_LOCK_MS) unlinkSync(tmp);
+    } catch {
+      // gone meanwhile
+    }
+    return;
+  }
+  try {
+    try {
+      writeSync(fd, encodeBlob(build()));
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean up
+    }
+  }
+}
+
+/** cacheFile: where the blob of this entry script lives, or null when the cache is off. */
+export function cacheFile(env: NodeJS.ProcessEnv, scriptPath: string | undefined): string | null {
+  const setting = env['DUALCGI_COMPILE_CACHE'];
+  if (setting === 'off' || setting === '0') return null;
+  const dir = privateDir(setting && setting !== '1' && setting !== 'on'
+    ? setting
+    : join(env['TMPDIR'] || '/tmp', `dualcgi-compile-cache-${process.getuid?.() ?? 'u'}`));
+  if (dir === null) return null;
+  return join(dir, `${fnv1a(`${process.version} ${process.arch} ${scriptPath ?? ''}`)}.bin`);
+}
+
+/**
+ * installCompileCache: hook CommonJS compilation for the rest of this process (idempotent). Returns
+ * the state, or null when the cache is off (setting, folder not private, source maps on).
+ */
+export function installCompileCache(scriptPath: string | undefined, env: NodeJS.ProcessEnv = process.env): CompileCacheState | null {
+  if (state) return state;
+  // Node's own compile maps stack traces through source maps; a vm.Script would not.
+  if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return null;
+  const file = cacheFile(env, scriptPath);
+  if (file === null) return null;
+  // module.constructor is node:module's Module; requiring node:module itself would also load the
+  // ESM loader's modules, which a CGI hit of a CommonJS app never needs.
+  const internals = module.constructor as unknown as ModuleInternals;
+  const original = internals.prototype._compile;
+  const blobMtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  const old = readBlob(file);
+  const scripts = new Map<string, { script: Script; mtimeMs: number; length: number }>();
+  const st: CompileCacheState = { file, hits: 0, misses: 0, skipped: 0 };
+  state = st;
+
+  internals.prototype._compile = function compile(this: CjsModule, content: string, filename: string, format?: string): unknown {
+    if ((format !== undefined && format !== 'commonjs') || callsDynamicImport(content)) {
+      st.skipped++;
+      return original.call(this, content, filename, format);
+    }
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(filename).mtimeMs;
+    } catch {
+      st.skipped++;
+      return original.call(this, content, filename, format);
+    }
+    const entry = old.get(filename);
+    const cachedData = entry && entry.mtimeMs === mtimeMs && entry.length === content.length ? entry.data : undefined;
+    let script: Script;
+    try {
+      script = new Script(internals.wrap(content), { filename, cachedData });
+    } catch {
+      // ESM syntax in a .js file (Node detects and retries as ESM) or a real SyntaxError: Node reports it.
+      st.skipped++;
+      return original.call(this, content, filename, format);
+    }
+    if (cachedData && script.cachedDataRejected === false) st.hits++;
+    else st.misses++;
+    scripts.set(filename, { script, mtimeMs, length: content.length });
+    const fn = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
+    const mod = this;
+    // What Node's makeRequireFunction gives a module.
+    const req = ((id: string) => mod.require(id)) as NodeJS.Require;
+    const resolve = ((request: string, options?: { paths?: string[] }) => internals._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
+    resolve.paths = (request: string) => internals._resolveLookupPaths(request, mod);
+    req.resolve = resolve;
+    req.main = require.main;
+    req.extensions = internals._extensions;
+    req.cache = internals._cache;
+    return fn.call(mod.exports, mod.exports, req, mod, filename, dirname(filename));
+  };
+
+  process.once('exit', () => {
+    if (st.misses === 0) return;
+    // Another hit rewrote the blob since this one read it: leave it (it has what this one missed, or
+    // the next hit will add it).
+    if ((statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1) !== blobMtime) return;
+    writeBlob(file, () => {
+      const entries = new Map<string, Entry>(old);
+      for (const [name, s] of scripts) {
+        try {
+          entries.set(name, { mtimeMs: s.mtimeMs, length: s.length, data: s.script.createCachedData() });
+        } catch {
+          entries.delete(name);
+        }
+      }
+      return entries;
+    });
+  });
+  return st;
+}
+
+/** compileCacheState: this process's hook, or null when none was installed. */
+export function compileCacheState(): CompileCacheState | null {
+  return state;
+}

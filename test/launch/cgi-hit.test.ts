@@ -1,0 +1,169 @@
+// What a CGI hit loads, and the two speed tricks of the CGI path (the CGI bundle and the compile
+// cache): they must stay correct when files change. No timing here (shared, noisy machines):
+// bench/ cgi suite measures the time.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildCgiParams } from '../../src/client/params';
+import { BUNDLE_NAME, buildCgiBundle } from '../../src/launch/build-cgi-bundle';
+import { callsDynamicImport, readBlob } from '../../src/launch/compile-cache';
+
+const distSrc = resolve(__dirname, '../../src');
+const repo = resolve(distSrc, '../..');
+const hello = join(repo, 'examples', 'hello', 'dispatch.cgi');
+const work = mkdtempSync(join(tmpdir(), 'dualcgi-cgi-hit-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** PROBE: preloaded into a hit; at exit writes what was loaded (files read by the CJS loader, builtins). */
+const probe = join(work, 'probe.js');
+writeFileSync(probe, `
+const Module = require('node:module');
+const fromDisk = [];
+const js = Module._extensions['.js'];
+Module._extensions['.js'] = function (m, f) { fromDisk.push(f); return js.call(this, m, f); };
+process.on('exit', () => {
+  const st = require(${JSON.stringify(join(distSrc, 'launch', 'compile-cache'))}).compileCacheState();
+  require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({
+    fromDisk, cache: Object.keys(require.cache), builtins: process.moduleLoadList, compileCache: st,
+  }));
+});
+`);
+
+interface Loaded { fromDisk: string[]; cache: string[]; builtins: string[]; compileCache: { file: string; hits: number; misses: number } | null }
+
+function cgiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_RUN_DIR: 'off' };
+  for (const [k, v] of buildCgiParams({ target: '/hello?x=1', mode: 'cgi', headers: [['Host', 'localhost']] })) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** hit: one CGI hit of `script` (run by node, so the probe can be preloaded). */
+function hit(script: string, extra: Record<string, string> = {}): { stdout: string; loaded: Loaded } {
+  const out = join(work, `loaded-${process.hrtime.bigint()}.json`);
+  const r = spawnSync(process.execPath, ['-r', probe, script], {
+    env: cgiEnv({ PROBE_OUT: out, DUALCGI_COMPILE_CACHE: join(work, 'cache'), ...extra }),
+    input: '', encoding: 'latin1', timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, loaded: JSON.parse(readFileSync(out, 'utf8')) as Loaded };
+}
+
+const FORBIDDEN = [/node_modules\/blessed\//, /node_modules\/pino-pretty\//, /dist\/src\/fastcgi\//, /dist\/src\/protocol\//,
+  /dist\/src\/dashboard\//, /dist\/src\/trace\/sink/, /dist\/src\/trace\/console-capture/];
+const FORBIDDEN_BUILTINS = ['NativeModule cluster', 'NativeModule internal/modules/esm/translators', 'NativeModule internal/deps/cjs-module-lexer/lexer'];
+
+describe('a CGI hit of examples/hello', () => {
+  it('answers, and loads neither the FastCGI side, the dashboard, pino-pretty, node:cluster nor the ESM loader', () => {
+    const { stdout, loaded } = hit(hello);
+    assert.match(stdout, /"hello": "world"/);
+    for (const f of loaded.cache) for (const re of FORBIDDEN) assert.doesNotMatch(f, re);
+    for (const b of FORBIDDEN_BUILTINS) assert.ok(!loaded.builtins.includes(b), `${b} loaded`);
+  });
+
+  it('reads three dualcgi files with the bundle (index, compile-cache, cgi-bundle), at most 25 without', () => {
+    const ours = (l: Loaded): string[] => l.fromDisk.filter((f) => f.startsWith(distSrc + '/')).map((f) => f.slice(distSrc.length + 1));
+    assert.deepEqual(ours(hit(hello).loaded).sort(), [BUNDLE_NAME, 'index.js', 'launch/compile-cache.js']);
+    const files = ours(hit(hello, { DUALCGI_BUNDLE: 'off', DUALCGI_COMPILE_CACHE: 'off' }).loaded);
+    assert.ok(files.length <= 25, `${files.length} files: ${files.join(' ')}`);
+    assert.ok(!files.includes(BUNDLE_NAME));
+  });
+
+  it('the second hit compiles from the cache: no misses, the same reply', () => {
+    const cache = join(work, 'cache-2');
+    const first = hit(hello, { DUALCGI_COMPILE_CACHE: cache });
+    assert.ok(first.loaded.compileCache && first.loaded.compileCache.misses > 0);
+    const second = hit(hello, { DUALCGI_COMPILE_CACHE: cache });
+    assert.equal(second.loaded.compileCache?.misses, 0);
+    assert.ok((second.loaded.compileCache?.hits ?? 0) > 0);
+    const strip = (s: string): string => s.replace(/"pid": \d+/, '');
+    assert.equal(strip(second.stdout), strip(first.stdout));
+  });
+});
+
+describe('compile cache', () => {
+  const app = join(work, 'app-cc');
+  const script = join(work, 'cc.cgi');
+  writeFileSync(script, `require(${JSON.stringify(distSrc)}).dispatch({ app: ${JSON.stringify(join(app, 'app.js'))} });\n`);
+  const write = (word: string, mtime: number): void => {
+    rmSync(app, { recursive: true, force: true });
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'app.js'), `module.exports = (req, res) => res.end(${JSON.stringify(word)});\n`);
+    utimesSync(join(app, 'app.js'), mtime, mtime);
+  };
+
+  it('a changed module of the same length is compiled again, never run from stale bytecode', () => {
+    const cache = join(work, 'cache-3');
+    write('AAAA', 1_700_000_000);
+    assert.match(hit(script, { DUALCGI_COMPILE_CACHE: cache }).stdout, /AAAA$/);
+    assert.match(hit(script, { DUALCGI_COMPILE_CACHE: cache }).stdout, /AAAA$/);
+    write('BBBB', 1_700_000_100);
+    const r = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(r.stdout, /BBBB$/);
+    assert.ok((r.loaded.compileCache?.misses ?? 0) >= 1);
+  });
+
+  it('is off when the folder is writable by others (bytecode in it would run as the app)', () => {
+    const cache = join(work, 'cache-open');
+    mkdirSync(cache);
+    chmodSync(cache, 0o777);
+    write('CCCC', 1_700_000_200);
+    const r = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(r.stdout, /CCCC$/);
+    assert.equal(r.loaded.compileCache, null);
+  });
+
+  it('the blob holds one entry per compiled module', () => {
+    const cache = join(work, 'cache-4');
+    write('DDDD', 1_700_000_300);
+    const r = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    const st = r.loaded.compileCache;
+    assert.ok(st && st.file);
+    const blob = readBlob(st.file);
+    assert.ok(blob.has(join(app, 'app.js')));
+    assert.ok(blob.has(join(distSrc, BUNDLE_NAME)));
+  });
+
+  it('a hit that missed does not rewrite the blob while another hit is writing it (the temp file is the lock)', () => {
+    const cache = join(work, 'cache-5');
+    write('EEEE', 1_700_000_400);
+    const first = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    const file = first.loaded.compileCache?.file ?? '';
+    rmSync(file);
+    writeFileSync(`${file}.tmp`, '');
+    hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.ok(!existsSync(file), 'written despite the lock');
+    rmSync(`${file}.tmp`);
+    hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.ok(existsSync(file));
+  });
+
+  it('callsDynamicImport: code counts, comments do not', () => {
+    assert.equal(callsDynamicImport('const m = await import("x");'), true);
+    assert.equal(callsDynamicImport('/** @type {import(\'./x\')} */\nmodule.exports = 1;'), false);
+    assert.equal(callsDynamicImport('const c = /** @type {import(".").T} */ (f);'), false);
+    assert.equal(callsDynamicImport(' * returns import("x")\n// import("y")\nexports.a = 1;'), false);
+    assert.equal(callsDynamicImport('f(); import("z")'), true);
+  });
+});
+
+describe('CGI bundle', () => {
+  it('is used only while every bundled file is unchanged', () => {
+    const copy = join(work, 'dist-copy');
+    cpSync(distSrc, copy, { recursive: true });
+    const { modules } = buildCgiBundle(copy);
+    assert.ok(modules.includes('launch/dispatch.js') && modules.includes('cgi/runner.js'));
+    assert.ok(!modules.some((m) => m.startsWith('fastcgi/') || m.startsWith('protocol/')), modules.join(' '));
+    const load = require(join(copy, BUNDLE_NAME)) as (distSrc: string, rel: string) => { dispatch?: unknown } | null;
+    const now = Date.now() / 1000;
+    utimesSync(join(copy, 'cgi', 'params.js'), now + 10, now + 10);
+    assert.equal(load(copy, 'launch/dispatch.js'), null);
+    const rebuilt = buildCgiBundle(copy);
+    delete require.cache[join(copy, BUNDLE_NAME)];
+    const load2 = require(rebuilt.file) as typeof load;
+    assert.equal(typeof load2(copy, 'launch/dispatch.js')?.dispatch, 'function');
+    assert.ok(require.cache[join(copy, 'cgi', 'params.js')], 'bundled modules are registered under their file names');
+  });
+});
