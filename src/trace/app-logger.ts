@@ -40,7 +40,14 @@ function rootLogger(): Logger {
  */
 export function requestLogger(exchange: Exchange): Logger {
   active.set(exchange.rid, exchange);
-  return rootLogger().child({ ev: 'app.log', stream: 'log', rid: exchange.rid, requestId: exchange.requestId, mode: exchange.mode });
+  const bindings = { ev: 'app.log', stream: 'log', rid: exchange.rid, requestId: exchange.requestId, mode: exchange.mode };
+  // A CGI hit serves one request: pino's load time would be a third of it; the light logger
+  // writes the same lines and loads pino only for what it does not do itself.
+  if (exchange.mode === 'cgi' && root === null) {
+    const { createLightLogger } = require('./light-logger') as typeof import('./light-logger');
+    return createLightLogger(bindings, { level: appLogOptions.level, write: writeLine, heavy: () => rootLogger().child(bindings) });
+  }
+  return rootLogger().child(bindings);
 }
 
 /** releaseLogger: the request is over; late lines still reach the trace channel. */
