@@ -9,8 +9,8 @@
  * require.cache under their real file names when first required, so a module loaded later from
  * its file (tracing, FastCGI) shares the same instances.
  *
- * Which modules: the ones a real CGI hit of a trivial app loads (a child process records them), so
- * the list follows the code. The bundle records each file's size and mtime; if any differs when it
+ * Which modules: the ones a real CGI hit of a trivial app that logs one line with req.log loads (a
+ * child process records them), so the list follows the code. The bundle records each file's size and mtime; if any differs when it
  * is used (dist rebuilt by tsc alone), index.ts falls back to the files.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,14 +22,14 @@ import { callsDynamicImport } from './compile-cache';
 /** BUNDLE_NAME: next to dist/src/index.js. */
 export const BUNDLE_NAME = 'cgi-bundle.js';
 
-/** hitModules: the dist/src files a CGI hit of a trivial app loads, in load order (bundle and cache off). */
+/** hitModules: the dist/src files a CGI hit of a trivial app (one req.log line) loads, in load order (bundle and cache off). */
 export function hitModules(distSrc: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'dualcgi-bundle-'));
   try {
     const out = join(dir, 'modules.json');
     const probe = [
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));`,
-      `require(${JSON.stringify(distSrc)}).dispatch({ app: (req, res) => res.end('ok'), scriptPath: ${JSON.stringify(join(dir, 'probe.cgi'))} });`,
+      `require(${JSON.stringify(distSrc)}).dispatch({ app: (req, res) => { req.log.info('probe'); res.end('ok'); }, scriptPath: ${JSON.stringify(join(dir, 'probe.cgi'))} });`,
     ].join('\n');
     const r = spawnSync(process.execPath, ['-e', probe], {
       env: {
