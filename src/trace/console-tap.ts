@@ -1,10 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { isTracing, publish } from './channel';
 import { Level } from './events';
+import { requestContext } from './request-context';
 import './stdio'; // captures the original stderr writer before we patch it
-
-/** requestContext: which request the running code serves (set only while tracing). */
-export const requestContext = new AsyncLocalStorage<string>();
 
 let installed = false;
 
