@@ -3,6 +3,7 @@ import {
   type FastCGIRecord, protocolStatusName, RecordType, recordTypeName, roleName,
 } from '../protocol';
 import { Level, type RecordEvent } from './events';
+import { lineHead, q } from './json-line';
 import { preview, redactParams, traceOptions } from './redact';
 
 type RecordInput = Omit<RecordEvent, 'level' | 'time' | 'pid'> & { level?: number };
@@ -76,5 +77,84 @@ function decodePairsLenient(content: Buffer): Array<[string, string]> {
     return decodePairs(content);
   } catch {
     return [['(pairs continue in the next record)', `${content.length} bytes`]];
+  }
+}
+
+/**
+ * recordLine: the NDJSON line of a record event for the record types every request has (BEGIN_REQUEST,
+ * PARAMS, STDIN/STDOUT/DATA with bodies redacted, END_REQUEST, ABORT_REQUEST), written by hand; undefined
+ * for anything else (the caller falls back to recordEvent). Same fields as recordEvent, except that
+ * a PARAMS record carries `pairs` (how many pairs it holds) instead of the pairs themselves: the
+ * request.start event carries the params once, complete and redacted (json-line.ts says what this
+ * buys).
+ */
+export function recordLine(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): string | undefined {
+  const type = record.type;
+  const content = record.content;
+  let extra: string;
+  let note = '';
+  switch (type) {
+    case RecordType.BeginRequest: {
+      if (content.length !== 8) return undefined;
+      const role = roleName(content.readUInt16BE(0));
+      const flags = content[2]!;
+      const keep = (flags & FCGI_KEEP_CONN) !== 0;
+      note = ` role=${role}${keep ? ' KEEP_CONN' : ''}`;
+      extra = `,"role":"${role}","flags":${flags},"keepConn":${keep}`;
+      break;
+    }
+    case RecordType.EndRequest: {
+      if (content.length !== 8) return undefined;
+      const appStatus = content.readUInt32BE(0);
+      const status = protocolStatusName(content[4]!);
+      note = ` ${status} app=${appStatus}`;
+      extra = `,"appStatus":${appStatus},"protocolStatus":"${status}"`;
+      break;
+    }
+    case RecordType.Params:
+      extra = content.length > 0 ? `,"pairs":${countPairs(content)}` : '';
+      break;
+    case RecordType.Stdin:
+    case RecordType.Stdout:
+    case RecordType.Data:
+      if (content.length > 0 && traceOptions.showSecrets) return undefined;
+      extra = content.length > 0 ? ',"redacted":true' : '';
+      break;
+    case RecordType.AbortRequest:
+      extra = '';
+      break;
+    default:
+      return undefined;
+  }
+  // Names come from our own tables and ids/lengths are numbers: nothing here needs escaping but the rid.
+  const name = recordTypeName(type);
+  return `${lineHead(Level.debug, 'record', mode)},"msg":"${dir === 'in' ? '<-' : '->'} ${name} id=${record.requestId} len=${record.contentLength}${note}"` +
+    `,"conn":${conn},"dir":"${dir}","type":"${name}","typeCode":${type},"requestId":${record.requestId}` +
+    `,"contentLength":${record.contentLength},"paddingLength":${record.paddingLength}${rid === undefined ? '' : `,"rid":${q(rid)}`}${extra}}\n`;
+}
+
+/** countPairs: how many whole name-value pairs `content` holds, without decoding them (a pair may continue in the next record). */
+export function countPairs(content: Buffer): number {
+  let n = 0;
+  let i = 0;
+  const end = content.length;
+  for (;;) {
+    if (i >= end) return n;
+    let nameLen = content[i]!;
+    if (nameLen > 127) {
+      if (i + 4 > end) return n;
+      nameLen = content.readUInt32BE(i) & 0x7fffffff;
+      i += 4;
+    } else i += 1;
+    if (i >= end) return n;
+    let valueLen = content[i]!;
+    if (valueLen > 127) {
+      if (i + 4 > end) return n;
+      valueLen = content.readUInt32BE(i) & 0x7fffffff;
+      i += 4;
+    } else i += 1;
+    i += nameLen + valueLen;
+    if (i > end) return n;
+    n++;
   }
 }
