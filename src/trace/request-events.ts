@@ -51,11 +51,13 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   const started = process.hrtime.bigint();
   const uri = head.originalUrl;
   const mode = exchange.mode;
-  // Hand-written lines (json-line.ts says what this buys); the params go out here only, not in
-  // the PARAMS record events too.
-  publishLine(`${lineHead(Level.info, 'request.start', mode)},"msg":${q(`${head.method} ${uri}`)},"rid":${q(rid)}` +
-    `,"requestId":${exchange.requestId},"method":${q(head.method)},"uri":${q(uri)},"url":${q(head.url)}` +
-    `,"mountPoint":${q(head.mountPoint)},"role":${q(exchange.role)},"params":${pairsJson(exchange.params, isSecretParam, REDACTED_JSON)}}\n`);
+  // Hand-written lines (json-line.ts says what this buys), joined flat at once like record lines
+  // (record-event.ts recordLine says why); the params go out here only, not in the PARAMS record
+  // events too.
+  publishLine([lineHead(Level.info, 'request.start', mode), ',"msg":', q(`${head.method} ${uri}`), ',"rid":', q(rid),
+    ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"url":', q(head.url),
+    ',"mountPoint":', q(head.mountPoint), ',"role":', q(exchange.role), ',"params":',
+    pairsJson(exchange.params, isSecretParam, REDACTED_JSON), '}\n'].join(''));
   let ended = false;
   const trace: RequestTrace = {
     rid,
@@ -66,10 +68,10 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const level = status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info;
       const aborted = exchange.aborted;
-      publishLine(`${lineHead(level, 'request.end', mode)},"msg":${q(`${head.method} ${uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`)}` +
-        `,"rid":${q(rid)},"requestId":${exchange.requestId},"method":${q(head.method)},"uri":${q(uri)},"status":${status}` +
-        `,"headers":${headersJson(res)},"bytesIn":${exchange.bytesIn},"bytesOut":${exchange.bytesOut}` +
-        `,"durationMs":${Math.round(durationMs * 1000) / 1000},"appStatus":0,"aborted":${aborted}}\n`);
+      publishLine([lineHead(level, 'request.end', mode), ',"msg":', q(`${head.method} ${uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`),
+        ',"rid":', q(rid), ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"status":', status,
+        ',"headers":', headersJson(res), ',"bytesIn":', exchange.bytesIn, ',"bytesOut":', exchange.bytesOut,
+        ',"durationMs":', Math.round(durationMs * 1000) / 1000, ',"appStatus":0,"aborted":', aborted, '}\n'].join(''));
     },
     fail(err, phase) {
       if (!isTracing()) return;
