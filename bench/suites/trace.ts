@@ -2,7 +2,8 @@
 // with nobody listening, on with a listener consuming every event — in this process
 // (src/trace/listener.ts) and as `dualcgi tail --json > /dev/null` (a separate process, like the
 // dashboard).
-import { existsSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import * as path from 'node:path';
 import { repoRoot } from '../../test/e2e/fixtures/world';
@@ -13,15 +14,38 @@ import { onCleanup } from '../lib/cleanup';
 import { emptyResult, type Suite, type SuiteContext } from '../lib/context';
 import { startFront } from '../lib/front';
 import { measureWorkloads } from '../lib/http-rounds';
-import { ratioTarget } from '../lib/results';
+import { createGroup, ratioTarget, seriesOf, type Group } from '../lib/results';
+import { median } from '../lib/stats';
+import { runWrk } from '../lib/wrk';
 
 const OFF = 'off';
 const NO_LISTENER = 'on, nobody listening';
 const IN_PROCESS = 'on, listener (in-process)';
 const TAIL = 'on, tail --json attached';
 
+let clockTicks = 0;
+
+/** cpuSeconds: utime + stime of `pid` from /proc/PID/stat (NaN when it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    if (clockTicks === 0) clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Running: the tail process, for its CPU time. */
+interface Tail {
+  pid: number;
+  stop(): Promise<void>;
+}
+
 /** startTail: `dualcgi tail --json --listen unix:SOCK > /dev/null` as its own process. */
-async function startTail(world: string, sock: string): Promise<() => Promise<void>> {
+async function startTail(world: string, sock: string): Promise<Tail> {
   const dir = await mkdirp(path.join(world, 'trace-tail'));
   const log = path.join(dir, 'tail.log');
   const cmd = `exec '${process.execPath}' '${path.join(repoRoot(), 'bin', 'dualcgi')}' tail --json --listen 'unix:${sock}' >/dev/null 2>>'${log}'`;
@@ -30,10 +54,48 @@ async function startTail(world: string, sock: string): Promise<() => Promise<voi
     dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
   });
   const off = onCleanup('dualcgi tail', () => server.stop());
-  return async () => {
-    off();
-    await server.stop();
+  return {
+    pid: server.pid,
+    stop: async () => {
+      off();
+      await server.stop();
+    },
   };
+}
+
+/**
+ * measureCpu: CPU per request, which a busy shared machine disturbs far less than req/s: for each
+ * round and variant one more wrk run, with utime+stime of the serving process (and of tail, for
+ * the tail variant) read from /proc before and after, divided by the requests wrk completed.
+ */
+async function measureCpu(ctx: SuiteContext, url: (variant: string) => string, variants: string[], pids: number[],
+  tailPid: number | undefined): Promise<Group> {
+  const c = ctx.options.connections;
+  const group = createGroup('trace', 'hello-cpu', `CPU per request in the serving process (µs), hello, wrk -t1 -c${c}`,
+    'µs/req', false, variants, [OFF]);
+  const tailSamples: number[] = [];
+  for (let r = 1; r <= ctx.options.rounds; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[i]!;
+      const withTail = v === TAIL && tailPid !== undefined;
+      const before = cpuSeconds(pids[i]!);
+      const tailBefore = withTail ? cpuSeconds(tailPid) : 0;
+      const res = await runWrk({ url: url(v), connections: c, seconds: ctx.options.seconds, dir: ctx.world });
+      const us = ((cpuSeconds(pids[i]!) - before) * 1e6) / res.requests;
+      const series = seriesOf(group, v);
+      series.samples.push(us);
+      series.errors += res.errors;
+      let shown = `${us.toFixed(1)} µs/req`;
+      if (withTail) {
+        const tailUs = ((cpuSeconds(tailPid) - tailBefore) * 1e6) / res.requests;
+        tailSamples.push(tailUs);
+        series.extra['tail µs/req'] = median(tailSamples);
+        shown += `, tail ${tailUs.toFixed(1)} µs/req`;
+      }
+      ctx.log(`trace cpu round ${r}/${ctx.options.rounds} ${v}: ${shown}`);
+    }
+  }
+  return group;
 }
 
 async function run(ctx: SuiteContext) {
@@ -51,7 +113,7 @@ async function run(ctx: SuiteContext) {
   });
   const hasTail = existsSync(path.join(repoRoot(), 'src', 'cli', 'commands', 'tail.ts'));
   const tailSock = path.join(dir, 'tail.sock');
-  const stopTail = hasTail ? await startTail(w, tailSock) : undefined;
+  const tail = hasTail ? await startTail(w, tailSock) : undefined;
   if (!hasTail) result.notes.push('tail variant skipped: no `dualcgi tail` command');
   const backends: Backend[] = [
     await startDualcgi(w, 'trace-off', { app: hello, trace: 'off' }),
@@ -68,12 +130,14 @@ async function run(ctx: SuiteContext) {
         id: 'hello-c32', title: `tracing cost, hello through nginx, wrk -t1 -c${c}`, path: '/', connections: c, metric: 'rps',
         variants: labels, refs: [OFF], expect: (b) => b.toString('utf8') === 'Hello, World!\n',
       }]));
+      const cpu = await measureCpu(ctx, (v) => front.url(v, '/'), labels, backends.map((b) => b.pid), tail?.pid);
+      result.groups.push(cpu);
     } finally {
       await front.server.stop();
     }
   } finally {
     for (const b of backends.reverse()) await b.stop();
-    await stopTail?.();
+    await tail?.stop();
     closeListener();
     listener.close();
     rmSync(inProcessSock, { force: true });

@@ -21,9 +21,14 @@ export function publish(input: EventInput): void {
   traceChannel.publish(event);
 }
 
-/** RawLine: an already-serialized NDJSON line (pino's own output from req.log), passed through. */
+/**
+ * RawLine: an already-serialized NDJSON line (pino's own output from req.log, and the hot events
+ * written by hand, json-line.ts), passed through. `nl`: it is known to end with a newline, so
+ * sinks do not look (endsWith flattens a line built by concatenation, a copy per line).
+ */
 export interface RawLine {
   raw: string;
+  nl?: true;
 }
 
 /** isRawLine: a passed-through line rather than an event object. */
@@ -34,6 +39,11 @@ export function isRawLine(message: TraceEvent | RawLine): message is RawLine {
 /** publishRaw: a line that is already NDJSON (from the app's pino logger). */
 export function publishRaw(line: string): void {
   traceChannel.publish({ raw: line } satisfies RawLine);
+}
+
+/** publishLine: a hand-written event line that ends with its newline (json-line.ts). */
+export function publishLine(line: string): void {
+  traceChannel.publish({ raw: line, nl: true } satisfies RawLine);
 }
 
 /** subscribe: receive every event and raw line; returns the unsubscribe function. */

@@ -1,34 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { isTracing, publish } from './channel';
-import { Level } from './events';
-import './stdio'; // captures the original stderr writer before we patch it
-
-/** requestContext: which request the running code serves (set only while tracing). */
-export const requestContext = new AsyncLocalStorage<string>();
-
-let installed = false;
-
 /**
- * captureConsole: what the app writes to stdout/stderr (console.*, process.stdout.write) also becomes
- * app.log events, attributed to the request whose code wrote it. The writes themselves go on as
- * before (in CGI mode stdout is already pointed at stderr by the stdout guard).
+ * console-capture: what src/handlers/serve.ts requires on every traced request, for the request
+ * context that attributes console output (the capture itself is console-tap.ts).
+ *
+ * This module must stay one that nothing but serve.ts loads. Node 20 remembers a relative
+ * require() (parent folder + specifier) only when that call is the one that first loads the
+ * module; if another module loaded it first, every later `require('../trace/console-capture')`
+ * resolves the path again (stat calls, package.json lookups): 3.8 µs instead of 0.5 µs per call,
+ * about 5% of a traced hello request's CPU (bench/ trace suite, `hello-cpu` group; profile of
+ * the serving process under wrk).
  */
-export function captureConsole(mode: string, fixedRid?: string): void {
-  if (installed) return;
-  installed = true;
-  for (const name of ['stdout', 'stderr'] as const) {
-    const stream = process[name];
-    const write = stream.write;
-    (stream as { write: unknown }).write = function captured(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
-      if (isTracing() && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
-        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        const rid = requestContext.getStore() ?? fixedRid;
-        publish({
-          ev: 'app.log', mode, stream: name, level: name === 'stderr' ? Level.warn : Level.info,
-          msg: text.replace(/\n$/, ''), ...(rid !== undefined ? { rid } : {}),
-        });
-      }
-      return (write as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
-    };
-  }
-}
+export { requestContext } from './request-context';

@@ -62,7 +62,9 @@ export interface RecordEvent extends TraceBase {
   role?: string;
   flags?: number;
   keepConn?: boolean;
+  /** params: the pairs of a PARAMS record (tap); the FastCGI server sends `pairs`, a count, and the pairs once in request.start. */
   params?: Array<[string, string]>;
+  pairs?: number;
   appStatus?: number;
   protocolStatus?: string;
   values?: Array<[string, string]>;

@@ -1,7 +1,7 @@
 import type { Connection, ConnectionObserver } from '../fastcgi/connection';
-import { isTracing, publish } from './channel';
+import { isTracing, publish, publishLine } from './channel';
 import { Level } from './events';
-import { recordEvent } from './record-event';
+import { recordEvent, recordLine } from './record-event';
 
 function codeOf(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;
@@ -21,7 +21,10 @@ export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
   return {
     enabled: isTracing,
     record(conn, dir, record, rid) {
-      publish(recordEvent(record, dir, conn.id, mode, rid));
+      // The record types of every request go out as hand-written lines (record-event.ts recordLine).
+      const line = recordLine(record, dir, conn.id, mode, rid);
+      if (line !== undefined) publishLine(line);
+      else publish(recordEvent(record, dir, conn.id, mode, rid));
     },
     error(conn, err, phase, requestId) {
       const code = codeOf(err);

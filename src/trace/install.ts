@@ -57,7 +57,7 @@ export function installTrace(options: InstallOptions, mode: string): TraceSetup 
   const sink: Sink = target.kind === 'off'
     ? { flush: () => Promise.resolve(), close: () => {}, dropped: 0 }
     : (require('./sink') as typeof import('./sink')).createSink(target);
-  if (target.kind !== 'off') (require('./console-capture') as typeof import('./console-capture')).captureConsole(mode);
+  if (target.kind !== 'off') (require('./console-tap') as typeof import('./console-tap')).captureConsole(mode);
   current = { sink, target, source };
   return current;
 }

@@ -3,7 +3,7 @@ import type { TraceEvent } from './events';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
-  | { kind: 'event'; event: TraceEvent & Record<string, unknown> }
+  | { kind: 'event'; event: TraceEvent & Record<string, unknown>; line?: string }
   | { kind: 'text'; text: string };
 
 /**
@@ -41,15 +41,18 @@ export class NdjsonReader {
 
   push(chunk: Buffer | string): void {
     let text = this.#pending + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
+    // Scan by index: a chunk holds hundreds of lines now that producers batch their writes.
+    let start = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
-      const line = text.slice(0, nl);
-      text = text.slice(nl + 1);
+      const line = text.slice(start, nl);
+      start = nl + 1;
       if (this.#skipping) this.#skipping = false;
       else if (line.length > this.#maxLine) this.#onItem(cutLine(line, this.#maxLine));
       else this.#line(line);
-      nl = text.indexOf('\n');
+      nl = text.indexOf('\n', start);
     }
+    text = start === 0 ? text : text.slice(start);
     if (text.length > this.#maxLine) {
       if (!this.#skipping) this.#onItem(cutLine(text, this.#maxLine));
       this.#skipping = true;
@@ -83,7 +86,8 @@ export function parseLine(line: string): ReadItem {
       const value: unknown = JSON.parse(line);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
         const event = value as TraceEvent & Record<string, unknown>;
-        if (typeof event.ev === 'string') return { kind: 'event', event };
+        // `line`: the text it came from, for consumers that pass valid lines on as they are (tail --json).
+        if (typeof event.ev === 'string') return { kind: 'event', event, line };
         // A pino line without `ev` (an app logging straight to the socket): an app log.
         return { kind: 'event', event: { ...(value as Record<string, unknown>), ev: 'app.log', stream: 'log' } as unknown as TraceEvent & Record<string, unknown> };
       }

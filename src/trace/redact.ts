@@ -13,6 +13,16 @@ export const traceOptions = {
 const SECRET_PARAMS = new Set(['HTTP_AUTHORIZATION', 'HTTP_COOKIE', 'HTTP_PROXY_AUTHORIZATION', 'PHP_AUTH_PW', 'REMOTE_PASSWD']);
 const SECRET_HEADERS = new Set(['set-cookie', 'authorization', 'cookie', 'proxy-authorization']);
 
+/** isSecretParam: a param whose value is hidden (unless secrets are shown). */
+export function isSecretParam(name: string): boolean {
+  return !traceOptions.showSecrets && SECRET_PARAMS.has(name);
+}
+
+/** isSecretHeader: a response header whose value is hidden (unless secrets are shown). */
+export function isSecretHeader(name: string): boolean {
+  return !traceOptions.showSecrets && SECRET_HEADERS.has(name.toLowerCase());
+}
+
 /** redactParams: CGI params with secret values replaced. */
 export function redactParams(pairs: Iterable<readonly [string, string]>): Array<[string, string]> {
   const out: Array<[string, string]> = [];

@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHead } from '../cgi/request-head';
 import type { Exchange } from '../handlers/exchange';
-import { isTracing, publish } from './channel';
+import { isTracing, publish, publishLine } from './channel';
 import { Level } from './events';
-import { redactHeaders, redactParams } from './redact';
+import { lineHead, pairsJson, q } from './json-line';
+import { isSecretHeader, isSecretParam, REDACTED } from './redact';
+
+const REDACTED_JSON = q(REDACTED);
 
 /** RequestTrace: the per-request tracing state, made only while someone listens. */
 export interface RequestTrace {
@@ -13,16 +16,28 @@ export interface RequestTrace {
   fail(err: Error, phase: string): void;
 }
 
-/** headOfResponse: the CGI head node:http built, as header pairs (for the request.end event). */
-function headOfResponse(res: ServerResponse | null): Array<[string, string]> {
+/**
+ * headersJson: the CGI head node:http built (its `_header`), as the JSON of header pairs with
+ * secrets redacted (request.end's `headers`), scanned in place rather than split into arrays.
+ */
+export function headersJson(res: ServerResponse | null): string {
   const head = (res as unknown as { _header?: string | null } | null)?._header;
-  if (typeof head !== 'string') return [];
-  const out: Array<[string, string]> = [];
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0) out.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
+  if (typeof head !== 'string') return '[]';
+  let out = '[';
+  let start = head.indexOf('\r\n');
+  if (start === -1) return '[]';
+  start += 2;
+  while (start < head.length) {
+    let end = head.indexOf('\r\n', start);
+    if (end === -1) end = head.length;
+    const colon = head.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const name = head.slice(start, colon);
+      out += `${out.length > 1 ? ',' : ''}[${q(name)},${isSecretHeader(name) ? REDACTED_JSON : q(head.slice(colon + 1, end).trim())}]`;
+    }
+    start = end + 2;
   }
-  return out;
+  return `${out}]`;
 }
 
 /**
@@ -35,11 +50,14 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   const rid = exchange.rid;
   const started = process.hrtime.bigint();
   const uri = head.originalUrl;
-  publish({
-    ev: 'request.start', mode: exchange.mode, rid, requestId: exchange.requestId, method: head.method, uri,
-    url: head.url, mountPoint: head.mountPoint, role: exchange.role, params: redactParams(exchange.params),
-    msg: `${head.method} ${uri}`,
-  });
+  const mode = exchange.mode;
+  // Hand-written lines (json-line.ts says what this buys), joined flat at once like record lines
+  // (record-event.ts recordLine says why); the params go out here only, not in the PARAMS record
+  // events too.
+  publishLine([lineHead(Level.info, 'request.start', mode), ',"msg":', q(`${head.method} ${uri}`), ',"rid":', q(rid),
+    ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"url":', q(head.url),
+    ',"mountPoint":', q(head.mountPoint), ',"role":', q(exchange.role), ',"params":',
+    pairsJson(exchange.params, isSecretParam, REDACTED_JSON), '}\n'].join(''));
   let ended = false;
   const trace: RequestTrace = {
     rid,
@@ -48,13 +66,12 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
       if (ended || !isTracing()) return;
       ended = true;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      publish({
-        ev: 'request.end', mode: exchange.mode, rid, requestId: exchange.requestId, method: head.method, uri, status,
-        level: status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info,
-        headers: redactHeaders(headOfResponse(res)), bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-        durationMs: Math.round(durationMs * 1000) / 1000, appStatus: 0, aborted: exchange.aborted,
-        msg: `${head.method} ${uri} ${exchange.aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`,
-      });
+      const level = status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info;
+      const aborted = exchange.aborted;
+      publishLine([lineHead(level, 'request.end', mode), ',"msg":', q(`${head.method} ${uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`),
+        ',"rid":', q(rid), ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"status":', status,
+        ',"headers":', headersJson(res), ',"bytesIn":', exchange.bytesIn, ',"bytesOut":', exchange.bytesOut,
+        ',"durationMs":', Math.round(durationMs * 1000) / 1000, ',"appStatus":0,"aborted":', aborted, '}\n'].join(''));
     },
     fail(err, phase) {
       if (!isTracing()) return;

@@ -33,6 +33,7 @@ describe('describe*', () => {
     ]);
     assert.equal(visible('a\x1b[2J\x00'), 'a\\x1b[2J\\x00');
     assert.match(describeRecord({ ev: 'record', dir: 'in', type: 'STDIN', contentLength: 9, redacted: true }), /\[redacted\]$/);
+    assert.match(describeRecord({ ev: 'record', dir: 'in', type: 'PARAMS', contentLength: 434, pairs: 22 }), /PARAMS .* 22 pairs$/, 'a count in place of the pairs');
     assert.match(describeRecord({ ev: 'record', dir: 'in', type: 'GET_VALUES', requestId: 0, contentLength: 20, values: [['FCGI_MAX_CONNS', '']] }), /GET_VALUES .* FCGI_MAX_CONNS$/);
   });
 });

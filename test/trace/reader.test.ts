@@ -29,6 +29,7 @@ describe('NdjsonReader', () => {
   it('reads one event per line', () => {
     const items = read([`${event(1)}\n${event(2)}\n`]);
     assert.deepEqual(items.map((i) => i.kind === 'event' && i.event.msg), ['m1', 'm2']);
+    assert.deepEqual(items.map((i) => i.kind === 'event' && i.line), [event(1), event(2)], 'each event with the line it came from');
   });
 
   it('joins a line split at every byte boundary', () => {

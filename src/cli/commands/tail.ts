@@ -72,9 +72,20 @@ export const tail: Command = {
     const colorize = out.isTTY === true && !process.env['NO_COLOR'];
     const format = args.flags['json'] === true ? jsonLine(io) : createTailFormatter({ verbose: args.flags['verbose'] === true, colorize });
     const producers = new Set<Socket>();
+    // Output is gathered and written once per event loop turn: a producer's write holds many
+    // lines, and one stdout write per line was a syscall per line (bench/ trace suite, tail's
+    // µs per request in the `hello-cpu` group).
+    let pending = '';
+    const flush = (): void => {
+      const text = pending;
+      pending = '';
+      if (text !== '' && !io.stdout.write(text)) for (const p of producers) p.pause();
+    };
     const write = (item: ReadItem): void => {
       const text = format(item);
-      if (text !== null && !io.stdout.write(text)) for (const p of producers) p.pause();
+      if (text === null) return;
+      if (pending === '') setImmediate(flush);
+      pending += text;
     };
     io.stdout.on('drain', () => {
       for (const p of producers) p.resume();
@@ -86,16 +97,25 @@ export const tail: Command = {
     });
     io.stderr.write(`dualcgi tail: listening on unix:${spec.path} (start the app with DUALCGI_TRACE=unix:${spec.path})\n`);
     await untilStopped(io);
+    flush();
     for (const p of producers) p.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return 0;
   },
 };
 
-/** jsonLine: --json: each event re-serialized as one line (JSON escapes every control character); non-JSON lines go to stderr. */
+/**
+ * jsonLine: --json: each event as one line; non-JSON lines go to stderr. A line that parsed is
+ * passed on as it came (JSON strings cannot hold raw control characters, so only the whitespace
+ * between tokens could be one): re-serializing every event was most of tail's CPU (bench/ trace
+ * suite, `hello-cpu` group). Lines with a tab or CR between tokens are re-serialized.
+ */
 function jsonLine(io: CommandIo): (item: ReadItem) => string | null {
   return (item) => {
-    if (item.kind === 'event') return `${JSON.stringify(item.event)}\n`;
+    if (item.kind === 'event') {
+      const line = item.line;
+      return line !== undefined && !/[\t\r]/.test(line) ? `${line}\n` : `${JSON.stringify(item.event)}\n`;
+    }
     io.stderr.write(`dualcgi tail: not a trace event: ${item.text.slice(0, 200)}\n`);
     return null;
   };

@@ -31,6 +31,8 @@ export function recordContent(record: RecordEntry, maxPreview = 60): string {
   else if (record.flags !== undefined && record.type === 'BEGIN_REQUEST') parts.push(`flags=${record.flags}`);
   if (record.params) {
     parts.push(record.params.length === 0 && record.contentLength === 0 ? '(end of params)' : `${record.params.length} pairs`);
+  } else if (record.pairs !== undefined) {
+    parts.push(`${record.pairs} pairs`);
   }
   if (record.appStatus !== undefined) parts.push(`appStatus=${record.appStatus}`);
   if (record.protocolStatus !== undefined) parts.push(record.protocolStatus);

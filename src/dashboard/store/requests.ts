@@ -13,6 +13,8 @@ export interface RecordEntry {
   flags?: number;
   keepConn?: boolean;
   params?: Array<[string, string]>;
+  /** pairs: how many pairs a PARAMS record held, when the producer sent the count (the pairs come in request.start). */
+  pairs?: number;
   appStatus?: number;
   protocolStatus?: string;
   values?: Array<[string, string]>;
@@ -93,6 +95,8 @@ export function recordEntry(ev: Record<string, unknown>): RecordEntry {
   if (flags !== undefined) entry.flags = flags;
   if (typeof ev['keepConn'] === 'boolean') entry.keepConn = ev['keepConn'];
   if (Array.isArray(ev['params'])) entry.params = pairs(ev['params']);
+  const count = optNum(ev['pairs']);
+  if (count !== undefined) entry.pairs = count;
   const appStatus = optNum(ev['appStatus']);
   if (appStatus !== undefined) entry.appStatus = appStatus;
   const protocolStatus = optStr(ev['protocolStatus'], 40);
