@@ -322,8 +322,16 @@ describe('fetch adapter', async () => {
     } finally {
       off();
     }
-    const byEv = (ev: string): Array<Record<string, unknown>> =>
-      events.filter((e) => 'ev' in e && e.ev === ev) as unknown as Array<Record<string, unknown>>;
+    // request.start / request.end arrive as ready-made NDJSON lines (trace/json-line); others as objects.
+    const parsed = events.map((e): Record<string, unknown> => {
+      if (!isRawLine(e)) return e as unknown as Record<string, unknown>;
+      try {
+        return JSON.parse(e.raw) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    });
+    const byEv = (ev: string): Array<Record<string, unknown>> => parsed.filter((e) => e['ev'] === ev);
     assert.deepEqual(byEv('request.start').map((e) => e['uri']), ['/cookies', '/throw', '/log']);
     const ends = byEv('request.end');
     assert.deepEqual(ends.map((e) => e['status']), [299, 500, 200]);
