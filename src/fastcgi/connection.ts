@@ -98,7 +98,8 @@ export class Connection implements RequestTransport {
   constructor(socket: Socket, ctx: ResponderContext) {
     this.socket = socket;
     this.#ctx = ctx;
-    this.#decoder = new RecordDecoder((record) => this.#handleRecord(record));
+    // streamPieces: request bodies are never copied to gather a record cut by a chunk end.
+    this.#decoder = new RecordDecoder((record) => this.#handleRecord(record), { streamPieces: true });
     socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk));
     socket.on('drain', () => this.#socketOnDrain());
     socket.on('error', (err) => this.#socketOnError(err));
@@ -217,7 +218,10 @@ export class Connection implements RequestTransport {
     if (this.#ending) return; // records after our end() in the same chunk: nobody will read a reply
     const { type, requestId } = record;
     // BEGIN_REQUEST is observed once its request exists, so the event carries the request's rid.
-    if (type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) this.#observe('in', record, requestId);
+    // A record that arrives in pieces is traced once, with its last piece.
+    if ((type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) && record.partial !== true) {
+      this.#observe('in', record, requestId);
+    }
     if (requestId === FCGI_NULL_REQUEST_ID) {
       if (type === RecordType.GetValues) this.#answerGetValues(record.content);
       else this.#write(encodeUnknownType(type)); // spec 4.2: unknown management record

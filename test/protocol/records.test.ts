@@ -312,3 +312,67 @@ describe('RecordDecoder chunk handling', () => {
     }
   });
 });
+
+describe('RecordDecoder streamPieces', () => {
+  /** a stream as a web server sends one request: BEGIN, PARAMS, a 40,000-byte STDIN record, empty STDIN, then DATA. */
+  function stream(): { bytes: Buffer; stdin: Buffer; data: Buffer; params: Buffer } {
+    const stdin = Buffer.from(Array.from({ length: 40000 }, (_, i) => (i * 7) & 0xff));
+    const data = Buffer.from('data that a filter reads'.repeat(50));
+    const params = encodePairs([['REQUEST_METHOD', 'POST'], ['X'.repeat(300), 'y'.repeat(700)]]);
+    const bytes = Buffer.concat([
+      encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN),
+      encodeRecord(RecordType.Params, 1, params), encodeRecord(RecordType.Params, 1),
+      encodeRecord(RecordType.Stdin, 1, stdin), encodeRecord(RecordType.Stdin, 1),
+      encodeRecord(RecordType.Data, 1, data), encodeRecord(RecordType.Data, 1),
+    ]);
+    return { bytes, stdin, data, params };
+  }
+
+  function decodeSplit(bytes: Buffer, sizes: number[]): FastCGIRecord[] {
+    const out: FastCGIRecord[] = [];
+    const d = new RecordDecoder((r) => out.push(r), { streamPieces: true });
+    let at = 0;
+    for (let i = 0; at < bytes.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      d.push(bytes.subarray(at, at + n));
+      at += n;
+    }
+    d.end();
+    return out;
+  }
+
+  it('emits stream contents cut by chunk ends as non-empty views, whole records otherwise, for any split', () => {
+    const { bytes, stdin, data, params } = stream();
+    for (const sizes of [[bytes.length], [1], [7], [8, 9], [4096], [65536], [100, 30000, 3], [12345]]) {
+      const records = decodeSplit(bytes, sizes);
+      const stdinPieces = records.filter((r) => r.type === RecordType.Stdin && r.contentLength > 0);
+      const dataPieces = records.filter((r) => r.type === RecordType.Data && r.contentLength > 0);
+      assert.deepEqual(Buffer.concat(stdinPieces.map((r) => r.content)), stdin, `sizes ${sizes}`);
+      assert.deepEqual(Buffer.concat(dataPieces.map((r) => r.content)), data, `sizes ${sizes}`);
+      for (const pieces of [stdinPieces, dataPieces]) {
+        assert.ok(pieces.every((r) => r.content.length > 0), 'no empty piece (an empty record ends the stream)');
+        assert.ok(pieces.slice(0, -1).every((r) => r.partial === true) && pieces.at(-1)!.partial === undefined);
+      }
+      // PARAMS is not a byte stream of the app's: gathered whole as before.
+      const p = records.filter((r) => r.type === RecordType.Params && r.contentLength > 0);
+      assert.equal(p.length, 1);
+      assert.deepEqual(p[0]!.content, params);
+      // The empty records that end the streams are there, once each, after their contents.
+      assert.deepEqual(records.filter((r) => r.contentLength === 0).map((r) => r.type),
+        [RecordType.Params, RecordType.Stdin, RecordType.Data]);
+    }
+  });
+
+  it('copies nothing: every piece is a view into a pushed chunk', () => {
+    const { bytes } = stream();
+    const chunks = [bytes.subarray(0, 20000), bytes.subarray(20000, 40000), bytes.subarray(40000)];
+    const records: FastCGIRecord[] = [];
+    const d = new RecordDecoder((r) => records.push(r), { streamPieces: true });
+    for (const c of chunks) d.push(c);
+    for (const r of records.filter((x) => x.type === RecordType.Stdin && x.contentLength > 0)) {
+      assert.ok(chunks.some((c) => c.buffer === r.content.buffer), 'a piece shares memory with a pushed chunk');
+    }
+    assert.equal(d.bufferedBytes, 0);
+    assert.ok(d.isAtRecordBoundary);
+  });
+});
