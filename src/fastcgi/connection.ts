@@ -371,19 +371,29 @@ export class Connection implements RequestTransport {
     if (this.#closed || this.#ending) return true;
     const length = encoding === 'latin1' ? text.length : Buffer.byteLength(text, 'utf8');
     if (length > COPY_THRESHOLD || length === 0) return this.writeStream(type, requestId, Buffer.from(text, encoding));
+    const at = this.#batchRecord(type, requestId, length);
+    this.#slab.write(text, at, length, encoding);
+    if (this.#ctx.observer?.enabled()) {
+      this.#observe('out', {
+        version: 1, type, requestId, contentLength: length, paddingLength: paddingFor(length), content: this.#slab.subarray(at, at + length),
+      }, requestId);
+    }
+    return this.socket.writableLength < this.socket.writableHighWaterMark;
+  }
+
+  /**
+   * #batchRecord: room in this turn's batch for a record of `length` content bytes, its header and
+   * zero padding written; returns where in #slab the caller puts the content.
+   */
+  #batchRecord(type: number, requestId: number, length: number): number {
     const padding = paddingFor(length);
     const size = FCGI_HEADER_LEN + length + padding;
     const out = this.#reserve(size);
     const at = this.#batchEnd;
     writeHeader(out, at, type, requestId, length, padding);
-    out.write(text, at + FCGI_HEADER_LEN, length, encoding);
     if (padding > 0) out.fill(0, at + FCGI_HEADER_LEN + length, at + size);
     this.#batchEnd = at + size;
-    if (this.#ctx.observer?.enabled()) {
-      const content = out.subarray(at + FCGI_HEADER_LEN, at + FCGI_HEADER_LEN + length);
-      this.#observe('out', { version: 1, type, requestId, contentLength: length, paddingLength: padding, content }, requestId);
-    }
-    return this.socket.writableLength < this.socket.writableHighWaterMark;
+    return at + FCGI_HEADER_LEN;
   }
 
   writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean {
@@ -403,13 +413,8 @@ export class Connection implements RequestTransport {
       this.#observe('out', { version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content }, requestId);
     }
     if (content.length <= COPY_THRESHOLD) {
-      const size = FCGI_HEADER_LEN + content.length + padding;
-      const out = this.#reserve(size);
-      const at = this.#batchEnd;
-      writeHeader(out, at, type, requestId, content.length, padding);
-      content.copy(out, at + FCGI_HEADER_LEN);
-      if (padding > 0) out.fill(0, at + FCGI_HEADER_LEN + content.length, at + size);
-      this.#batchEnd = at + size;
+      const at = this.#batchRecord(type, requestId, content.length); // may start a new slab: first
+      content.copy(this.#slab, at);
       return this.socket.writableLength < this.socket.writableHighWaterMark;
     }
     // Large chunks are not copied: header, content and padding are written as views into the

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, chownSync } from 'node:fs';
-import { type Address, formatAddress } from '../net/address';
+import { type Address, listeningAddress } from '../net/address';
 import { removeStaleSocket } from '../net/socket-file';
 import { Connection, type ConnectionObserver, type ResponderContext } from './connection';
 import { ConnectionError } from './errors';
@@ -181,10 +181,7 @@ export class FastCGIServer {
 
   /** address: what this server listens on, formatted as an Address string. */
   addressString(): string {
-    const a = this.server.address();
-    if (a === null) return '';
-    if (typeof a === 'string') return `unix:${a}`;
-    return formatAddress({ kind: 'tcp', host: a.address, port: a.port });
+    return listeningAddress(this.server);
   }
 
   #serverOnConnection(socket: Socket): void {

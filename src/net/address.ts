@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 /**
  * Address: where a FastCGI server listens or a client connects. Written as `unix:/path.sock`,
  * `HOST:PORT`, `[v6]:PORT` or `:PORT` (every interface, as php-fpm's `listen` means it).
@@ -36,4 +37,12 @@ export function formatAddress(address: Address): string {
   if (address.kind === 'unix') return `unix:${address.path}`;
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   return `${host}:${address.port}`;
+}
+
+/** listeningAddress: where a listening server is, as an Address string ('' before it listens). */
+export function listeningAddress(server: Pick<Server, 'address'>): string {
+  const a = server.address();
+  if (a === null) return '';
+  if (typeof a === 'string') return `unix:${a}`;
+  return formatAddress({ kind: 'tcp', host: a.address, port: a.port });
 }

@@ -1,7 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { CaptureFile, type CaptureOptions } from '../capture/writer';
-import { type Address, formatAddress } from '../net/address';
+import { type Address, formatAddress, listeningAddress } from '../net/address';
 import { removeStaleSocket } from '../net/socket-file';
 import { isTracing } from '../trace/channel';
 import { TapTrace } from './trace';
@@ -65,10 +65,7 @@ export class TapServer {
 
   /** addressString: where the tap listens (the port is the real one after listening on :0). */
   addressString(): string {
-    const a = this.server.address();
-    if (a === null) return '';
-    if (typeof a === 'string') return `unix:${a}`;
-    return formatAddress({ kind: 'tcp', host: a.address, port: a.port });
+    return listeningAddress(this.server);
   }
 
   /** close: stop accepting and drop every connection. */

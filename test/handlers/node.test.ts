@@ -283,6 +283,11 @@ describe('Node adapter: string bodies in every encoding reach the wire as node:h
       res.end('\u00ff', 'binary');
     } else if (req.url === '/hex') res.end('68656c6c6f', 'hex');
     else if (req.url === '/big') res.end('ü'.repeat(40000)); // 80,000 bytes: more than one record
+    else if (req.url === '/many') {
+      // 20,000 small writes in one turn: more records than one output slab holds.
+      for (let i = 0; i < 20000; i++) res.write(`${String(i).padStart(6, '0')}\n`);
+      res.end();
+    }
     else res.end(Buffer.from(text).toString('base64'), 'base64');
   });
   after(() => served.close());
@@ -297,6 +302,13 @@ describe('Node adapter: string bodies in every encoding reach the wire as node:h
     assert.deepEqual([...(await served.get('/latin1')).body], [0x63, 0x61, 0x66, 0xe9, 0x20, 0xff]);
     assert.equal((await served.get('/hex')).body.toString(), 'hello');
     assert.equal((await served.get('/b64')).body.toString('utf8'), text);
+  });
+
+  it('many small writes in one turn, past the end of an output slab, keep their order', async () => {
+    const r = await served.get('/many');
+    const lines = r.body.toString('latin1').split('\n').slice(0, -1);
+    assert.equal(lines.length, 20000);
+    assert.ok(lines.every((l, i) => Number(l) === i));
   });
 
   it('a string longer than one record', async () => {

@@ -1,27 +1,14 @@
 import { boundEvent, Limits, num, optNum, optStr, pairs, str } from './fields';
 import { Ring } from './ring';
+import type { RecordEvent } from '../../trace/events';
 
-/** RecordEntry: one FastCGI record of a request, as kept (fields checked and bounded). */
-export interface RecordEntry {
-  time: number;
-  dir: 'in' | 'out';
-  type: string;
-  requestId: number;
-  contentLength: number;
-  paddingLength: number;
-  role?: string;
-  flags?: number;
-  keepConn?: boolean;
-  params?: Array<[string, string]>;
-  /** pairs: how many pairs a PARAMS record held, when the producer sent the count (the pairs come in request.start). */
-  pairs?: number;
-  appStatus?: number;
-  protocolStatus?: string;
-  values?: Array<[string, string]>;
-  unknownType?: number;
-  preview?: string;
-  redacted?: boolean;
-}
+/**
+ * RecordEntry: one FastCGI record of a request, as kept (fields checked and bounded): the record
+ * event's own fields (trace/events.ts, one definition of what a record carries) and its time.
+ */
+export type RecordEntry = { time: number } & Pick<RecordEvent, 'dir' | 'type' | 'requestId' | 'contentLength'
+  | 'paddingLength' | 'role' | 'flags' | 'keepConn' | 'params' | 'pairs' | 'appStatus' | 'protocolStatus' | 'values'
+  | 'unknownType' | 'preview' | 'redacted'>;
 
 /** LogEntry: an app log line or an error, kept whole (bounded) so pino-pretty can render it. */
 export interface LogEntry {
