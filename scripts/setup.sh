@@ -12,4 +12,16 @@ if [ -n "$missing" ]; then
 fi
 # Debian starts the services it installs where it can; the tests never use them.
 for s in apache2 nginx lighttpd php8.2-fpm; do service "$s" stop >/dev/null 2>&1 || true; done
+# Apache, nginx, lighttpd and `dualcgi doctor` run the test scripts as www-data from this checkout:
+# every folder above it must be searchable by others (one under a 0700 folder, as `mktemp -d`
+# makes, is not). Only the missing search bit is added, and said.
+dir=$(pwd -P)
+while [ "$dir" != "/" ]; do
+  perm=$(stat -c %A "$dir")
+  case "${perm:9:1}" in
+    x|t) ;;
+    *) chmod o+x "$dir" && echo "setup: made $dir searchable by others (www-data runs the tests' scripts below it)" ;;
+  esac
+  dir=$(dirname "$dir")
+done
 npm ci --no-audit --no-fund
