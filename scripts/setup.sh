@@ -13,9 +13,14 @@ fi
 # Debian starts the services it installs where it can; the tests never use them.
 for s in apache2 nginx lighttpd php8.2-fpm; do service "$s" stop >/dev/null 2>&1 || true; done
 # Apache, nginx, lighttpd and `dualcgi doctor` run the test scripts as www-data from this checkout:
-# every folder above it must be searchable by others (one under a 0700 folder, as `mktemp -d`
-# makes, is not). Only the missing search bit is added, and said.
-dir=$(pwd -P)
+# it must be readable by others and every folder above it searchable (a clone into `mktemp -d`
+# is 0700). Only missing bits are added, and said.
+top=$(pwd -P)
+perm=$(stat -c %A "$top")
+if [ "${perm:7:1}" != "r" ] || [ "${perm:9:1}" != "x" ]; then
+  chmod o+rx "$top" && echo "setup: made the checkout $top readable by others (www-data runs the tests' scripts from it)"
+fi
+dir=$(dirname "$top")
 while [ "$dir" != "/" ]; do
   perm=$(stat -c %A "$dir")
   case "${perm:9:1}" in
