@@ -1,4 +1,4 @@
-import { originalStderrWrite, originalStdoutWrite } from '../trace/stdio';
+import { originalStderrWrite, originalStdoutWrite, realStdout } from '../trace/stdio';
 
 /**
  * In CGI mode stdout IS the response (DESIGN "Known traps"): nothing but the response may reach it.
@@ -12,16 +12,27 @@ export interface StdoutWriter {
 
 let guarded: StdoutWriter | null = null;
 
-/** guardStdout: idempotent; returns the private writer for the response. */
+/**
+ * guardStdout: idempotent; returns the private writer for the response. process.stdout is not
+ * built here (a CGI hit writes fd 1 directly, trace/stdio): its getter is wrapped so that the
+ * stream, when the app or a logger first asks for it, already writes to stderr.
+ */
 export function guardStdout(): StdoutWriter {
   if (guarded) return guarded;
-  const stdout = process.stdout;
   guarded = {
     write: (chunk, cb) => originalStdoutWrite(chunk, cb),
-    once: (event, fn) => { stdout.once(event, fn); },
+    once: (event, fn) => { realStdout().once(event, fn); },
   };
   const toStderr = (chunk: string | Uint8Array): boolean => originalStderrWrite(chunk);
-  // An own property on this one stream object: console.* calls it for every line.
-  (stdout as { write: unknown }).write = toStderr;
+  let patched: NodeJS.WriteStream | null = null;
+  const stdout = (): NodeJS.WriteStream => {
+    if (patched === null) {
+      patched = realStdout();
+      // An own property on this one stream object: console.* calls it for every line.
+      (patched as { write: unknown }).write = toStderr;
+    }
+    return patched;
+  };
+  Object.defineProperty(process, 'stdout', { configurable: true, enumerable: true, get: stdout });
   return guarded;
 }

@@ -8,8 +8,8 @@ import type { FastCGIServer, ListenTarget } from '../fastcgi/server';
 import type { NodeListener } from '../handlers/node';
 import { detectMode, type Detection, explainNoMode } from './detect';
 import type { AppLogRoute } from '../trace/app-logger';
-import { installTrace, traceProcessExit, traceProcessStart } from '../trace/install';
-import { originalStderrWrite } from '../trace/stdio';
+import { installTrace, traceIdle, traceProcessExit, traceProcessStart } from '../trace/install';
+import { originalStderrWrite, pinStdio, useDirectWrites } from '../trace/stdio';
 import { handlerFor, headOptions, isDebug, resolveApp, traceError } from './app-server';
 
 // Speed: a CGI hit is a fresh process per request, and its cost is mostly module loading (bench/
@@ -133,7 +133,14 @@ async function start(options: DispatchOptions): Promise<Running> {
   }
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
   // CGI: stdout is the response; guard it before anything (the console capture included) can write.
-  if (detection.mode === 'cgi') guardStdout();
+  // A hit writes fds 1 and 2 directly (trace/stdio); a server takes the streams' writers now, before
+  // an app could patch them.
+  if (detection.mode === 'cgi') {
+    useDirectWrites();
+    guardStdout();
+  } else {
+    pinStdio();
+  }
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, detection.mode);
   setAppLogRoute(options.appLog);
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
@@ -150,6 +157,7 @@ async function start(options: DispatchOptions): Promise<Running> {
 /** startWorker: a worker forked by an owner: FastCGI by definition, connections come over IPC. */
 async function startWorker(options: DispatchOptions, scriptPath: string | undefined): Promise<Running> {
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
+  pinStdio();
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, 'fcgi');
   setAppLogRoute(options.appLog);
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
@@ -171,7 +179,9 @@ function runCgi(options: DispatchOptions, base: string): void {
   let exchange: CgiExchange | null = null;
   const exit = (code: number): void => {
     const finish = (): void => {
-      // Trace events of a CGI hit must leave before the process does.
+      // Trace events of a CGI hit must leave before the process does. With nothing to send the
+      // hit exits at once (the response went out with writeSync, trace/stdio).
+      if (traceIdle()) process.exit(code);
       traceProcessExit('cgi', 'request done', code).then(() => process.exit(code), () => process.exit(code));
     };
     if (!exchange || exchange.bodyDone) finish();

@@ -1,7 +1,7 @@
 import { isTracing, publish } from './channel';
 import { Level } from './events';
 import { requestContext } from './request-context';
-import './stdio'; // captures the original stderr writer before we patch it
+import { pinStdio } from './stdio';
 
 let installed = false;
 
@@ -13,6 +13,7 @@ let installed = false;
 export function captureConsole(mode: string, fixedRid?: string): void {
   if (installed) return;
   installed = true;
+  pinStdio(); // the original writers are taken before they are patched here
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name];
     const write = stream.write;

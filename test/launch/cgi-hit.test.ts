@@ -28,11 +28,18 @@ process.on('exit', () => {
   const st = require(${JSON.stringify(join(distSrc, 'launch', 'compile-cache'))}).compileCacheState();
   require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({
     fromDisk, cache: Object.keys(require.cache), builtins: process.moduleLoadList, compileCache: st,
+    stdio: require(${JSON.stringify(join(distSrc, 'trace', 'stdio'))}).stdioStreamsBuilt(),
   }));
 });
 `);
 
-interface Loaded { fromDisk: string[]; cache: string[]; builtins: string[]; compileCache: { file: string; hits: number; misses: number } | null }
+interface Loaded {
+  fromDisk: string[];
+  cache: string[];
+  builtins: string[];
+  compileCache: { file: string; hits: number; misses: number } | null;
+  stdio: { stdout: boolean; stderr: boolean };
+}
 
 function cgiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_RUN_DIR: 'off' };
@@ -61,6 +68,18 @@ describe('a CGI hit of examples/hello', () => {
     assert.match(stdout, /"hello": "world"/);
     for (const f of loaded.cache) for (const re of FORBIDDEN) assert.doesNotMatch(f, re);
     for (const b of FORBIDDEN_BUILTINS) assert.ok(!loaded.builtins.includes(b), `${b} loaded`);
+  });
+
+  it('writes the response to fd 1 and the req.log line to fd 2 without building process.stdout or process.stderr', () => {
+    const r = spawnSync(process.execPath, ['-r', probe, hello], {
+      env: cgiEnv({ PROBE_OUT: join(work, 'stdio.json'), DUALCGI_COMPILE_CACHE: join(work, 'cache') }),
+      input: '', encoding: 'latin1', timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Status: 200 OK\r\n[^]*"hello": "world"/);
+    assert.match(r.stderr, /"msg":"hello handled"/);
+    const loaded = JSON.parse(readFileSync(join(work, 'stdio.json'), 'utf8')) as Loaded;
+    assert.deepEqual(loaded.stdio, { stdout: false, stderr: false });
   });
 
   it('reads three dualcgi files with the bundle (index, compile-cache, cgi-bundle), at most 28 without', () => {
