@@ -44,12 +44,12 @@ function loadDispatch(options: Dispatch.DispatchOptions): typeof Dispatch {
   const env = process.env;
   if (env['GATEWAY_INTERFACE']?.startsWith('CGI/') && env['DUALCGI_WORKER'] !== '1') {
     if (env['DUALCGI_COMPILE_CACHE'] !== 'off') {
-      (require('./launch/compile-cache') as typeof CompileCache).installCompileCache(options.scriptPath ?? process.argv[1]);
+      (require('./launch/compile-cache.js') as typeof CompileCache).installCompileCache(options.scriptPath ?? process.argv[1]);
     }
     if (env['DUALCGI_BUNDLE'] !== 'off') {
       let load: ((distSrc: string, rel: string) => unknown) | undefined;
       try {
-        load = require('./cgi-bundle') as (distSrc: string, rel: string) => unknown;
+        load = require('./cgi-bundle.js') as (distSrc: string, rel: string) => unknown;
       } catch {
         load = undefined; // not built (tsc alone): the files below
       }

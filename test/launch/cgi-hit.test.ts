@@ -185,4 +185,26 @@ describe('CGI bundle', () => {
     assert.equal(typeof load2(copy, 'launch/dispatch.js')?.dispatch, 'function');
     assert.ok(require.cache[join(copy, 'cgi', 'params.js')], 'bundled modules are registered under their file names');
   });
+
+  it('a bundled module still finds packages in node_modules (its paths are made when first asked for)', () => {
+    // req.log.child is real pino's: the bundled light logger requires pino from node_modules.
+    const dir = join(work, 'app-pino');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'app.js'), `module.exports = (req, res) => {
+      req.log.child({ sub: 1 }).warn('from a child logger');
+      res.end('ok');
+    };\n`);
+    const script = join(dir, 'dispatch.cgi');
+    writeFileSync(script, `require(${JSON.stringify(distSrc)}).dispatch({ app: './app.js' });\n`);
+    const r = spawnSync(process.execPath, ['-r', probe, script], {
+      env: cgiEnv({ PROBE_OUT: join(dir, 'loaded.json'), DUALCGI_COMPILE_CACHE: 'off' }),
+      input: '', encoding: 'latin1', timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\r\n\r\nok$/);
+    assert.match(r.stderr, /"sub":1,"msg":"from a child logger"/);
+    const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as Loaded;
+    assert.ok(loaded.fromDisk.includes(join(distSrc, BUNDLE_NAME)), 'the hit used the bundle');
+    assert.ok(loaded.cache.some((f) => f.includes('/node_modules/pino/')), 'pino came from node_modules');
+  });
 });
