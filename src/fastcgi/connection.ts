@@ -18,7 +18,14 @@ import { FcgiRequest, type RequestTransport } from './request';
 export interface ConnectionObserver {
   /** enabled: checked before any event object is built (tracing off costs this call). */
   enabled(): boolean;
+  /**
+   * record: one event per record. A stream record that arrives in pieces is given once, when its
+   * last piece is in, with `content` holding its first `headBytes` bytes (its preview), not its
+   * last piece.
+   */
   record?(conn: Connection, dir: 'in' | 'out', record: FastCGIRecord, rid: string | undefined): void;
+  /** headBytes: how much of a record that arrives in pieces the record event needs. Default 256. */
+  headBytes?: number;
   error?(conn: Connection | null, err: Error, phase: string, requestId?: number): void;
   open?(conn: Connection): void;
   close?(conn: Connection): void;
@@ -92,6 +99,8 @@ export class Connection implements RequestTransport {
    * can arrive after END_REQUEST, and its record event should still name its request.
    */
   #endedRids = new Map<number, string>();
+  /** #pieceHead: while tracing, the first bytes of the stream record arriving in pieces (its preview). */
+  #pieceHead: Buffer | null = null;
   #closeAfterRequests = false;
   #onClose: Array<() => void> = [];
 
@@ -218,10 +227,9 @@ export class Connection implements RequestTransport {
     if (this.#ending) return; // records after our end() in the same chunk: nobody will read a reply
     const { type, requestId } = record;
     // BEGIN_REQUEST is observed once its request exists, so the event carries the request's rid.
-    // A record that arrives in pieces is traced once, with its last piece.
-    if ((type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) && record.partial !== true) {
-      this.#observe('in', record, requestId);
-    }
+    // A record that arrives in pieces is traced once, when its last piece is in (#observePiece).
+    if (record.partial === true || this.#pieceHead !== null) this.#observePiece(record);
+    else if (type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) this.#observe('in', record, requestId);
     if (requestId === FCGI_NULL_REQUEST_ID) {
       if (type === RecordType.GetValues) this.#answerGetValues(record.content);
       else this.#write(encodeUnknownType(type)); // spec 4.2: unknown management record
@@ -291,6 +299,28 @@ export class Connection implements RequestTransport {
     this.#pendingParams++;
     this.#ctx.inFlight.count++;
     this.#observe('in', record, requestId);
+  }
+
+  /**
+   * #observePiece: a piece of a stream record (the decoder hands bodies on in pieces, never
+   * gathered). While tracing, the record's first bytes are kept, so its one event, sent with the
+   * last piece, previews the start of the record rather than its last piece.
+   */
+  #observePiece(record: FastCGIRecord): void {
+    const observer = this.#ctx.observer;
+    const head = this.#pieceHead;
+    if (record.partial === true) {
+      if (!observer?.record || !observer.enabled()) return;
+      const want = observer.headBytes ?? 256;
+      if (head === null) this.#pieceHead = Buffer.from(record.content.subarray(0, want));
+      else if (head.length < want) this.#pieceHead = Buffer.concat([head, record.content.subarray(0, want - head.length)]);
+      return;
+    }
+    this.#pieceHead = null;
+    const want = observer?.headBytes ?? 256;
+    const content = head === null ? record.content
+      : head.length >= want ? head : Buffer.concat([head, record.content.subarray(0, want - head.length)]);
+    this.#observe('in', head === null ? record : { ...record, content }, record.requestId);
   }
 
   /** #observe: a record event, built only when someone traces. */

@@ -285,6 +285,44 @@ describe('FastCGI responder over a real Unix socket', async () => {
   });
 });
 
+describe('record events', () => {
+  it('a STDIN record that arrives in pieces is one event, with the first bytes of the record as its content', async () => {
+    const seen: Array<{ type: number; contentLength: number; content: Buffer }> = [];
+    const { server, path } = await startServer({
+      onRequest,
+      observer: {
+        enabled: () => true,
+        record: (_c, dir, record) => { if (dir === 'in') seen.push({ type: record.type, contentLength: record.contentLength, content: Buffer.from(record.content) }); },
+        headBytes: 300,
+      },
+    });
+    try {
+      const peer = await RawPeer.connect(path);
+      const body = Buffer.alloc(5000);
+      for (let i = 0; i < body.length; i++) body[i] = 65 + (i % 26);
+      const head = Buffer.concat([
+        encodeBeginRequest(1, Role.Responder, 0),
+        ...encodeParams(1, [['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/pieces'], ['CONTENT_LENGTH', String(body.length)]]),
+      ]);
+      const bytes = Buffer.concat([head, encodeRecord(RecordType.Stdin, 1, body), encodeRecord(RecordType.Stdin, 1)]);
+      // The STDIN record's header and 100 bytes, then 1000 more, then the rest: three pieces.
+      const cuts = [head.length + 8 + 100, head.length + 8 + 1100];
+      peer.socket.write(bytes.subarray(0, cuts[0]));
+      await new Promise((r) => setTimeout(r, 50));
+      peer.socket.write(bytes.subarray(cuts[0], cuts[1]));
+      await new Promise((r) => setTimeout(r, 50));
+      peer.socket.write(bytes.subarray(cuts[1]));
+      await peer.until(() => endOf(peer, 1) !== undefined, 5000, 'END_REQUEST');
+      const stdin = seen.filter((r) => r.type === RecordType.Stdin);
+      assert.deepEqual(stdin.map((r) => r.contentLength), [5000, 0], 'one event for the record in pieces, one for the empty STDIN');
+      assert.deepEqual(stdin[0]!.content, body.subarray(0, 300));
+      peer.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('FastCGI server limits and shutdown', () => {
   it('refuses TCP peers outside FCGI_WEB_SERVER_ADDRS', async () => {
     const refusedErrors: string[] = [];
