@@ -133,14 +133,9 @@ async function start(options: DispatchOptions): Promise<Running> {
   }
   const base = scriptPath ? dirname(scriptPath) : process.cwd();
   // CGI: stdout is the response; guard it before anything (the console capture included) can write.
-  // A hit writes fds 1 and 2 directly (trace/stdio); a server takes the streams' writers now, before
-  // an app could patch them.
-  if (detection.mode === 'cgi') {
-    useDirectWrites();
-    guardStdout();
-  } else {
-    pinStdio();
-  }
+  // A server takes the streams' writers now, before an app could patch them.
+  if (detection.mode === 'cgi') guardStdout();
+  else pinStdio();
   installTrace({ trace: options.trace, scriptPath, showSecrets: options.showSecrets }, detection.mode);
   setAppLogRoute(options.appLog);
   const appName = typeof options.app === 'string' ? resolve(base, options.app) : '(app object)';
@@ -206,8 +201,14 @@ function runCgi(options: DispatchOptions, base: string): void {
     fail(err instanceof BadRequest ? err.status : 500, err as Error);
     return;
   }
+  const plan = bodyPlan(params, contentLength);
+  // A hit without a body writes fds 1 and 2 directly (trace/stdio: no socket object per pipe). With
+  // a body the streams stay: Apache's mod_cgi writes the whole body before it reads the response,
+  // so a blocking write of a response larger than the pipe, made before the app read the body,
+  // would wait on Apache while Apache waits on us; the streams queue it and stdin is drained.
+  if (plan === null) useDirectWrites();
   resolveApp(options, base).then((app) => {
-    exchange = new CgiExchange(params, bodyPlan(params, contentLength), out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
+    exchange = new CgiExchange(params, plan, out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
     handlerFor(app, options)(exchange);
   }, (err: Error) => fail(500, err));
 }

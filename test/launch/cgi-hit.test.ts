@@ -102,6 +102,47 @@ describe('a CGI hit of examples/hello', () => {
   });
 });
 
+describe('a CGI hit with a request body', () => {
+  it('answers 1 MiB before reading a 1 MiB body while the server writes the whole body first (as mod_cgi does)', async () => {
+    const dir = join(work, 'app-early');
+    mkdirSync(dir, { recursive: true });
+    // The app answers at once and never reads the body: dualcgi drains stdin itself.
+    writeFileSync(join(dir, 'app.js'), `module.exports = (req, res) => res.end(Buffer.alloc(1 << 20, 120));\n`);
+    const script = join(dir, 'dispatch.cgi');
+    writeFileSync(script, `require(${JSON.stringify(distSrc)}).dispatch({ app: './app.js' });\n`);
+    const size = 1 << 20;
+    const { spawn } = await import('node:child_process');
+    const env = cgiEnv({ DUALCGI_COMPILE_CACHE: 'off' });
+    env['REQUEST_METHOD'] = 'POST';
+    env['CONTENT_LENGTH'] = String(size);
+    env['CONTENT_TYPE'] = 'application/octet-stream';
+    const child = spawn(process.execPath, [script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    // Like Apache's mod_cgi: the whole body goes in first; the response is read only after that.
+    child.stdout.pause();
+    const bodyIn = new Promise<void>((resolve, reject) => {
+      child.stdin.on('error', reject);
+      child.stdin.end(Buffer.alloc(size, 121), resolve);
+    });
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      await bodyIn;
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => chunks.push(b));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 0, stderr);
+      const out = Buffer.concat(chunks);
+      const headEnd = out.indexOf('\r\n\r\n');
+      assert.match(out.subarray(0, headEnd).toString('latin1'), /^Status: 200 OK\r\n/);
+      assert.equal(out.length - headEnd - 4, size);
+    } finally {
+      clearTimeout(timeout);
+    }
+  });
+});
+
 describe('compile cache', () => {
   const app = join(work, 'app-cc');
   const script = join(work, 'cc.cgi');
