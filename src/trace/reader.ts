@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceEvent } from './events';
+import { expandGroup } from './group-expand';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
@@ -71,7 +72,11 @@ export class NdjsonReader {
   #line(line: string): void {
     const trimmed = line.trim();
     if (trimmed === '') return;
-    this.#onItem(parseLine(trimmed));
+    const item = parseLine(trimmed);
+    // A grouped line (request-group.ts) stands for several events: hand those on instead.
+    const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event) : undefined;
+    if (group === undefined) this.#onItem(item);
+    else for (const expanded of group) this.#onItem(expanded);
   }
 }
 
