@@ -22,6 +22,8 @@ type Event = TraceEvent & Obj;
  */
 class ExpandedItem {
   readonly kind = 'event' as const;
+  /** built: `line` comes from our own builders: one line, every string escaped (json-line.ts q). */
+  readonly built = true as const;
   #toEvent: () => Event;
   #toLine: () => string;
   #event: Event | undefined = undefined;

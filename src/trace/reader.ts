@@ -4,7 +4,7 @@ import { expandGroup } from './group-expand';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
-  | { kind: 'event'; event: TraceEvent & Record<string, unknown>; line?: string }
+  | { kind: 'event'; event: TraceEvent & Record<string, unknown>; line?: string; built?: true }
   | { kind: 'text'; text: string };
 
 /**
@@ -91,7 +91,8 @@ export function parseLine(line: string): ReadItem {
       const value: unknown = JSON.parse(line);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
         const event = value as TraceEvent & Record<string, unknown>;
-        // `line`: the text it came from, for consumers that pass valid lines on as they are (tail --json).
+        // `line`: the text it came from, for consumers that pass valid lines on as they are (tail
+        // --json). `built` (expanded events, group-expand.ts): the line is one dualcgi wrote itself.
         if (typeof event.ev === 'string') return { kind: 'event', event, line };
         // A pino line without `ev` (an app logging straight to the socket): an app log.
         return { kind: 'event', event: { ...(value as Record<string, unknown>), ev: 'app.log', stream: 'log' } as unknown as TraceEvent & Record<string, unknown> };
