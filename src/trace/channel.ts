@@ -1,5 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { type EventInput, Level, type TraceEvent } from './events';
+import type { TraceNote } from './notes';
 
 /**
  * The trace channel. Publishers check `isTracing()` (channel.hasSubscribers) before building an
@@ -21,19 +22,14 @@ export function publish(input: EventInput): void {
   traceChannel.publish(event);
 }
 
-/**
- * RawLine: an already-serialized NDJSON line (pino's own output from req.log, and the hot events
- * written by hand, json-line.ts), passed through. `nl`: it is known to end with a newline, so
- * sinks do not look (endsWith flattens a line built by concatenation, a copy per line).
- */
+/** RawLine: an already-serialized NDJSON line (pino's own output from req.log), passed through. */
 export interface RawLine {
   raw: string;
-  nl?: true;
 }
 
 /** isRawLine: a passed-through line rather than an event object. */
-export function isRawLine(message: TraceEvent | RawLine): message is RawLine {
-  return !('ev' in message) && typeof (message as RawLine).raw === 'string';
+export function isRawLine(message: TraceMessage): message is RawLine {
+  return typeof (message as Partial<RawLine>).raw === 'string' && !('ev' in message);
 }
 
 /** publishRaw: a line that is already NDJSON (from the app's pino logger). */
@@ -41,14 +37,17 @@ export function publishRaw(line: string): void {
   traceChannel.publish({ raw: line } satisfies RawLine);
 }
 
-/** publishLine: a hand-written event line that ends with its newline (json-line.ts). */
-export function publishLine(line: string): void {
-  traceChannel.publish({ raw: line, nl: true } satisfies RawLine);
+/** publishNote: a hot event as its values (notes.ts); each sink writes it its own way. */
+export function publishNote(note: TraceNote): void {
+  traceChannel.publish(note);
 }
 
-/** subscribe: receive every event and raw line; returns the unsubscribe function. */
-export function subscribe(fn: (message: TraceEvent | RawLine) => void): () => void {
-  const handler = (message: unknown): void => fn(message as TraceEvent | RawLine);
+/** TraceMessage: what subscribers receive: an event object, a raw line, or a note (notes.ts). */
+export type TraceMessage = TraceEvent | RawLine | TraceNote;
+
+/** subscribe: receive every event, raw line and note; returns the unsubscribe function. */
+export function subscribe(fn: (message: TraceMessage) => void): () => void {
+  const handler = (message: unknown): void => fn(message as TraceMessage);
   traceChannel.subscribe(handler);
   return () => traceChannel.unsubscribe(handler);
 }

@@ -1,6 +1,6 @@
 /**
- * console-capture: what src/handlers/serve.ts requires on every traced request, for the request
- * context that attributes console output (the capture itself is console-tap.ts).
+ * console-capture: what src/handlers/serve.ts requires on every traced request, to run it in its
+ * request context, which attributes console output (the capture itself is console-tap.ts).
  *
  * This module must stay one that nothing but serve.ts loads. Node 20 remembers a relative
  * require() (parent folder + specifier) only when that call is the one that first loads the
@@ -9,4 +9,4 @@
  * about 5% of a traced hello request's CPU (bench/ trace suite, `hello-cpu` group; profile of
  * the serving process under wrk).
  */
-export { requestContext } from './request-context';
+export { runInRequest } from './request-context';

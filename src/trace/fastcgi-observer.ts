@@ -1,7 +1,8 @@
 import type { Connection, ConnectionObserver } from '../fastcgi/connection';
-import { isTracing, publish, publishLine } from './channel';
+import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
-import { recordEvent, recordLine } from './record-event';
+import { recordEvent, recordNote } from './record-event';
+import { traceOptions } from './redact';
 
 function codeOf(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;
@@ -20,10 +21,12 @@ function peerOf(conn: Connection): string {
 export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
   return {
     enabled: isTracing,
+    // A record that arrives in pieces: the connection keeps this much of its start for the preview.
+    headBytes: traceOptions.previewBytes,
     record(conn, dir, record, rid) {
-      // The record types of every request go out as hand-written lines (record-event.ts recordLine).
-      const line = recordLine(record, dir, conn.id, mode, rid);
-      if (line !== undefined) publishLine(line);
+      // The record types of every request go out as notes (notes.ts says why); others as events.
+      const note = recordNote(record, dir, conn.id, mode, rid);
+      if (note !== undefined) publishNote(note);
       else publish(recordEvent(record, dir, conn.id, mode, rid));
     },
     error(conn, err, phase, requestId) {

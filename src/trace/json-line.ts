@@ -21,26 +21,13 @@ export function q(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
-/** heads: per event kind, per mode, the part of the line head after the time (built once). */
-const heads = new Map<string, Map<string, string>>();
-
 /**
- * lineHead: `{"level":L,"time":T,"pid":P,"ev":"E","mode":"M"` without the closing brace. The part
- * after the time is the same for every event of one kind and mode in this process, so it is built
- * once (looked up without building a key).
+ * lineHead: `{"level":L,"time":T,"pid":P,"ev":"E","mode":"M"` without the closing brace. `ev` is
+ * one of our own kind names (no escaping); the mode is quoted, since an expanded line's mode comes
+ * from the wire.
  */
-export function lineHead(level: number, ev: string, mode: string): string {
-  let byMode = heads.get(ev);
-  if (byMode === undefined) {
-    byMode = new Map();
-    heads.set(ev, byMode);
-  }
-  let tail = byMode.get(mode);
-  if (tail === undefined) {
-    tail = `,"pid":${process.pid},"ev":${JSON.stringify(ev)},"mode":${JSON.stringify(mode)}`;
-    byMode.set(mode, tail);
-  }
-  return `{"level":${level},"time":${Date.now()}${tail}`;
+export function lineHead(level: number, time: number, pid: number, ev: string, mode: string): string {
+  return `{"level":${level},"time":${time},"pid":${pid},"ev":"${ev}","mode":${q(mode)}`;
 }
 
 /** A pair's JSON, kept while its value stays the same (most CGI params repeat on every request). */

@@ -1,9 +1,10 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceEvent } from './events';
+import { expandGroup } from './group-expand';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
-  | { kind: 'event'; event: TraceEvent & Record<string, unknown>; line?: string }
+  | { kind: 'event'; event: TraceEvent & Record<string, unknown>; line?: string; built?: true }
   | { kind: 'text'; text: string };
 
 /**
@@ -71,7 +72,11 @@ export class NdjsonReader {
   #line(line: string): void {
     const trimmed = line.trim();
     if (trimmed === '') return;
-    this.#onItem(parseLine(trimmed));
+    const item = parseLine(trimmed);
+    // A grouped line (request-group.ts) stands for several events: hand those on instead.
+    const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event) : undefined;
+    if (group === undefined) this.#onItem(item);
+    else for (const expanded of group) this.#onItem(expanded);
   }
 }
 
@@ -86,7 +91,8 @@ export function parseLine(line: string): ReadItem {
       const value: unknown = JSON.parse(line);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
         const event = value as TraceEvent & Record<string, unknown>;
-        // `line`: the text it came from, for consumers that pass valid lines on as they are (tail --json).
+        // `line`: the text it came from, for consumers that pass valid lines on as they are (tail
+        // --json). `built` (expanded events, group-expand.ts): the line is one dualcgi wrote itself.
         if (typeof event.ev === 'string') return { kind: 'event', event, line };
         // A pino line without `ev` (an app logging straight to the socket): an app log.
         return { kind: 'event', event: { ...(value as Record<string, unknown>), ev: 'app.log', stream: 'log' } as unknown as TraceEvent & Record<string, unknown> };

@@ -4,6 +4,7 @@ import {
 } from '../protocol';
 import { Level, type RecordEvent } from './events';
 import { q } from './json-line';
+import type { RecordNote } from './notes';
 import { preview, redactParams, traceOptions } from './redact';
 
 type RecordInput = Omit<RecordEvent, 'level' | 'time' | 'pid'> & { level?: number };
@@ -81,64 +82,131 @@ function decodePairsLenient(content: Buffer): Array<[string, string]> {
 }
 
 /**
- * recordLine: the NDJSON line of a record event for the record types every request has (BEGIN_REQUEST,
- * PARAMS, STDIN/STDOUT/DATA with bodies redacted, END_REQUEST, ABORT_REQUEST), written by hand; undefined
- * for anything else (the caller falls back to recordEvent). Same fields as recordEvent, except that
- * a PARAMS record carries `pairs` (how many pairs it holds) instead of the pairs themselves: the
- * request.start event carries the params once, complete and redacted (json-line.ts says what this
- * buys).
+ * recordNote: the values of a record event for the record types every request has (BEGIN_REQUEST,
+ * PARAMS, STDIN/STDOUT/DATA with bodies redacted, END_REQUEST, ABORT_REQUEST); undefined for
+ * anything else (the caller falls back to recordEvent). Same fields as recordEvent, except that a
+ * PARAMS record carries `pairs` (how many pairs it holds) instead of the pairs themselves: the
+ * request.start event carries the params once, complete and redacted (json-line.ts says what
+ * this buys). notes.ts says why values rather than a line.
  */
-export function recordLine(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): string | undefined {
-  const type = record.type;
+export function recordNote(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): RecordNote | undefined {
   const content = record.content;
-  let extra: string;
-  let note = '';
-  switch (type) {
-    case RecordType.BeginRequest: {
+  let num = -1;
+  let text = '';
+  switch (record.type) {
+    case RecordType.BeginRequest:
       if (content.length !== 8) return undefined;
-      const role = roleName(content.readUInt16BE(0));
-      const flags = content[2]!;
-      const keep = (flags & FCGI_KEEP_CONN) !== 0;
-      note = ` role=${role}${keep ? ' KEEP_CONN' : ''}`;
-      extra = `,"role":"${role}","flags":${flags},"keepConn":${keep}`;
+      text = roleName(content.readUInt16BE(0));
+      num = content[2]!;
       break;
-    }
-    case RecordType.EndRequest: {
+    case RecordType.EndRequest:
       if (content.length !== 8) return undefined;
-      const appStatus = content.readUInt32BE(0);
-      const status = protocolStatusName(content[4]!);
-      note = ` ${status} app=${appStatus}`;
-      extra = `,"appStatus":${appStatus},"protocolStatus":"${status}"`;
+      num = content.readUInt32BE(0);
+      text = protocolStatusName(content[4]!);
       break;
-    }
     case RecordType.Params:
-      extra = content.length > 0 ? `,"pairs":${countPairs(content)}` : '';
+      if (content.length > 0) num = countPairs(content);
       break;
     case RecordType.Stdin:
     case RecordType.Stdout:
     case RecordType.Data:
       if (content.length > 0 && traceOptions.showSecrets) return undefined;
-      extra = content.length > 0 ? ',"redacted":true' : '';
       break;
     case RecordType.AbortRequest:
-      extra = '';
       break;
     default:
       return undefined;
   }
-  // Names come from our own tables and ids/lengths are numbers: nothing here needs escaping but the
-  // rid. The line is made flat at once, by one join of a few pieces with the constant text
-  // precomputed per type: built as a template (a rope of ~25 parts), it was flattened only when
-  // the sink joined the turn's lines, by then out of cache. In the profile of the serving process
-  // under wrk (the trace suite's setup, in-process listener) the sink's join fell from ~13 to
-  // ~2 µs per request and GC from ~24 to ~13 µs over tracing off; wall-clock A/B runs of the
-  // `hello-cpu` kind stayed within the machine's noise.
-  const f = fragmentsOf(dir, type);
-  return [
-    '{"level":20,"time":', Date.now(), pidAndMode(mode), f.msg, record.requestId, ' len=', record.contentLength, note,
-    '","conn":', conn, f.fields, record.requestId, ',"contentLength":', record.contentLength,
-    ',"paddingLength":', record.paddingLength, rid === undefined ? '' : `,"rid":${q(rid)}`, extra, '}\n',
-  ].join('');
+  return {
+    note: 'record', time: Date.now(), pid: process.pid, mode, conn, dir, type: record.type, requestId: record.requestId,
+    contentLength: record.contentLength, paddingLength: record.paddingLength, rid, num, text,
+  };
+}
+
+/**
+ * recordNoteLine: a record note as its own `record` event line, without the newline (the file
+ * and stderr targets, and `tail --json` expanding a grouped line). Names come from our own tables and ids and lengths are
+ * numbers: nothing here needs escaping but the rid and, when the note comes from a line being
+ * expanded, the mode and names (group-expand.ts admits only plain names). One template over
+ * cached fragments: an array join of the ~20 pieces took twice as long (microbenchmark of
+ * expanding a hello request's group, tail's side).
+ */
+export function recordNoteLine(n: RecordNote): string {
+  const f = fragmentsOf(n.dir, n.type);
+  let note = '';
+  let fields = '';
+  switch (n.type) {
+    case RecordType.BeginRequest: {
+      const keep = (n.num & FCGI_KEEP_CONN) !== 0;
+      note = ` role=${n.text}${keep ? ' KEEP_CONN' : ''}`;
+      fields = `,"role":"${n.text}","flags":${n.num},"keepConn":${keep}`;
+      break;
+    }
+    case RecordType.EndRequest:
+      note = ` ${n.text} app=${n.num}`;
+      fields = `,"appStatus":${n.num},"protocolStatus":"${n.text}"`;
+      break;
+    case RecordType.Params:
+      if (n.num >= 0) fields = `,"pairs":${n.num}`;
+      break;
+    case RecordType.Stdin:
+    case RecordType.Stdout:
+    case RecordType.Data:
+      if (n.contentLength > 0) fields = ',"redacted":true';
+      break;
+    default:
+  }
+  const rid = n.rid === undefined ? '' : `,"rid":${q(n.rid)}`;
+  return `{"level":20,"time":${n.time}${pidAndMode(n.pid, n.mode)}${f.msg}${n.requestId} len=${n.contentLength}${note}","conn":${n.conn}${
+    f.fields}${n.requestId},"contentLength":${n.contentLength},"paddingLength":${n.paddingLength}${rid}${fields}}`;
+}
+
+let lastPid = -1;
+let lastMode = '';
+let lastPidAndMode = '';
+
+/** pidAndMode: `,"pid":P,"ev":"record","mode":"M"`, kept for the last pid and mode (one producer's lines come together). */
+function pidAndMode(pid: number, mode: string): string {
+  if (pid !== lastPid || mode !== lastMode) {
+    lastPid = pid;
+    lastMode = mode;
+    lastPidAndMode = `,"pid":${pid},"ev":"record","mode":${q(mode)}`;
+  }
+  return lastPidAndMode;
+}
+
+/** recordNoteEvent: a record note as the event object recordNoteLine's line parses to. */
+export function recordNoteEvent(n: RecordNote): RecordEvent {
+  const type = recordTypeName(n.type);
+  const event: RecordEvent = {
+    level: Level.debug, time: n.time, pid: n.pid, ev: 'record', mode: n.mode,
+    msg: `${n.dir === 'in' ? '<-' : '->'} ${type} id=${n.requestId} len=${n.contentLength}`, conn: n.conn, dir: n.dir, type,
+    typeCode: n.type, requestId: n.requestId, contentLength: n.contentLength, paddingLength: n.paddingLength,
+  };
+  if (n.rid !== undefined) event.rid = n.rid;
+  switch (n.type) {
+    case RecordType.BeginRequest:
+      event.role = n.text;
+      event.flags = n.num;
+      event.keepConn = (n.num & FCGI_KEEP_CONN) !== 0;
+      event.msg += ` role=${n.text}${event.keepConn ? ' KEEP_CONN' : ''}`;
+      break;
+    case RecordType.EndRequest:
+      event.appStatus = n.num;
+      event.protocolStatus = n.text;
+      event.msg += ` ${n.text} app=${n.num}`;
+      break;
+    case RecordType.Params:
+      if (n.num >= 0) event.pairs = n.num;
+      break;
+    case RecordType.Stdin:
+    case RecordType.Stdout:
+    case RecordType.Data:
+      if (n.contentLength > 0) event.redacted = true;
+      break;
+    default:
+  }
+  return event;
 }
 
 /** Fragments: the constant text of one record type's line in one direction. */
@@ -161,18 +229,6 @@ function fragmentsOf(dir: 'in' | 'out', type: number): Fragments {
     byType.set(type, f);
   }
   return f;
-}
-
-let lastMode = '';
-let lastPidAndMode = '';
-
-/** pidAndMode: `,"pid":P,"ev":"record","mode":"M"` (one mode per process in practice). */
-function pidAndMode(mode: string): string {
-  if (mode !== lastMode) {
-    lastMode = mode;
-    lastPidAndMode = `,"pid":${process.pid},"ev":"record","mode":${JSON.stringify(mode)}`;
-  }
-  return lastPidAndMode;
 }
 
 /** countPairs: how many whole name-value pairs `content` holds, without decoding them (a pair may continue in the next record). */

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHead } from '../cgi/request-head';
 import type { Exchange } from '../handlers/exchange';
-import { isTracing, publish, publishLine } from './channel';
+import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
 import { lineHead, pairsJson, q } from './json-line';
+import type { EndNote, StartNote } from './notes';
 import { isSecretHeader, isSecretParam, REDACTED } from './redact';
 
 const REDACTED_JSON = q(REDACTED);
@@ -42,7 +43,8 @@ export function headersJson(res: ServerResponse | null): string {
 
 /**
  * traceRequest: publish request.start and return the hooks for request.end and errors; null when
- * nobody listens (the caller then does no tracing work at all).
+ * nobody listens (the caller then does no tracing work at all). Both go out as notes (notes.ts);
+ * the params JSON is built here, once, redacted (json-line.ts pairsJson), and never again.
  */
 export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number; bytesOut: number },
   head: RequestHead): RequestTrace | null {
@@ -51,13 +53,10 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   const started = process.hrtime.bigint();
   const uri = head.originalUrl;
   const mode = exchange.mode;
-  // Hand-written lines (json-line.ts says what this buys), joined flat at once like record lines
-  // (record-event.ts recordLine says why); the params go out here only, not in the PARAMS record
-  // events too.
-  publishLine([lineHead(Level.info, 'request.start', mode), ',"msg":', q(`${head.method} ${uri}`), ',"rid":', q(rid),
-    ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"url":', q(head.url),
-    ',"mountPoint":', q(head.mountPoint), ',"role":', q(exchange.role), ',"params":',
-    pairsJson(exchange.params, isSecretParam, REDACTED_JSON), '}\n'].join(''));
+  publishNote({
+    note: 'start', time: Date.now(), pid: process.pid, mode, rid, requestId: exchange.requestId, method: head.method, uri,
+    url: head.url, mountPoint: head.mountPoint, role: exchange.role, paramsJson: pairsJson(exchange.params, isSecretParam, REDACTED_JSON),
+  });
   let ended = false;
   const trace: RequestTrace = {
     rid,
@@ -66,12 +65,14 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
       if (ended || !isTracing()) return;
       ended = true;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info;
       const aborted = exchange.aborted;
-      publishLine([lineHead(level, 'request.end', mode), ',"msg":', q(`${head.method} ${uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`),
-        ',"rid":', q(rid), ',"requestId":', exchange.requestId, ',"method":', q(head.method), ',"uri":', q(uri), ',"status":', status,
-        ',"headers":', headersJson(res), ',"bytesIn":', exchange.bytesIn, ',"bytesOut":', exchange.bytesOut,
-        ',"durationMs":', Math.round(durationMs * 1000) / 1000, ',"appStatus":0,"aborted":', aborted, '}\n'].join(''));
+      publishNote({
+        note: 'end', time: Date.now(), pid: process.pid, mode, rid, requestId: exchange.requestId,
+        level: status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info,
+        msg: `${head.method} ${uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`, method: head.method, uri, status,
+        headersJson: headersJson(res), bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
+        durationMs: Math.round(durationMs * 1000) / 1000, aborted,
+      });
     },
     fail(err, phase) {
       if (!isTracing()) return;
@@ -84,4 +85,18 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   };
   exchange.onAbort(() => trace.finish(null, 499));
   return trace;
+}
+
+/** startLine: request.start as its own line, without the newline (file and stderr targets; `tail --json` expanding a group). */
+export function startLine(n: StartNote): string {
+  return `${lineHead(Level.info, n.time, n.pid, 'request.start', n.mode)},"msg":${q(`${n.method} ${n.uri}`)},"rid":${q(n.rid)},"requestId":${
+    n.requestId},"method":${q(n.method)},"uri":${q(n.uri)},"url":${q(n.url)},"mountPoint":${q(n.mountPoint)},"role":${q(n.role)},"params":${
+    n.paramsJson}}`;
+}
+
+/** endLine: request.end as its own line, without the newline. */
+export function endLine(n: EndNote): string {
+  return `${lineHead(n.level, n.time, n.pid, 'request.end', n.mode)},"msg":${q(n.msg)},"rid":${q(n.rid)},"requestId":${n.requestId},"method":${
+    q(n.method)},"uri":${q(n.uri)},"status":${n.status},"headers":${n.headersJson},"bytesIn":${n.bytesIn},"bytesOut":${n.bytesOut},"durationMs":${
+    n.durationMs},"appStatus":0,"aborted":${n.aborted}}`;
 }

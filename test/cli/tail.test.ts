@@ -7,6 +7,16 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main';
 import { cgiRequest, fcgiRequest, ndjson, processStart, sendLines, waitFor } from '../dashboard/fixtures';
+import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
+import type { TraceNote } from '../../src/trace/notes';
+import { helloNotes } from '../trace/notes-fixture';
+
+/** grouped: the one line a socket sink sends for these notes of one turn. */
+function grouped(notes: TraceNote[]): string {
+  const g = new RequestGroup(notes[0]!);
+  for (const n of notes) g.add(n);
+  return groupLine(g);
+}
 
 /** capture: a stdout/stderr that keeps what is written. */
 function capture(): Writable & { text: string } {
@@ -73,6 +83,26 @@ describe('dualcgi tail', () => {
       const parsed = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
       assert.deepEqual(parsed, events);
       assert.match(out.stderr, /not a trace event: garbage/);
+    });
+  });
+
+  it('--json writes a grouped request line as the lines of the events it stands for', async () => {
+    const notes = helloNotes({ rid: 't-1', uri: '/grouped' });
+    await withTail(['--json'], async (path, out) => {
+      await sendLines(path, grouped(notes));
+      await waitFor(() => out.stdout.split('\n').length > notes.length, 'all lines');
+      assert.equal(out.stdout, notes.map(noteLine).join(''));
+    });
+  });
+
+  it('prints a grouped request line as its summary, and its records with -v', async () => {
+    const notes = helloNotes({ rid: 't-2', uri: '/grouped', status: 404 });
+    await withTail(['-v'], async (path, out) => {
+      await sendLines(path, grouped(notes));
+      await waitFor(() => out.stdout.includes('END_REQUEST'), 'the last record');
+      assert.match(out.stdout, /WARN: GET \/grouped 404 /);
+      for (const type of ['BEGIN_REQUEST', 'PARAMS', 'STDIN', 'STDOUT', 'END_REQUEST']) assert.match(out.stdout, new RegExp(`DEBUG: [→←] (in|out) +${type} +id=1`));
+      assert.ok(!out.stdout.includes('"ev":"request"'), 'never the grouped line itself');
     });
   });
 

@@ -7,6 +7,9 @@ import { ProcessTable } from '../../src/dashboard/store/processes';
 import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import type { TraceEvent } from '../../src/trace/events';
 import { cgiRequest, fcgiRequest, item, ndjson, processStart } from './fixtures';
+import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
+import { REDACTED } from '../../src/trace/redact';
+import { helloNotes } from '../trace/notes-fixture';
 
 function feed(store: DashboardStore, events: TraceEvent[], now = Date.now()): void {
   for (const e of events) store.ingest(item(e), now);
@@ -43,6 +46,23 @@ describe('RequestStore through DashboardStore', () => {
     feed(store, [late]);
     assert.equal(store.requests.get('4242-1'), undefined);
     assert.equal(store.dropped(), 1);
+  });
+
+  it('fills a request from a grouped line as from a line per event', () => {
+    const notes = helloNotes({ rid: 'd-1', uri: '/grouped?a=1' });
+    const g = new RequestGroup(notes[0]!);
+    for (const n of notes) g.add(n);
+    const fromGroup = new DashboardStore();
+    const fromLines = new DashboardStore();
+    const now = Date.now();
+    new NdjsonReader((i) => fromGroup.ingest(i, now)).push(groupLine(g));
+    new NdjsonReader((i) => fromLines.ingest(i, now)).push(notes.map(noteLine).join(''));
+    const entry = fromGroup.requests.get('d-1')!;
+    assert.deepEqual(entry.records.map((r) => r.type), ['BEGIN_REQUEST', 'PARAMS', 'PARAMS', 'STDOUT', 'STDIN', 'STDOUT', 'END_REQUEST']);
+    assert.equal(entry.uri, '/grouped?a=1');
+    assert.equal(entry.status, 200);
+    assert.ok(entry.params.some(([n, v]) => n === 'HTTP_COOKIE' && v === REDACTED), 'secrets stay redacted');
+    assert.deepEqual(entry, fromLines.requests.get('d-1'));
   });
 
   it('attaches interleaved records to their own request by rid', () => {

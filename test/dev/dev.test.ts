@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
+import { listenForTraces } from '../../src/trace/listener';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RunningDev, startDev } from '../../src/dev/server';
@@ -67,8 +68,8 @@ describe('dualcgi dev: FastCGI (as mod_fcgid)', { timeout: 60_000 }, () => {
     mkdirSync(join(d.dir, 'static'));
     writeFileSync(join(d.dir, 'static', 'hello.txt'), 'hello\n');
     const sock = join(d.dir, 'trace.sock');
-    traceServer = createServer((s) => s.on('data', (b: Buffer) => traceLines.push(...b.toString().split('\n').filter(Boolean))));
-    await new Promise<void>((r) => traceServer.listen(sock, r));
+    // Read as the dashboard reads (a request's grouped line comes out as its events).
+    traceServer = await listenForTraces(sock, (item) => traceLines.push(item.kind === 'event' ? item.line ?? JSON.stringify(item.event) : item.text));
     dev = await startDev({ docroot: d.dir, port: 0, host: '127.0.0.1', env: { DUALCGI_TRACE: `unix:${sock}`, DUALCGI_RUN_DIR: 'off' }, log: (l) => logs.push(l) });
   });
 

@@ -7,8 +7,8 @@ import { Hono } from 'hono';
 import { FastCGIClientConnection } from '../../src/client/fastcgi-client';
 import { buildCgiParams } from '../../src/client/params';
 import type { CgiError } from '../../src/cgi/errors';
-import { isRawLine, subscribe, type RawLine } from '../../src/trace/channel';
-import type { TraceEvent } from '../../src/trace/events';
+import { isRawLine, subscribe, type TraceMessage } from '../../src/trace/channel';
+import { serialize } from '../../src/trace/sink';
 import type { FetchEnv } from '../../src/handlers/fetch';
 import { appFromValue } from '../../src/launch/load-app';
 import {
@@ -313,7 +313,7 @@ describe('fetch adapter', async () => {
   });
 
   it('is traced like a Node app: request.start, errors with their phase, request.end with the head', async () => {
-    const events: Array<TraceEvent | RawLine> = [];
+    const events: TraceMessage[] = [];
     const off = subscribe((e) => events.push(e));
     try {
       await served.request('/cookies');
@@ -322,11 +322,10 @@ describe('fetch adapter', async () => {
     } finally {
       off();
     }
-    // request.start / request.end arrive as ready-made NDJSON lines (trace/json-line); others as objects.
+    // request.start / request.end arrive as notes (trace/notes), app logs as raw lines: each as the line a file target writes.
     const parsed = events.map((e): Record<string, unknown> => {
-      if (!isRawLine(e)) return e as unknown as Record<string, unknown>;
       try {
-        return JSON.parse(e.raw) as Record<string, unknown>;
+        return JSON.parse(serialize(e)) as Record<string, unknown>;
       } catch {
         return {};
       }

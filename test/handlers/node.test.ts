@@ -13,6 +13,8 @@ import { parseCgiResponse } from '../../src/client/cgi-response';
 import type { DualcgiRequest } from '../../src/handlers/node';
 import { RecordType } from '../../src/protocol';
 import { header, headerAll, serveListener } from './fixture';
+import { subscribe } from '../../src/trace/channel';
+import { isNote } from '../../src/trace/notes';
 
 describe('Node adapter: Express unchanged', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dualcgi-express-'));
@@ -215,6 +217,25 @@ describe('Node adapter: plain listeners', async () => {
     const r = await dbg.get('/');
     assert.match(r.body.toString(), /visible in debug\n\s+at /);
     await dbg.close();
+  });
+
+  it('keeps timeoutMs, debug and onError while traced (the traced options are built field by field)', async () => {
+    const notes: string[] = [];
+    const off = subscribe((m) => { if (isNote(m) && m.note === 'end') notes.push(String(m.status)); });
+    try {
+      const app = await serveListener((req: IncomingMessage) => {
+        if (req.url === '/never') return;
+        throw new Error('visible in debug');
+      }, { timeoutMs: 100, debug: true });
+      assert.equal((await app.get('/never')).status, 504);
+      const r = await app.get('/');
+      assert.match(r.body.toString(), /visible in debug\n\s+at /);
+      assert.ok(app.errors.some((e) => (e as Error & { code?: string }).code === 'DUALCGI_ERR_HANDLER_TIMEOUT'));
+      await app.close();
+    } finally {
+      off();
+    }
+    assert.deepEqual(notes, ['504', '500'], 'both requests were traced');
   });
 
   it('a listener that writes a CGI-significant header value cannot split the head', async () => {

@@ -13,6 +13,7 @@ import type { FcgiRequest } from '../../src/fastcgi/request';
 import { parseAddress } from '../../src/net/address';
 import { TapServer } from '../../src/tap/proxy';
 import { isRawLine, subscribe } from '../../src/trace/channel';
+import { isNote } from '../../src/trace/notes';
 import type { TraceEvent } from '../../src/trace/events';
 import { pseudoRandom } from '../../src/lint/checks';
 import { waitUntil } from '../client/cli-io';
@@ -51,7 +52,7 @@ describe('tap: a transparent FastCGI proxy', { timeout: 60_000 }, () => {
     tap = new TapServer({ listen: { kind: 'unix', path: join(dir.dir, 'tap.sock') }, upstream: parseAddress(upstream.address), captureDir: dir.dir });
     await tap.listen();
     address = tap.addressString();
-    unsubscribe = subscribe((m) => { if (!isRawLine(m)) events.push(m); });
+    unsubscribe = subscribe((m) => { if (!isRawLine(m) && !isNote(m)) events.push(m); });
   });
   after(async () => {
     unsubscribe();
@@ -130,7 +131,7 @@ describe('tap: byte-exact, and upstream failures', { timeout: 30_000 }, () => {
     const tap = new TapServer({ listen: { kind: 'unix', path: join(dir, 'tap.sock') }, upstream: { kind: 'unix', path: join(dir, 'raw.sock') } });
     await tap.listen();
     const events: TraceEvent[] = [];
-    const unsubscribe = subscribe((m) => { if (!isRawLine(m)) events.push(m); });
+    const unsubscribe = subscribe((m) => { if (!isRawLine(m) && !isNote(m)) events.push(m); });
     try {
       const sent = pseudoRandom(500_000, 5);
       const client = connect(join(dir, 'tap.sock'));
@@ -158,7 +159,7 @@ describe('tap: byte-exact, and upstream failures', { timeout: 30_000 }, () => {
     const tap = new TapServer({ listen: { kind: 'unix', path: join(dir, 'tap.sock') }, upstream: { kind: 'unix', path: join(dir, 'closer.sock') } });
     await tap.listen();
     const events: TraceEvent[] = [];
-    const unsubscribe = subscribe((m) => { if (!isRawLine(m)) events.push(m); });
+    const unsubscribe = subscribe((m) => { if (!isRawLine(m) && !isNote(m)) events.push(m); });
     try {
       const client = connect({ path: join(dir, 'tap.sock'), allowHalfOpen: true });
       client.on('error', () => {});
@@ -182,7 +183,7 @@ describe('tap: byte-exact, and upstream failures', { timeout: 30_000 }, () => {
     const tap = new TapServer({ listen: { kind: 'unix', path: join(dir, 'tap.sock') }, upstream: { kind: 'unix', path: join(dir, 'missing.sock') } });
     await tap.listen();
     const events: TraceEvent[] = [];
-    const unsubscribe = subscribe((m) => { if (!isRawLine(m)) events.push(m); });
+    const unsubscribe = subscribe((m) => { if (!isRawLine(m) && !isNote(m)) events.push(m); });
     try {
       const err = await fastcgiRequest(tap.addressString(), get('/')).catch((e: unknown) => e);
       assert.ok(isClientError(err, 'CLIENT_ERR_CLOSED'), String(err));

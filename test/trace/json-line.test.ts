@@ -5,9 +5,11 @@ import {
   encodeBeginRequest, encodeEndRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, type FastCGIRecord, ProtocolStatus,
   RecordDecoder, RecordType, Role,
 } from '../../src/protocol';
-import { subscribe, isRawLine } from '../../src/trace/channel';
+import { subscribe } from '../../src/trace/channel';
+import { isNote } from '../../src/trace/notes';
 import { lineHead, pairsJson, q } from '../../src/trace/json-line';
-import { countPairs, recordEvent, recordLine } from '../../src/trace/record-event';
+import { countPairs, recordEvent, recordNote, recordNoteEvent, recordNoteLine } from '../../src/trace/record-event';
+import { noteLine } from '../../src/trace/request-group';
 import { REDACTED, traceOptions } from '../../src/trace/redact';
 import { headersJson, traceRequest } from '../../src/trace/request-events';
 import type { Exchange } from '../../src/handlers/exchange';
@@ -20,6 +22,12 @@ function decode(...bufs: Buffer[]): FastCGIRecord[] {
 }
 
 type Obj = Record<string, unknown>;
+
+/** recordLine: a record's note as its own line, as the file and stderr targets write it. */
+function recordLine(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): string | undefined {
+  const note = recordNote(record, dir, conn, mode, rid);
+  return note === undefined ? undefined : `${recordNoteLine(note)}\n`;
+}
 
 function parseLine(line: string): Obj {
   assert.ok(line.endsWith('\n'), 'a line ends with its newline');
@@ -38,12 +46,14 @@ function assertSameAsEvent(record: FastCGIRecord, dir: 'in' | 'out', rid?: strin
     assert.deepEqual(fast[k], k === 'level' ? 20 : v, `field ${k}`);
   }
   assert.equal(fast['ev'], 'record');
+  const event = recordNoteEvent(recordNote(record, dir, 4, 'fcgi', rid)!) as unknown as Obj;
+  assert.deepEqual({ ...fast }, { ...event, time: fast['time'] }, 'the line parses to the event object a grouped line expands to');
   assert.equal(fast['pid'], process.pid);
   assert.equal(typeof fast['time'], 'number');
   return fast;
 }
 
-describe('hand-written trace lines', () => {
+describe('hand-written trace lines (notes written one line per event)', () => {
   afterEach(() => { traceOptions.showSecrets = false; });
 
   it('q quotes any text as JSON, hostile strings included', () => {
@@ -54,12 +64,12 @@ describe('hand-written trace lines', () => {
   });
 
   it('lineHead and pairsJson make valid JSON, secrets replaced', () => {
-    const line = `${lineHead(30, 'request.start', 'fcgi')},"params":${pairsJson([['HTTP_COOKIE', 's=1'], ['A', '"x"\n']], (n) => n === 'HTTP_COOKIE', q(REDACTED))}}`;
+    const line = `${lineHead(30, Date.now(), process.pid, 'request.start', 'fcgi')},"params":${pairsJson([['HTTP_COOKIE', 's=1'], ['A', '"x"\n']], (n) => n === 'HTTP_COOKIE', q(REDACTED))}}`;
     const ev = JSON.parse(line) as Obj;
     assert.equal(ev['ev'], 'request.start');
     assert.equal(ev['mode'], 'fcgi');
     assert.deepEqual(ev['params'], [['HTTP_COOKIE', REDACTED], ['A', '"x"\n']]);
-    assert.equal(JSON.parse(`${lineHead(20, 'record', 'tap')}}`)['mode'], 'tap');
+    assert.equal(JSON.parse(`${lineHead(20, 1, 2, 'record', 'tap')}}`)['mode'], 'tap');
   });
 
   it('record lines carry what recordEvent carries for BEGIN_REQUEST, END_REQUEST and empty/redacted streams', () => {
@@ -102,7 +112,7 @@ describe('hand-written trace lines', () => {
 
   it('request.start carries the params once, redacted; request.end the head and status', () => {
     const lines: string[] = [];
-    const off = subscribe((m) => { if (isRawLine(m)) lines.push(m.raw); });
+    const off = subscribe((m) => { if (isNote(m)) lines.push(noteLine(m)); });
     try {
       const params = new Map([['REQUEST_METHOD', 'GET'], ['HTTP_COOKIE', 'secret=1'], ['REQUEST_URI', '/a?\u001b']]);
       const exchange = {

@@ -3,13 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTracing, publish, publishRaw, subscribe } from '../../src/trace/channel';
+import { isTracing, publish, publishNote, publishRaw, subscribe } from '../../src/trace/channel';
 import type { TraceEvent } from '../../src/trace/events';
 import { listenForTraces } from '../../src/trace/listener';
 import type { ReadItem } from '../../src/trace/reader';
 import { createSink, serialize } from '../../src/trace/sink';
 import { parseTraceTarget } from '../../src/trace/target';
 import { resolveTraceTarget, TRACE_FILE } from '../../src/trace/install';
+import { createServer as createNetServer, type Server } from 'node:net';
+import { noteLine } from '../../src/trace/request-group';
+import { helloNotes, publishHello } from './notes-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'dualcgi-trace-'));
 
@@ -96,6 +99,62 @@ describe('sinks', () => {
     assert.deepEqual(items.map((i) => (i.kind === 'event' ? i.event.msg : i.text)), ['queued before connect', 'after connect']);
   });
 
+  it('a file sink writes a request\'s notes one line per event, as they come', () => {
+    const path = join(dir, 'notes.ndjson');
+    const sink = createSink({ kind: 'file', path });
+    const notes = helloNotes({ rid: 'f-1' }); // published to the sink too
+    sink.close();
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text, notes.map(noteLine).join(''));
+    assert.deepEqual(text.split('\n').filter(Boolean).map((l) => JSON.parse(l).ev),
+      ['record', 'record', 'record', 'request.start', 'record', 'record', 'request.end', 'record', 'record']);
+  });
+
+  it('a socket sink sends a request\'s notes of one turn as one line, which the listener expands', async () => {
+    const path = join(dir, 'grouped.sock');
+    const raw = await rawListener(join(dir, 'grouped-raw.sock'));
+    const items: ReadItem[] = [];
+    const server = await listenForTraces(path, (item) => items.push(item));
+    for (const [target, fn] of [[raw.path, () => raw.text()], [path, () => items]] as const) {
+      const sink = createSink({ kind: 'unix', path: target });
+      await sink.flush(2000);
+      publishHello({ rid: 's-1' });
+      publishHello({ rid: 's-2', requestId: 2 });
+      await sink.flush(2000);
+      await waitUntil(() => (typeof fn() === 'string' ? (fn() as string).split('\n').length > 2 : (fn() as ReadItem[]).length >= 18));
+      sink.close();
+    }
+    server.close();
+    raw.server.close();
+    const lines = raw.text().split('\n').filter(Boolean);
+    assert.deepEqual(lines.map((l) => [JSON.parse(l).ev, JSON.parse(l).rid]), [['request', 's-1'], ['request', 's-2']], 'one line per request');
+    assert.deepEqual(items.map((i) => (i.kind === 'event' ? `${i.event.ev} ${String(i.event['rid'])}` : i.text)).slice(0, 9),
+      ['record', 'record', 'record', 'request.start', 'record', 'record', 'request.end', 'record', 'record'].map((e) => `${e} s-1`));
+  });
+
+  it('a socket sink sends a long request\'s records as they come, before it ends (one line per turn)', async () => {
+    const notes = helloNotes({ rid: 'l-1' }); // made before the sink listens
+    const raw = await rawListener(join(dir, 'long-raw.sock'));
+    const sink = createSink({ kind: 'unix', path: raw.path });
+    await sink.flush(2000);
+    publishNote(notes[0]!);
+    publishNote(notes[1]!);
+    await waitUntil(() => raw.text().includes('"l-1"'));
+    assert.equal(raw.text().split('\n').filter(Boolean).length, 1, 'the first turn\'s records are on the wire before the request ends');
+    for (const n of notes.slice(2)) {
+      publishNote(n);
+      await new Promise((r) => setImmediate(r));
+    }
+    await sink.flush(2000);
+    await waitUntil(() => raw.text().includes('"end"'));
+    sink.close();
+    raw.server.close();
+    const lines = raw.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ev: string; rid: string; records?: unknown[] });
+    assert.ok(lines.length >= 4, `one line per turn: ${raw.text()}`);
+    assert.ok(lines.every((l) => l.ev === 'request' && l.rid === 'l-1'));
+    assert.equal(lines.reduce((n, l) => n + (l.records?.length ?? 0), 0), 7, 'every record sent once');
+  });
+
   it('the listener socket is owner-only by default and refuses a second live listener', async () => {
     const path = join(dir, 'perm.sock');
     const server = await listenForTraces(path, () => {});
@@ -105,3 +164,19 @@ describe('sinks', () => {
     server.close();
   });
 });
+
+/** rawListener: a Unix socket server that keeps the bytes producers send, unparsed. */
+async function rawListener(path: string): Promise<{ path: string; server: Server; text: () => string }> {
+  let text = '';
+  const server = createNetServer((s) => s.on('data', (b: Buffer) => { text += b.toString(); }));
+  await new Promise<void>((r) => server.listen(path, r));
+  return { path, server, text: () => text };
+}
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -108,12 +108,15 @@ export const tail: Command = {
  * jsonLine: --json: each event as one line; non-JSON lines go to stderr. A line that parsed is
  * passed on as it came (JSON strings cannot hold raw control characters, so only the whitespace
  * between tokens could be one): re-serializing every event was most of tail's CPU (bench/ trace
- * suite, `hello-cpu` group). Lines with a tab or CR between tokens are re-serialized.
+ * suite, `hello-cpu` group). Lines with a tab or CR between tokens are re-serialized. The events
+ * of a grouped line come with lines dualcgi built (`built`), which need no look: the look made
+ * V8 flatten each one there, 1.7% of tail's profile under the mock-client harness.
  */
 function jsonLine(io: CommandIo): (item: ReadItem) => string | null {
   return (item) => {
     if (item.kind === 'event') {
       const line = item.line;
+      if (item.built === true && line !== undefined) return `${line}\n`;
       return line !== undefined && !/[\t\r]/.test(line) ? `${line}\n` : `${JSON.stringify(item.event)}\n`;
     }
     io.stderr.write(`dualcgi tail: not a trace event: ${item.text.slice(0, 200)}\n`);

@@ -1,0 +1,115 @@
+// trace-probe: what tracing costs the serving process, without nginx and wrk: `dualcgi serve`
+// with the hello app on a Unix socket, driven by C kept-alive FastCGI connections that send the
+// bytes nginx sends for `GET /` (BEGIN_REQUEST, its 21 params, the empty PARAMS and STDIN), the
+// next request as soon as END_REQUEST arrives. Prints the serving process's CPU per request
+// (utime+stime from /proc) and, for `tail`, tail's. Quicker and steadier than the trace suite on a
+// shared machine, and what the profiles in bench/README.md ("trace") were taken under.
+//
+//   node dist/bench/trace-probe.js VARIANT [SECONDS] [CONNECTIONS]
+//   VARIANT: off | none (nobody listening) | drain (a listener that discards) | tail (tail --json > /dev/null)
+// Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../src/protocol';
+
+const ROOT = resolve(__dirname, '..', '..');
+const NGINX_PARAMS: Array<[string, string]> = [
+  ['QUERY_STRING', ''], ['REQUEST_METHOD', 'GET'], ['CONTENT_TYPE', ''], ['CONTENT_LENGTH', ''], ['SCRIPT_NAME', ''],
+  ['REQUEST_URI', '/'], ['DOCUMENT_URI', '/'], ['DOCUMENT_ROOT', '/tmp/dualcgi-bench/nginx/html'], ['SERVER_PROTOCOL', 'HTTP/1.1'],
+  ['REQUEST_SCHEME', 'http'], ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx/1.22.1'], ['REMOTE_ADDR', '127.0.0.1'],
+  ['REMOTE_PORT', '60468'], ['REMOTE_USER', ''], ['SERVER_ADDR', '127.0.0.1'], ['SERVER_PORT', '45735'], ['SERVER_NAME', ''],
+  ['REDIRECT_STATUS', '200'], ['HTTP_HOST', '127.0.0.1'], ['PATH_INFO', '/'],
+];
+const REQUEST = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, NGINX_PARAMS), encodeRecord(RecordType.Stdin, 1)]);
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await sleep(50);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** drive: C connections sending the request again on each END_REQUEST; `counting` counts answers. */
+function drive(sock: string, connections: number): { done: () => number; count: (on: boolean) => void; stop: () => void } {
+  let done = 0;
+  let counting = false;
+  let stopped = false;
+  for (let c = 0; c < connections; c++) {
+    const s = connect(sock, () => s.write(REQUEST));
+    let rest: Buffer = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let at = 0;
+      while (at + 8 <= buf.length) {
+        const size = 8 + buf.readUInt16BE(at + 4) + buf[at + 6]!;
+        if (at + size > buf.length) break;
+        if (buf[at + 1] === RecordType.EndRequest) {
+          if (counting) done++;
+          if (!stopped) s.write(REQUEST);
+        }
+        at += size;
+      }
+      rest = buf.subarray(at);
+    });
+    s.on('error', () => {});
+  }
+  return { done: () => done, count: (on) => { counting = on; }, stop: () => { stopped = true; } };
+}
+
+async function main(): Promise<void> {
+  const [variant = 'drain', secondsArg = '5', connectionsArg = '32'] = process.argv.slice(2);
+  const dir = mkdtempSync(join(tmpdir(), 'dualcgi-trace-probe-'));
+  const appSock = join(dir, 'app.sock');
+  const traceSock = join(dir, 'trace.sock');
+  const children: ChildProcess[] = [];
+  let drain: Server | undefined;
+  try {
+    const trace = { off: 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}` }[variant];
+    if (trace === undefined) throw new Error(`unknown variant ${variant}`);
+    if (variant === 'drain') drain = createServer((s) => s.resume()).listen(traceSock);
+    if (variant === 'tail') {
+      children.push(spawn('/bin/sh', ['-c', `exec '${process.execPath}' '${join(ROOT, 'bin', 'dualcgi')}' tail --json --listen 'unix:${traceSock}' >/dev/null 2>&1`]));
+    }
+    if (variant === 'drain' || variant === 'tail') await until(() => existsSync(traceSock), 'the listener');
+    const flags = (process.env['TRACE_PROBE_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const server = spawn(process.execPath, [...flags, join(ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register',
+      join(ROOT, 'dist', 'bench', 'apps', 'hello.js')], { env: { ...process.env, NODE_ENV: 'production', DUALCGI_TRACE: trace }, stdio: 'ignore' });
+    children.push(server);
+    await until(() => existsSync(appSock), 'the server');
+    const load = drive(appSock, Number(connectionsArg));
+    await sleep(1500); // warm up
+    const tailPid = variant === 'tail' ? children[0]!.pid! : undefined;
+    const before = cpuSeconds(server.pid!);
+    const tailBefore = tailPid !== undefined ? cpuSeconds(tailPid) : 0;
+    const started = Date.now();
+    load.count(true);
+    await sleep(Number(secondsArg) * 1000);
+    load.count(false);
+    const n = load.done();
+    const serverUs = ((cpuSeconds(server.pid!) - before) * 1e6) / n;
+    const tailUs = tailPid !== undefined ? ((cpuSeconds(tailPid) - tailBefore) * 1e6) / n : undefined;
+    load.stop();
+    const rps = Math.round(n / ((Date.now() - started) / 1000));
+    process.stdout.write(`${JSON.stringify({ variant, requests: n, rps, serverUs: +serverUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+    server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
+    await new Promise((r) => server.once('exit', r));
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    drain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  process.stderr.write(`trace-probe: ${err.message}\n`);
+  process.exit(1);
+});

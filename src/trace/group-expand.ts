@@ -1,0 +1,135 @@
+/**
+ * expandGroup: the reading side of request-group.ts: a grouped `ev: "request"` line back into the
+ * events it stands for (records, request.start, request.end), in the order they happened, each
+ * with the line it would have had on its own (record-event.ts recordNoteLine, request-events.ts
+ * startLine/endLine), so the dashboard, `tail` and `tail --json` see what a line per event would
+ * have said. Input is never trusted: a group that is not well formed comes back undefined and
+ * the caller shows it as it came.
+ */
+import type { TraceEvent } from './events';
+import { pairsJson } from './json-line';
+import type { RecordNote } from './notes';
+import type { ReadItem } from './reader';
+import { recordNoteEvent, recordNoteLine } from './record-event';
+import { endLine, startLine } from './request-events';
+
+type Obj = Record<string, unknown>;
+type Event = TraceEvent & Obj;
+
+/**
+ * ExpandedItem: an event item whose object and line are made when first asked for: the dashboard
+ * and pretty `tail` read only `event`, `tail --json` only `line`.
+ */
+class ExpandedItem {
+  readonly kind = 'event' as const;
+  /** built: `line` comes from our own builders: one line, every string escaped (json-line.ts q). */
+  readonly built = true as const;
+  #toEvent: () => Event;
+  #toLine: () => string;
+  #event: Event | undefined = undefined;
+  #line: string | undefined = undefined;
+
+  constructor(toEvent: () => Event, toLine: () => string) {
+    this.#toEvent = toEvent;
+    this.#toLine = toLine;
+  }
+
+  get event(): Event {
+    return (this.#event ??= this.#toEvent());
+  }
+
+  /** line: without its newline, like the lines NdjsonReader hands on. */
+  get line(): string {
+    return (this.#line ??= this.#toLine());
+  }
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+/** NAME: role and protocol status names go into a msg unescaped on our side; anything else is not ours. */
+const NAME = /^[A-Za-z0-9_]{0,40}$/;
+
+function isPairs(v: unknown): v is Array<[string, string]> {
+  return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0]) && isStr(p[1]));
+}
+
+const never = (): boolean => false;
+
+/** Group: the fields every expanded event takes from its line. */
+interface Group {
+  time: number;
+  pid: number;
+  mode: string;
+  msg: string;
+  rid: string;
+  requestId: number;
+  conn: number | undefined;
+}
+
+function recordOf(g: Group, t: unknown): RecordNote | undefined {
+  if (!Array.isArray(t) || t.length < 5 || t.length > 7 || g.conn === undefined) return undefined;
+  const [time, dir, type, contentLength, paddingLength, num = -1, text = ''] = t as unknown[];
+  if (!isNum(time) || (dir !== 'in' && dir !== 'out') || !isInt(type) || type > 255 || !isInt(contentLength) || !isInt(paddingLength)
+    || !Number.isInteger(num) || !isStr(text) || !NAME.test(text)) return undefined;
+  return {
+    note: 'record', time, pid: g.pid, mode: g.mode, conn: g.conn, dir, type, requestId: g.requestId, contentLength, paddingLength,
+    rid: g.rid, num: num as number, text,
+  };
+}
+
+function startItem(g: Group, s: Obj): ExpandedItem | undefined {
+  const { time, method, uri, url, mountPoint, role, params } = s;
+  if (!isNum(time) || !isStr(method) || !isStr(uri) || !isStr(url) || !isStr(mountPoint) || !isStr(role) || !isPairs(params)) return undefined;
+  const fields = { pid: g.pid, mode: g.mode, rid: g.rid, requestId: g.requestId, time, method, uri, url, mountPoint, role };
+  return new ExpandedItem(
+    () => ({ level: 30, ev: 'request.start', msg: `${method} ${uri}`, ...fields, params }) as unknown as Event,
+    () => startLine({ note: 'start', ...fields, paramsJson: pairsJson(params, never, '') }),
+  );
+}
+
+function endItem(g: Group, e: Obj, start: Obj | undefined): ExpandedItem | undefined {
+  const { time, level, status, headers, bytesIn, bytesOut, durationMs, aborted } = e;
+  const method = start?.['method'] ?? e['method'];
+  const uri = start?.['uri'] ?? e['uri'];
+  if (!isNum(time) || !isInt(level) || !isNum(status) || !isPairs(headers) || !isNum(bytesIn) || !isNum(bytesOut) || !isNum(durationMs)
+    || typeof aborted !== 'boolean' || !isStr(method) || !isStr(uri)) return undefined;
+  const fields = {
+    pid: g.pid, mode: g.mode, rid: g.rid, requestId: g.requestId, time, level, msg: g.msg, method, uri, status, bytesIn, bytesOut,
+    durationMs, aborted,
+  };
+  return new ExpandedItem(
+    () => ({ ...fields, ev: 'request.end', headers, appStatus: 0 }) as unknown as Event,
+    () => endLine({ note: 'end', ...fields, headersJson: pairsJson(headers, never, '') }),
+  );
+}
+
+const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Obj : undefined);
+
+/** expandGroup: the items of a grouped line's events, in order; undefined when it is not well formed. */
+export function expandGroup(ev: Obj): ReadItem[] | undefined {
+  const { time, pid, mode, msg, rid, requestId, conn, records = [] } = ev;
+  if (!isNum(time) || !isInt(pid) || !isStr(mode) || !isStr(msg) || !isStr(rid) || !isInt(requestId) || (conn !== undefined && !isInt(conn))
+    || !Array.isArray(records)) return undefined;
+  const g: Group = { time, pid, mode, msg, rid, requestId, conn };
+  const start = obj(ev['start']);
+  const end = obj(ev['end']);
+  if ((ev['start'] !== undefined && start === undefined) || (ev['end'] !== undefined && end === undefined)) return undefined;
+  const inserts: Array<[number, ExpandedItem]> = [];
+  for (const [part, make] of [[start, startItem], [end, (gr: Group, e: Obj) => endItem(gr, e, start)]] as const) {
+    if (part === undefined) continue;
+    const item = make(g, part);
+    const at = part['at'];
+    if (item === undefined || !isInt(at) || at > records.length) return undefined;
+    inserts.push([at, item]);
+  }
+  const items: ReadItem[] = [];
+  for (let i = 0; i <= records.length; i++) {
+    for (const [at, item] of inserts) if (at === i) items.push(item);
+    if (i === records.length) break;
+    const note = recordOf(g, records[i]);
+    if (note === undefined) return undefined;
+    items.push(new ExpandedItem(() => recordNoteEvent(note) as unknown as Event, () => recordNoteLine(note)));
+  }
+  return items;
+}

@@ -1,0 +1,87 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RecordNote, TraceNote } from '../../src/trace/notes';
+import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
+import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
+import { REDACTED } from '../../src/trace/redact';
+import { helloNotes, SECRET_COOKIE, SECRET_SET_COOKIE } from './notes-fixture';
+
+function groupOf(notes: TraceNote[]): RequestGroup {
+  const g = new RequestGroup(notes[0]!);
+  for (const n of notes) assert.equal(g.add(n), true);
+  return g;
+}
+
+function read(text: string): ReadItem[] {
+  const items: ReadItem[] = [];
+  const reader = new NdjsonReader((i) => items.push(i));
+  reader.push(text);
+  reader.end();
+  return items;
+}
+
+type Obj = Record<string, unknown>;
+
+describe('grouped request lines', () => {
+  it('one request of one turn is one pino line carrying its records, start and end', () => {
+    const notes = helloNotes({ rid: 'g-1' });
+    assert.deepEqual(notes.map((n) => n.note), ['record', 'record', 'record', 'start', 'record', 'record', 'end', 'record', 'record']);
+    const line = groupLine(groupOf(notes));
+    assert.ok(line.endsWith('}\n') && line.indexOf('\n') === line.length - 1, 'one line');
+    const ev = JSON.parse(line) as Obj;
+    assert.equal(ev['ev'], 'request');
+    for (const k of ['level', 'time', 'pid']) assert.equal(typeof ev[k], 'number', `pino field ${k}`);
+    assert.equal(ev['msg'], (JSON.parse(noteLine(notes[6]!)) as Obj)['msg'], 'the request.end summary');
+    assert.equal(ev['level'], 30);
+    assert.equal(ev['rid'], 'g-1');
+    assert.equal((ev['records'] as unknown[]).length, 7);
+    assert.equal((ev['start'] as Obj)['at'], 3);
+    assert.equal((ev['end'] as Obj)['at'], 5);
+    assert.ok(line.length < notes.map(noteLine).join('').length * 0.6, `${line.length} bytes instead of ${notes.map(noteLine).join('').length}`);
+  });
+
+  it('expands to exactly the lines and events a line per event would have carried, in order', () => {
+    const notes = helloNotes({ rid: 'g-2', uri: '/ü?q="x"\u001b' });
+    const items = read(groupLine(groupOf(notes)));
+    assert.equal(items.length, notes.length);
+    items.forEach((item, i) => {
+      assert.equal(item.kind, 'event');
+      if (item.kind !== 'event') return;
+      const own = noteLine(notes[i]!);
+      assert.equal(`${item.line}\n`, own, `line ${i}`);
+      assert.deepEqual(item.event, JSON.parse(own), `event ${i}`);
+    });
+  });
+
+  it('keeps secrets out of the grouped line: cookie params, Set-Cookie headers and bodies', () => {
+    const line = groupLine(groupOf(helloNotes()));
+    assert.ok(!line.includes(SECRET_COOKIE) && !line.includes(SECRET_SET_COOKIE) && !line.includes('body'), line);
+    const ev = JSON.parse(line) as { start: { params: Array<[string, string]> }; end: { headers: Array<[string, string]> } };
+    assert.deepEqual(ev.start.params.find(([n]) => n === 'HTTP_COOKIE'), ['HTTP_COOKIE', REDACTED]);
+    assert.deepEqual(ev.end.headers.find(([n]) => n === 'Set-Cookie'), ['Set-Cookie', REDACTED]);
+  });
+
+  it('a turn with records only (a long upload going on) makes a records-only line', () => {
+    const records = helloNotes({ rid: 'g-3', requestId: 4 }).filter((n): n is RecordNote => n.note === 'record').slice(0, 2);
+    const line = groupLine(groupOf(records));
+    const ev = JSON.parse(line) as Obj;
+    assert.equal(ev['level'], 20);
+    assert.equal(ev['msg'], '2 records of request 4');
+    assert.equal(ev['start'], undefined);
+    assert.deepEqual(read(line).map((i) => (i.kind === 'event' ? i.line : i.text)), records.map((n) => noteLine(n).slice(0, -1)));
+  });
+
+  it('an end without its start in the same line carries the method and uri itself', () => {
+    const notes = helloNotes({ rid: 'g-4' });
+    const tail = notes.slice(6);
+    const items = read(groupLine(groupOf(tail)));
+    assert.deepEqual(items.map((i) => (i.kind === 'event' ? i.line : '')), tail.map((n) => noteLine(n).slice(0, -1)));
+  });
+
+  it('refuses a second start or end (the sink then writes that note on its own)', () => {
+    const notes = helloNotes();
+    const g = groupOf(notes);
+    assert.equal(g.add(notes[3]!), false);
+    assert.equal(g.add(notes[6]!), false);
+  });
+});
