@@ -1,8 +1,8 @@
 // trace suite: what tracing costs dualcgi behind nginx (hello, wrk -t1 -c32): tracing off, on
 // with nobody listening, on with a listener consuming every event — in this process
-// (src/trace/listener.ts) and as `dualcgi tail --json > /dev/null` (a separate process, like the
-// dashboard).
-import { execFileSync } from 'node:child_process';
+// (src/trace/listener.ts), as `dualcgi tail --json > /dev/null` (a separate process) and as the
+// real `dualcgi dashboard`, running in a detached tmux session (when tmux is installed).
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import * as path from 'node:path';
@@ -22,6 +22,7 @@ const OFF = 'off';
 const NO_LISTENER = 'on, nobody listening';
 const IN_PROCESS = 'on, listener (in-process)';
 const TAIL = 'on, tail --json attached';
+const DASHBOARD = 'on, dashboard attached (tmux)';
 
 let clockTicks = 0;
 
@@ -38,7 +39,7 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Running: the tail process, for its CPU time. */
+/** Running: the consumer process (tail or the dashboard), for its CPU time. */
 interface Tail {
   pid: number;
   stop(): Promise<void>;
@@ -64,33 +65,66 @@ async function startTail(world: string, sock: string): Promise<Tail> {
 }
 
 /**
+ * startDashboard: `dualcgi dashboard --listen unix:SOCK` in a detached 160x48 tmux session on a
+ * tmux server of its own (never the user's); undefined without tmux.
+ */
+async function startDashboard(world: string, sock: string): Promise<Tail | undefined> {
+  if (spawnSync('tmux', ['-V']).status !== 0) return undefined;
+  const dir = await mkdirp(path.join(world, 'trace-dashboard'));
+  const server = `dualcgi-bench-${process.pid}`;
+  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+  const cmd = `exec '${process.execPath}' '${path.join(repoRoot(), 'bin', 'dualcgi')}' dashboard --listen 'unix:${sock}' 2>>'${path.join(dir, 'dashboard.log')}'`;
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'bench', '-x', '160', '-y', '48', '-e', 'LANG=C.UTF-8', cmd);
+  const stop = async (): Promise<void> => {
+    spawnSync('tmux', ['-L', server, 'kill-server']);
+  };
+  const off = onCleanup('dualcgi dashboard (tmux)', stop);
+  for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(sock)) {
+    off();
+    await stop();
+    throw new Error(`the dashboard did not listen on ${sock}: ${readFileSync(path.join(dir, 'dashboard.log'), 'utf8').slice(-500)}`);
+  }
+  const pid = Number(tmux('list-panes', '-t', 'bench', '-F', '#{pane_pid}').trim());
+  return {
+    pid,
+    stop: async () => {
+      off();
+      await stop();
+    },
+  };
+}
+
+/**
  * measureCpu: CPU per request, which a busy shared machine disturbs far less than req/s: for each
  * round and variant one more wrk run, with utime+stime of the serving process (and of tail, for
  * the tail variant) read from /proc before and after, divided by the requests wrk completed.
  */
 async function measureCpu(ctx: SuiteContext, url: (variant: string) => string, variants: string[], pids: number[],
-  tailPid: number | undefined): Promise<Group> {
+  consumers: Map<string, number>): Promise<Group> {
   const c = ctx.options.connections;
   const group = createGroup('trace', 'hello-cpu', `CPU per request in the serving process (µs), hello, wrk -t1 -c${c}`,
     'µs/req', false, variants, [OFF]);
-  const tailSamples: number[] = [];
+  const consumerSamples = new Map<string, number[]>();
   for (let r = 1; r <= ctx.options.rounds; r++) {
     for (let i = 0; i < variants.length; i++) {
       const v = variants[i]!;
-      const withTail = v === TAIL && tailPid !== undefined;
+      const consumer = consumers.get(v);
       const before = cpuSeconds(pids[i]!);
-      const tailBefore = withTail ? cpuSeconds(tailPid) : 0;
+      const consumerBefore = consumer !== undefined ? cpuSeconds(consumer) : 0;
       const res = await runWrk({ url: url(v), connections: c, seconds: ctx.options.seconds, dir: ctx.world });
       const us = ((cpuSeconds(pids[i]!) - before) * 1e6) / res.requests;
       const series = seriesOf(group, v);
       series.samples.push(us);
       series.errors += res.errors;
       let shown = `${us.toFixed(1)} µs/req`;
-      if (withTail) {
-        const tailUs = ((cpuSeconds(tailPid) - tailBefore) * 1e6) / res.requests;
-        tailSamples.push(tailUs);
-        series.extra['tail µs/req'] = median(tailSamples);
-        shown += `, tail ${tailUs.toFixed(1)} µs/req`;
+      if (consumer !== undefined) {
+        const consumerUs = ((cpuSeconds(consumer) - consumerBefore) * 1e6) / res.requests;
+        const samples = consumerSamples.get(v) ?? [];
+        samples.push(consumerUs);
+        consumerSamples.set(v, samples);
+        series.extra['listener µs/req'] = median(samples);
+        shown += `, listener process ${consumerUs.toFixed(1)} µs/req`;
       }
       ctx.log(`trace cpu round ${r}/${ctx.options.rounds} ${v}: ${shown}`);
     }
@@ -115,13 +149,20 @@ async function run(ctx: SuiteContext) {
   const tailSock = path.join(dir, 'tail.sock');
   const tail = hasTail ? await startTail(w, tailSock) : undefined;
   if (!hasTail) result.notes.push('tail variant skipped: no `dualcgi tail` command');
+  const dashboardSock = path.join(dir, 'dashboard.sock');
+  const dashboard = await startDashboard(w, dashboardSock);
+  if (!dashboard) result.notes.push('dashboard variant skipped: tmux is not installed');
   const backends: Backend[] = [
     await startDualcgi(w, 'trace-off', { app: hello, trace: 'off' }),
     await startDualcgi(w, 'trace-nolistener', { app: hello, trace: 'unix:/nonexistent.sock' }),
     await startDualcgi(w, 'trace-inprocess', { app: hello, trace: `unix:${inProcessSock}` }),
     ...(hasTail ? [await startDualcgi(w, 'trace-tail', { app: hello, trace: `unix:${tailSock}` })] : []),
+    ...(dashboard ? [await startDualcgi(w, 'trace-dashboard', { app: hello, trace: `unix:${dashboardSock}` })] : []),
   ];
-  const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : [])];
+  const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : []), ...(dashboard ? [DASHBOARD] : [])];
+  const consumers = new Map<string, number>();
+  if (tail) consumers.set(TAIL, tail.pid);
+  if (dashboard) consumers.set(DASHBOARD, dashboard.pid);
   try {
     const front = await startFront(w, backends.map((b, i) => ({ ...b.upstream, name: labels[i]! })));
     try {
@@ -130,7 +171,7 @@ async function run(ctx: SuiteContext) {
         id: 'hello-c32', title: `tracing cost, hello through nginx, wrk -t1 -c${c}`, path: '/', connections: c, metric: 'rps',
         variants: labels, refs: [OFF], expect: (b) => b.toString('utf8') === 'Hello, World!\n',
       }]));
-      const cpu = await measureCpu(ctx, (v) => front.url(v, '/'), labels, backends.map((b) => b.pid), tail?.pid);
+      const cpu = await measureCpu(ctx, (v) => front.url(v, '/'), labels, backends.map((b) => b.pid), consumers);
       result.groups.push(cpu);
     } finally {
       await front.server.stop();
@@ -138,6 +179,7 @@ async function run(ctx: SuiteContext) {
   } finally {
     for (const b of backends.reverse()) await b.stop();
     await tail?.stop();
+    await dashboard?.stop();
     closeListener();
     listener.close();
     rmSync(inProcessSock, { force: true });
@@ -145,7 +187,8 @@ async function run(ctx: SuiteContext) {
   const g = result.groups[0]!;
   result.targets.push(
     ratioTarget(g, NO_LISTENER, OFF, 0.97, 'tracing compiled in, nobody listening: >= 0.97x tracing off'),
-    ratioTarget(g, hasTail ? TAIL : IN_PROCESS, OFF, 0.7, 'tracing with a listener attached (dashboard): >= 0.7x tracing off'),
+    ratioTarget(g, dashboard ? DASHBOARD : hasTail ? TAIL : IN_PROCESS, OFF, 0.7,
+      `tracing with a listener attached (${dashboard ? 'the dashboard' : hasTail ? 'tail --json' : 'in process'}): >= 0.7x tracing off`),
   );
   result.notes.push(`the in-process listener received ${events.toLocaleString('en-US')} trace events` +
     (events === 0 ? ' (NONE: tracing to a listener is not working, that variant measured nothing)' : ''));

@@ -256,6 +256,16 @@ describe('ProcessTable', () => {
     assert.equal(table.get(1), undefined);
   });
 
+  it('orders by last event, whether a pid repeats in a row or comes back later', () => {
+    const table = new ProcessTable(3);
+    for (const pid of [1, 2, 2, 2, 3, 1, 1, 2]) table.touch({ pid, mode: 'fcgi' }, pid);
+    assert.deepEqual(table.recent().map((p) => p.pid), [2, 1, 3]);
+    table.touch({ pid: 4, mode: 'fcgi' }, 9); // evicts the least recent: 3
+    assert.deepEqual(table.recent().map((p) => p.pid), [4, 2, 1]);
+    table.touch({ pid: 1, mode: 'fcgi' }, 10);
+    assert.deepEqual(table.recent().map((p) => p.pid), [1, 4, 2]);
+  });
+
   it('sums what producers say they dropped', () => {
     const table = new ProcessTable();
     table.touch({ pid: 1, dropped: 3 }, 1);
