@@ -24,6 +24,8 @@ export function serialize(message: TraceMessage): string {
 
 /** BATCH_MS, BATCH_BYTES: how long, or how much, a socket sink gathers lines before one write. */
 const BATCH_MS = 20;
+/** GROUP_SEARCH: how many of a turn's last items are searched for a request's group. */
+const GROUP_SEARCH = 64;
 const BATCH_BYTES = 128 * 1024;
 /** CHUNK_BYTES: the buffers a socket sink encodes its lines into. */
 const CHUNK_BYTES = 256 * 1024;
@@ -289,7 +291,10 @@ class SocketSink implements Sink {
    */
   #groupOf(rid: string): RequestGroup | undefined {
     const turn = this.#turn;
-    for (let i = turn.length - 1; i >= 0; i--) {
+    // Bounded: a turn holding thousands of requests (a multiplexing client) must not cost a search
+    // through all of them per note; past the bound a request just starts another line.
+    const stop = Math.max(0, turn.length - GROUP_SEARCH);
+    for (let i = turn.length - 1; i >= stop; i--) {
       const item = turn[i]!;
       if (typeof item !== 'string' && item.first.rid === rid) return item;
     }

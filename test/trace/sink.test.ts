@@ -155,6 +155,31 @@ describe('sinks', () => {
     assert.equal(lines.reduce((n, l) => n + (l.records?.length ?? 0), 0), 7, 'every record sent once');
   });
 
+  it('a turn with many requests: a request more than 64 groups back starts another line, and nothing is lost', async () => {
+    const a = helloNotes({ rid: 'm-a' }); // made before the sink listens: not published yet
+    const others = Array.from({ length: 100 }, (_, i) => helloNotes({ rid: `m-${i}`, requestId: i + 2 })[0]!);
+    const raw = await rawListener(join(dir, 'many-raw.sock'));
+    const sink = createSink({ kind: 'unix', path: raw.path });
+    try {
+      await sink.flush(2000);
+      // One turn: the first note of m-a, one note each of 100 other requests, the rest of m-a.
+      publishNote(a[0]!);
+      for (const n of others) publishNote(n);
+      for (const n of a.slice(1)) publishNote(n);
+      await sink.flush(2000);
+      await waitUntil(() => raw.text().includes('"end"') && raw.text().split('\n').filter(Boolean).length >= 101);
+    } finally {
+      sink.close();
+      raw.server.close();
+    }
+    const lines = raw.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rid: string; records?: unknown[]; end?: unknown });
+    const ofA = lines.filter((l) => l.rid === 'm-a');
+    assert.equal(ofA.length, 2, 'the search for m-a\'s group stopped 64 items back');
+    assert.equal(ofA.reduce((n, l) => n + (l.records?.length ?? 0), 0), 7);
+    assert.ok(ofA[1]!.end !== undefined);
+    assert.equal(lines.length, 102);
+  });
+
   it('the listener socket is owner-only by default and refuses a second live listener', async () => {
     const path = join(dir, 'perm.sock');
     const server = await listenForTraces(path, () => {});
