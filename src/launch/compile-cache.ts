@@ -10,8 +10,8 @@
  * How: Module.prototype._compile compiles through vm.Script with `cachedData` from one blob file
  * per entry script and Node version (one read per hit). A module whose cache was missing or
  * rejected marks the blob dirty; at exit the blob is rewritten (temp file + rename) with every
- * script of this run plus the entries of modules it did not load, unless another hit rewrote it
- * meanwhile or is writing it now (no thundering herd of rewrites under load).
+ * script of this run plus the entries of modules it did not load whose files are unchanged, unless
+ * another hit rewrote it meanwhile or is writing it now (no thundering herd of rewrites under load).
  *
  * Safety: bytecode in the cache runs as the app, so the folder must be private: owned by this uid,
  * not writable by group or others (else the cache is off). V8 checks only the source length, so
@@ -263,7 +263,14 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
     // the next hit will add it).
     if ((statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1) !== blobMtime) return;
     writeBlob(file, () => {
-      const entries = new Map<string, Entry>(old);
+      // Modules this hit did not load keep their entries (another route of the app needs them),
+      // unless their file is gone or has changed since: without this the blob would only grow,
+      // with every removed or rewritten module, and every hit reads all of it.
+      const entries = new Map<string, Entry>();
+      for (const [name, e] of old) {
+        if (scripts.has(name)) continue;
+        if (statSync(name, { throwIfNoEntry: false })?.mtimeMs === e.mtimeMs) entries.set(name, e);
+      }
       for (const [name, s] of scripts) {
         try {
           entries.set(name, { mtimeMs: s.mtimeMs, length: s.length, data: s.script.createCachedData() });

@@ -186,6 +186,35 @@ describe('compile cache', () => {
     assert.ok(blob.has(join(distSrc, BUNDLE_NAME)));
   });
 
+  it('a rewrite keeps entries of unchanged modules the hit did not load, and drops removed or changed ones', () => {
+    const cache = join(work, 'cache-prune');
+    const dir = join(work, 'app-prune');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const at = (f: string, body: string, t: number): void => {
+      writeFileSync(join(dir, f), body);
+      utimesSync(join(dir, f), t, t);
+    };
+    at('gone.js', 'module.exports = "gone";\n', 1_700_000_000);
+    at('route.js', 'module.exports = "route";\n', 1_700_000_000);
+    at('app.js', `module.exports = (req, res) => res.end(require('./gone') + (process.env.ROUTE ? require('./route') : ''));\n`, 1_700_000_000);
+    const pruneScript = join(dir, 'dispatch.cgi');
+    writeFileSync(pruneScript, `require(${JSON.stringify(distSrc)}).dispatch({ app: './app.js' });\n`);
+    const first = hit(pruneScript, { DUALCGI_COMPILE_CACHE: cache, ROUTE: '1' });
+    assert.match(first.stdout, /goneroute$/);
+    const blobFile = first.loaded.compileCache!.file;
+    assert.ok(readBlob(blobFile).has(join(dir, 'gone.js')) && readBlob(blobFile).has(join(dir, 'route.js')));
+    // gone.js is removed and app.js changed (a miss, so the blob is rewritten); route.js is not loaded.
+    rmSync(join(dir, 'gone.js'));
+    at('app.js', `module.exports = (req, res) => res.end('v2');\n`, 1_700_000_100);
+    const second = hit(pruneScript, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(second.stdout, /v2$/);
+    const blob = readBlob(blobFile);
+    assert.ok(!blob.has(join(dir, 'gone.js')), 'the removed module\'s entry is dropped');
+    assert.ok(blob.has(join(dir, 'route.js')), 'an unchanged module the hit did not load keeps its entry');
+    assert.equal(blob.get(join(dir, 'app.js'))?.mtimeMs, 1_700_000_100_000);
+  });
+
   it('a hit that missed does not rewrite the blob while another hit is writing it (the temp file is the lock)', () => {
     const cache = join(work, 'cache-5');
     write('EEEE', 1_700_000_400);
