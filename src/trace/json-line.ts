@@ -30,6 +30,25 @@ export function lineHead(level: number, time: number, pid: number, ev: string, m
   return `{"level":${level},"time":${time},"pid":${pid},"ev":"${ev}","mode":${q(mode)}`;
 }
 
+/**
+ * pidEvMode: a function giving `,"pid":P,"ev":"E","mode":"M"` for a pid and mode, the text kept
+ * while they stay the same (one producer's lines come together: one pid, in practice one mode).
+ * One per kind of line (`ev` is one of our own names: no escaping).
+ */
+export function pidEvMode(ev: string): (pid: number, mode: string) => string {
+  let lastPid = -1;
+  let lastMode = '';
+  let last = '';
+  return (pid, mode) => {
+    if (pid !== lastPid || mode !== lastMode) {
+      lastPid = pid;
+      lastMode = mode;
+      last = `,"pid":${pid},"ev":"${ev}","mode":${q(mode)}`;
+    }
+    return last;
+  };
+}
+
 /** A pair's JSON, kept while its value stays the same (most CGI params repeat on every request). */
 interface CachedPair {
   value: string;

@@ -3,7 +3,7 @@ import {
   type FastCGIRecord, protocolStatusName, RecordType, recordTypeName, roleName,
 } from '../protocol';
 import { Level, type RecordEvent } from './events';
-import { q } from './json-line';
+import { pidEvMode, q } from './json-line';
 import type { RecordNote } from './notes';
 import { preview, redactParams, traceOptions } from './redact';
 
@@ -161,19 +161,8 @@ export function recordNoteLine(n: RecordNote): string {
     f.fields}${n.requestId},"contentLength":${n.contentLength},"paddingLength":${n.paddingLength}${rid}${fields}}`;
 }
 
-let lastPid = -1;
-let lastMode = '';
-let lastPidAndMode = '';
-
-/** pidAndMode: `,"pid":P,"ev":"record","mode":"M"`, kept for the last pid and mode (one producer's lines come together). */
-function pidAndMode(pid: number, mode: string): string {
-  if (pid !== lastPid || mode !== lastMode) {
-    lastPid = pid;
-    lastMode = mode;
-    lastPidAndMode = `,"pid":${pid},"ev":"record","mode":${q(mode)}`;
-  }
-  return lastPidAndMode;
-}
+/** pidAndMode: `,"pid":P,"ev":"record","mode":"M"` (json-line.ts pidEvMode). */
+const pidAndMode = pidEvMode('record');
 
 /** recordNoteEvent: a record note as the event object recordNoteLine's line parses to. */
 export function recordNoteEvent(n: RecordNote): RecordEvent {

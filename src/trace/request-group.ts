@@ -17,7 +17,7 @@
  * time, pid, msg) for pino-pretty and jq; dualcgi's reader expands it into the events it stands for
  * (group-expand.ts), so the dashboard and `tail` see exactly what a line per event would have said.
  */
-import { q } from './json-line';
+import { pidEvMode, q } from './json-line';
 import type { EndNote, RecordNote, StartNote, TraceNote } from './notes';
 import { recordNoteLine } from './record-event';
 import { endLine, startLine } from './request-events';
@@ -72,19 +72,8 @@ function recordTuple(n: RecordNote): string {
   return `[${timeText(n.time)},"${n.dir}",${n.type},${n.contentLength},${n.paddingLength}${tail}`;
 }
 
-let lastPid = -1;
-let lastMode = '';
-let lastPidAndMode = '';
-
-/** pidAndMode: `,"pid":P,"ev":"request","mode":"M"` (one pid and, in practice, one mode per process). */
-function pidAndMode(pid: number, mode: string): string {
-  if (pid !== lastPid || mode !== lastMode) {
-    lastPid = pid;
-    lastMode = mode;
-    lastPidAndMode = `,"pid":${pid},"ev":"request","mode":${q(mode)}`;
-  }
-  return lastPidAndMode;
-}
+/** pidAndMode: `,"pid":P,"ev":"request","mode":"M"` (json-line.ts pidEvMode). */
+const pidAndMode = pidEvMode('request');
 
 /**
  * groupLine: the one NDJSON line of a group (see the file comment). Templates over cached
