@@ -7,6 +7,7 @@
  */
 import type * as Dispatch from './launch/dispatch';
 import type * as CompileCache from './launch/compile-cache';
+import type * as ResolveCache from './launch/resolve-cache';
 import type * as Detect from './launch/detect';
 import type * as Node from './handlers/node';
 import type * as Fetch from './handlers/fetch';
@@ -36,26 +37,32 @@ export function dispatch(options: Dispatch.DispatchOptions): Promise<Dispatch.Ru
  * - the compile cache (launch/compile-cache): V8 bytecode of every CommonJS module of the hit,
  *   the app's included ("dispatch.cgi (express app)" vs "plain node CGI + express");
  * - the CGI bundle (launch/build-cgi-bundle): the hit's own modules from one file
- *   ("dispatch.cgi (plain app)" vs "plain node CGI").
+ *   ("dispatch.cgi (plain app)" vs "plain node CGI");
+ * - with the compile cache, the resolution cache (launch/resolve-cache): require() answered from
+ *   a table kept in the same blob ("dispatch.cgi (express app)").
  * DUALCGI_BUNDLE=off and DUALCGI_COMPILE_CACHE=off turn them off (to compare, or to debug with
  * the original file names in stack traces).
  */
 function loadDispatch(options: Dispatch.DispatchOptions): typeof Dispatch {
   const env = process.env;
   if (env['GATEWAY_INTERFACE']?.startsWith('CGI/') && env['DUALCGI_WORKER'] !== '1') {
+    let cache: typeof CompileCache | null = null;
     if (env['DUALCGI_COMPILE_CACHE'] !== 'off') {
-      (require('./launch/compile-cache.js') as typeof CompileCache).installCompileCache(options.scriptPath ?? process.argv[1]);
+      cache = require('./launch/compile-cache.js') as typeof CompileCache;
+      if (!cache.installCompileCache(options.scriptPath ?? process.argv[1])) cache = null;
     }
+    let load: ((distSrc: string, rel: string) => unknown) | undefined;
     if (env['DUALCGI_BUNDLE'] !== 'off') {
-      let load: ((distSrc: string, rel: string) => unknown) | undefined;
       try {
         load = require('./cgi-bundle.js') as (distSrc: string, rel: string) => unknown;
       } catch {
         load = undefined; // not built (tsc alone): the files below
       }
-      const bundled = load?.(__dirname, 'launch/dispatch.js') as typeof Dispatch | null | undefined;
-      if (bundled) return bundled;
     }
+    // The resolution cache (launch/resolve-cache) goes with the compile cache's blob.
+    if (cache) cache.attachResolveCache((load?.(__dirname, 'launch/resolve-cache.js') ?? require('./launch/resolve-cache.js')) as typeof ResolveCache);
+    const bundled = load?.(__dirname, 'launch/dispatch.js') as typeof Dispatch | null | undefined;
+    if (bundled) return bundled;
   }
   return require('./launch/dispatch') as typeof Dispatch;
 }

@@ -10,7 +10,8 @@
  * its file (tracing, FastCGI) shares the same instances.
  *
  * Which modules: the ones a real CGI hit of a trivial app that logs one line with req.log loads (a
- * child process records them), so the list follows the code. The bundle records each file's size and mtime; if any differs when it
+ * child process records them), so the list follows the code, plus launch/resolve-cache (used with
+ * the compile cache on). The bundle records each file's size and mtime; if any differs when it
  * is used (dist rebuilt by tsc alone), index.ts falls back to the files.
  */
 import { spawnSync } from 'node:child_process';
@@ -44,8 +45,11 @@ export function hitModules(distSrc: string): string[] {
     }
     const loaded = JSON.parse(readFileSync(out, 'utf8')) as string[];
     const prefix = distSrc + '/';
-    return loaded.filter((f) => f.startsWith(prefix) && f.endsWith('.js') && relative(distSrc, f) !== 'index.js'
+    const modules = loaded.filter((f) => f.startsWith(prefix) && f.endsWith('.js') && relative(distSrc, f) !== 'index.js'
       && !relative(distSrc, f).startsWith('launch/compile-cache'));
+    // With the compile cache on (the probe runs with it off) index.ts also takes the resolution
+    // cache from the bundle.
+    return [...modules, join(distSrc, 'launch', 'resolve-cache.js')];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

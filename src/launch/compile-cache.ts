@@ -25,19 +25,20 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import type * as ResolveCache from './resolve-cache';
 
 /** The parts of node:module's internals the hook uses (not in @types/node). */
 interface CjsModule {
+  filename: string;
+  paths?: string[];
   exports: unknown;
   require(id: string): unknown;
 }
 type Compile = (this: CjsModule, content: string, filename: string, format?: string) => unknown;
-interface ModuleInternals {
+interface ModuleInternals extends ResolveCache.ResolverInternals {
   prototype: { _compile: Compile };
   wrap(code: string): string;
-  _resolveFilename(request: string, parent: CjsModule, isMain: boolean, options?: { paths?: string[] }): string;
   _resolveLookupPaths(request: string, parent: CjsModule): string[] | null;
-  _extensions: NodeJS.RequireExtensions;
   _cache: NodeJS.Dict<NodeJS.Module>;
 }
 
@@ -49,6 +50,8 @@ interface Entry {
 }
 
 const MAGIC = 'DCC1';
+/** RESOLVE_ENTRY: the blob entry holding launch/resolve-cache's table (a NUL byte: never a file name). */
+export const RESOLVE_ENTRY = '\0resolve';
 const DYNAMIC_IMPORT = /\bimport\s*\(/g;
 
 /**
@@ -76,9 +79,13 @@ export interface CompileCacheState {
   misses: number;
   /** skipped: modules left to Node (ESM, dynamic import, syntax Node handles itself). */
   skipped: number;
+  /** resolve: the resolution cache kept in the same blob (launch/resolve-cache), null when not installed. */
+  resolve: ResolveCache.ResolveCacheState | null;
 }
 
 let state: CompileCacheState | null = null;
+/** attach: set while the hook is installed; hands the blob's table to launch/resolve-cache. */
+let attach: ((mod: typeof ResolveCache) => void) | null = null;
 
 /** fnv1a: a short stable name for the blob of one entry script (not a security measure). */
 function fnv1a(text: string): string {
@@ -215,8 +222,8 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
   const original = internals.prototype._compile;
   const blobMtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
   const old = readBlob(file);
-  const scripts = new Map<string, { script: Script; mtimeMs: number; length: number }>();
-  const st: CompileCacheState = { file, hits: 0, misses: 0, skipped: 0 };
+  const scripts = new Map<string, { script: Script; mtimeMs: number; length: number; hit: boolean }>();
+  const st: CompileCacheState = { file, hits: 0, misses: 0, skipped: 0, resolve: null };
   state = st;
 
   internals.prototype._compile = function compile(this: CjsModule, content: string, filename: string, format?: string): unknown {
@@ -241,9 +248,10 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
       st.skipped++;
       return original.call(this, content, filename, format);
     }
-    if (cachedData && script.cachedDataRejected === false) st.hits++;
+    const hit = cachedData !== undefined && script.cachedDataRejected === false;
+    if (hit) st.hits++;
     else st.misses++;
-    scripts.set(filename, { script, mtimeMs, length: content.length });
+    scripts.set(filename, { script, mtimeMs, length: content.length, hit });
     const fn = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
     const mod = this;
     // What Node's makeRequireFunction gives a module.
@@ -252,13 +260,21 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
     resolve.paths = (request: string) => internals._resolveLookupPaths(request, mod);
     req.resolve = resolve;
     req.main = require.main;
-    req.extensions = internals._extensions;
+    req.extensions = internals._extensions as unknown as NodeJS.RequireExtensions;
     req.cache = internals._cache;
     return fn.call(mod.exports, mod.exports, req, mod, filename, dirname(filename));
   };
 
+  let resolver: ReturnType<typeof ResolveCache.installResolveCache> = null;
+  attach = (mod) => {
+    attach = null;
+    resolver = mod.installResolveCache(internals, old.get(RESOLVE_ENTRY)?.data);
+    st.resolve = resolver?.state ?? null;
+  };
+
   process.once('exit', () => {
-    if (st.misses === 0) return;
+    const table = resolver?.table() ?? null;
+    if (st.misses === 0 && table === null) return;
     // Another hit rewrote the blob since this one read it: leave it (it has what this one missed, or
     // the next hit will add it).
     if ((statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1) !== blobMtime) return;
@@ -268,20 +284,37 @@ export function installCompileCache(scriptPath: string | undefined, env: NodeJS.
       // with every removed or rewritten module, and every hit reads all of it.
       const entries = new Map<string, Entry>();
       for (const [name, e] of old) {
-        if (scripts.has(name)) continue;
+        if (scripts.has(name) || name === RESOLVE_ENTRY) continue;
         if (statSync(name, { throwIfNoEntry: false })?.mtimeMs === e.mtimeMs) entries.set(name, e);
       }
       for (const [name, s] of scripts) {
+        // Only the resolution table changed: the bytecode read at start is still what V8 accepted.
+        const prev = old.get(name);
+        if (st.misses === 0 && s.hit && prev) {
+          entries.set(name, prev);
+          continue;
+        }
         try {
           entries.set(name, { mtimeMs: s.mtimeMs, length: s.length, data: s.script.createCachedData() });
         } catch {
           entries.delete(name);
         }
       }
+      const keep = table ?? old.get(RESOLVE_ENTRY)?.data;
+      if (keep) entries.set(RESOLVE_ENTRY, { mtimeMs: 0, length: 0, data: keep });
       return entries;
     });
   });
   return st;
+}
+
+/**
+ * attachResolveCache: start launch/resolve-cache with the table in this process's blob (once, and
+ * only with the cache installed). index.ts passes the module from the CGI bundle (its bytecode
+ * comes with the bundle's: a separate file cost ~0.7 ms of a hit).
+ */
+export function attachResolveCache(mod: typeof ResolveCache): void {
+  attach?.(mod);
 }
 
 /** compileCacheState: this process's hook, or null when none was installed. */

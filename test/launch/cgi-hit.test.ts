@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildCgiParams } from '../../src/client/params';
 import { BUNDLE_NAME, buildCgiBundle } from '../../src/launch/build-cgi-bundle';
 import { callsDynamicImport, readBlob } from '../../src/launch/compile-cache';
+import { cgiHitEnv } from './helpers';
 
 const distSrc = resolve(__dirname, '../../src');
 const repo = resolve(distSrc, '../..');
@@ -41,11 +41,7 @@ interface Loaded {
   stdio: { stdout: boolean; stderr: boolean };
 }
 
-function cgiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_RUN_DIR: 'off' };
-  for (const [k, v] of buildCgiParams({ target: '/hello?x=1', mode: 'cgi', headers: [['Host', 'localhost']] })) env[k] = v;
-  return { ...env, ...extra };
-}
+const cgiEnv = cgiHitEnv;
 
 /** hit: one CGI hit of `script` (run by node, so the probe can be preloaded). */
 function hit(script: string, extra: Record<string, string> = {}): { stdout: string; loaded: Loaded } {

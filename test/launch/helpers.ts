@@ -14,6 +14,13 @@ export function repoRoot(): string {
   }
 }
 
+/** cgiHitEnv: the environment Apache gives a CGI script for `GET /hello?x=1`, plus `extra`. */
+export function cgiHitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_RUN_DIR: 'off' };
+  for (const [k, v] of buildCgiParams({ target: '/hello?x=1', mode: 'cgi', headers: [['Host', 'localhost']] })) env[k] = v;
+  return { ...env, ...extra };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** VERSIONED_APP: version.js is required once, so only a reload shows a new one; /slow waits. */
