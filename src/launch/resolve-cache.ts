@@ -81,9 +81,12 @@ function optionsKey(internals: ResolverInternals): string {
   return JSON.stringify([process.execArgv, env['NODE_OPTIONS'] ?? '', env['NODE_PATH'] ?? '', internals.globalPaths ?? []]);
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
+/** mtimeOf: -1 when the path does not exist (a hit checks ~200 of these for an Express app: ~1 ms). */
 function mtimeOf(path: string): number {
   try {
-    return statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    return statSync(path, NO_THROW)?.mtimeMs ?? -1;
   } catch {
     return -1;
   }
