@@ -1,10 +1,11 @@
-import type { Params } from '../cgi/params';
+import type { ParamLookup, Params } from '../cgi/params';
 import type { BodySink, Exchange, RoleName } from '../handlers/exchange';
 import { ProtocolStatus, RecordType } from '../protocol/constants';
 import { ParamsStream } from '../protocol/pairs';
 import { newRid } from '../trace/channel';
 import { ConnectionError } from './errors';
 import { InboundStream } from './inbound-stream';
+import type { ParamList } from './param-list';
 
 /** RequestTransport: what a request needs from its connection (implemented by Connection). */
 export interface RequestTransport {
@@ -34,8 +35,8 @@ export class FcgiRequest implements Exchange {
   readonly paramsStream: ParamsStream;
   /** paramsComplete: the empty PARAMS record arrived (or the stream was refused). */
   paramsComplete = false;
-  /** params: set once the PARAMS stream is complete (until then a shared empty map, never written). */
-  params: Params = NO_PARAMS;
+  /** #paramList: set once the PARAMS stream is complete. */
+  #paramList: ParamList | null = null;
   /** beganAt: performance.now() at BEGIN_REQUEST (the connection's params timeout reads it). */
   readonly beganAt = performance.now();
   bytesIn = 0;
@@ -65,6 +66,24 @@ export class FcgiRequest implements Exchange {
     this.role = role;
     this.keepConn = keepConn;
     this.paramsStream = new ParamsStream(maxParamsBytes);
+  }
+
+  /** setParams: the decoded PARAMS stream (the connection calls this once it is complete). */
+  setParams(list: ParamList): void {
+    this.#paramList = list;
+  }
+
+  /**
+   * params: the CGI params as a Map, built on first use (until PARAMS are complete, a shared
+   * empty map, never written). The request mapping reads `paramLookup` instead: see param-list.ts.
+   */
+  get params(): Params {
+    return this.#paramList === null ? NO_PARAMS : this.#paramList.toMap();
+  }
+
+  /** paramLookup: the same params, read without building the Map (Exchange.paramLookup). */
+  get paramLookup(): ParamLookup {
+    return this.#paramList ?? NO_PARAMS;
   }
 
   #rid: string | undefined;

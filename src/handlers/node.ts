@@ -155,8 +155,10 @@ class NodeExchange implements BodySink {
   appStatus = 0;
   finished = false;
   log: Logger | undefined = undefined;
+  /** info: `req.dualcgi`, made on first use (installRequestAccessors). */
+  info: RequestInfo | undefined = undefined;
   constructor(readonly exchange: Exchange, readonly req: DualcgiRequest, readonly res: ServerResponse,
-    readonly socket: ExchangeSocket, readonly options: NodeServeOptions) {}
+    readonly socket: ExchangeSocket, readonly options: NodeServeOptions, readonly mountPoint: string) {}
 
   // --- BodySink: the exchange's body into IncomingMessage, pausing the transport when the app is slow ---
   data(chunk: Buffer): boolean {
@@ -239,23 +241,37 @@ function resOnFinish(this: ServerResponse): void {
  * requests that never log). An accessor on IncomingMessage.prototype, installed once, instead of
  * one defined on every request: defineProperty on each req cost a closure and a slow-mode object.
  * Assigning req.log (pino-http does) makes an own property, as it would on a plain object.
+ *
+ * req.dualcgi: the same kind of accessor, so that its `params` Map is built only for an app that
+ * looks (the FastCGI side no longer builds it otherwise: fastcgi/param-list.ts). The object is
+ * made once per request; a Filter's `data` put on it stays.
  */
-function installLogAccessor(): void {
-  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'log')) return;
-  Object.defineProperty(IncomingMessage.prototype, 'log', {
+function installRequestAccessors(): void {
+  defineRequestAccessor('log', (state) => (state.log ??= requestLogger(state.exchange)));
+  defineRequestAccessor('dualcgi', (state) => (state.info ??= {
+    mode: state.exchange.mode,
+    role: state.exchange.role,
+    requestId: state.exchange.requestId,
+    mountPoint: state.mountPoint,
+    params: state.exchange.params,
+  }));
+}
+
+function defineRequestAccessor(name: string, get: (state: NodeExchange) => unknown): void {
+  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, name)) return;
+  Object.defineProperty(IncomingMessage.prototype, name, {
     configurable: true,
     enumerable: false,
-    get(this: Partial<WithState>): Logger | undefined {
+    get(this: Partial<WithState>): unknown {
       const state = this[kState];
-      if (state === undefined) return undefined;
-      return (state.log ??= requestLogger(state.exchange));
+      return state === undefined ? undefined : get(state);
     },
     set(this: IncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true });
+      Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
     },
   });
 }
-installLogAccessor();
+installRequestAccessors();
 
 /**
  * serveNode: run one exchange through a node:http request listener. `req` and `res` are real
@@ -275,16 +291,9 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   req.rawHeaders = head.rawHeaders;
   if (kHeadersCount) (req as unknown as Record<symbol, number>)[kHeadersCount] = head.rawHeaders.length;
   else req.headers = headersObject(head.rawHeaders);
-  req.dualcgi = {
-    mode: exchange.mode,
-    role: exchange.role,
-    requestId: exchange.requestId,
-    mountPoint: head.mountPoint,
-    params: exchange.params,
-  };
 
   const res = new ServerResponse(req);
-  const state = new NodeExchange(exchange, req, res, socket, options);
+  const state = new NodeExchange(exchange, req, res, socket, options, head.mountPoint);
   (req as unknown as WithState)[kState] = state;
   (res as unknown as WithState)[kState] = state;
   const internals = res as unknown as OutgoingInternals;
