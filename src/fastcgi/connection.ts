@@ -64,6 +64,53 @@ const RESOLVED = Promise.resolve();
 let nextConnectionId = 1;
 
 /**
+ * RequestTable: a connection's requests in flight, by id. Usually there is one (nginx sends one
+ * at a time on a kept connection): it has a slot of its own, and a Map is made only for a second.
+ * A Map going from one entry to none and back per request reallocated its table both ways (V8
+ * shrinks an emptied OrderedHashMap): 7% of the bytes a request allocated in micro.js raw.
+ */
+class RequestTable {
+  #one: FcgiRequest | null = null;
+  #more: Map<number, FcgiRequest> | null = null;
+  size = 0;
+
+  get(requestId: number): FcgiRequest | undefined {
+    const one = this.#one;
+    if (one !== null && one.requestId === requestId) return one;
+    return this.#more === null ? undefined : this.#more.get(requestId);
+  }
+
+  /** set: a request whose id is not in the table (the connection checks first). */
+  set(requestId: number, request: FcgiRequest): void {
+    if (this.#one === null) this.#one = request;
+    else (this.#more ??= new Map()).set(requestId, request);
+    this.size++;
+  }
+
+  delete(requestId: number): void {
+    if (this.#one !== null && this.#one.requestId === requestId) {
+      this.#one = null;
+      this.size--;
+    } else if (this.#more !== null && this.#more.delete(requestId)) {
+      this.size--;
+    }
+  }
+
+  /** values: a copy of the requests in flight (safe to change the table while walking it). */
+  values(): FcgiRequest[] {
+    const out: FcgiRequest[] = this.#one === null ? [] : [this.#one];
+    if (this.#more !== null) for (const request of this.#more.values()) out.push(request);
+    return out;
+  }
+
+  clear(): void {
+    this.#one = null;
+    this.#more?.clear();
+    this.size = 0;
+  }
+}
+
+/**
  * Connection: one transport connection from a web server. Decodes records, applies the protocol
  * policy (one switch, #handleRecord), and writes records with the socket's backpressure.
  */
@@ -72,7 +119,7 @@ export class Connection implements RequestTransport {
   readonly socket: Socket;
   #ctx: ResponderContext;
   #decoder: RecordDecoder;
-  #requests = new Map<number, FcgiRequest>();
+  #requests = new RequestTable();
   #pausedFor = new Set<FcgiRequest>();
   #drainWaiters: Array<() => void> = [];
   #closed = false;
@@ -181,7 +228,7 @@ export class Connection implements RequestTransport {
     const timeout = this.#ctx.limits.paramsTimeoutMs;
     const now = performance.now();
     let next = Infinity;
-    for (const request of [...this.#requests.values()]) {
+    for (const request of this.#requests.values()) {
       if (request.paramsComplete) continue;
       const age = now - request.beganAt;
       if (age >= timeout) this.#paramsTimedOut(request);
@@ -209,7 +256,7 @@ export class Connection implements RequestTransport {
   #socketOnClose(): void {
     this.#closed = true;
     const lost = new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
-    const requests = [...this.#requests.values()];
+    const requests = this.#requests.values();
     this.#requests.clear();
     this.#ctx.inFlight.count -= requests.length;
     for (const request of requests) request.abort(lost, false);
