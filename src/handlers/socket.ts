@@ -9,18 +9,21 @@ type WriteCallback = (err?: Error | null) => void;
  * in one process.nextTick, as Writable batches them (afterWriteTick): a response's head and end
  * callbacks cost one tick instead of two.
  */
-let deferredCallbacks: WriteCallback[] = [];
-let deferredErrors: Array<Error | null> = [];
+let deferred: Array<WriteCallback | Error | null> = [];
+/** spare: the list runDeferred ran last, kept for the next batch (no two new arrays per batch). */
+let spare: Array<WriteCallback | Error | null> = [];
 function deferCallback(cb: WriteCallback, err: Error | null): void {
-  deferredErrors.push(err);
-  if (deferredCallbacks.push(cb) === 1) process.nextTick(runDeferred);
+  if (deferred.push(cb, err) === 2) process.nextTick(runDeferred);
 }
 function runDeferred(): void {
-  const callbacks = deferredCallbacks;
-  const errors = deferredErrors;
-  deferredCallbacks = [];
-  deferredErrors = [];
-  for (let i = 0; i < callbacks.length; i++) callbacks[i]!(errors[i]);
+  const list = deferred;
+  deferred = spare; // callbacks deferred by these go to the next tick, as before
+  try {
+    for (let i = 0; i < list.length; i += 2) (list[i] as WriteCallback)(list[i + 1] as Error | null);
+  } finally {
+    list.length = 0;
+    spare = list;
+  }
 }
 
 /**
