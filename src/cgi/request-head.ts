@@ -118,6 +118,9 @@ function namesScript(scriptName: string, scriptFile: string): boolean {
  * bytes equal `decoded` (a latin-1 string of bytes), or -1.
  */
 export function suffixStart(uriPath: string, decoded: string): number {
+  // No escapes: the raw path is its own decoding, and each char starts where it is. A plain
+  // suffix test then, without the per-char string and index list built below for every request.
+  if (uriPath.indexOf('%') === -1) return uriPath.endsWith(decoded) ? uriPath.length - decoded.length : -1;
   // Decode uriPath to byte-chars, remembering where each decoded char started in the raw string.
   const starts: number[] = [];
   let bytes = '';
