@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { nextTick } from 'node:process'; // not the global `process`, a getter (see socket.ts)
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
 import { httpHeadToCgi } from '../cgi/response-head';
@@ -233,7 +234,7 @@ function resOnFinish(this: ServerResponse): void {
   // listeners see res.socket null, as with node:http), and 'close' follows on the next tick.
   if (socket._httpMessage === this) this.detachSocket(socket as never);
   socket.detach();
-  process.nextTick(closeAfterFinish, this, socket);
+  nextTick(closeAfterFinish, this, socket);
 }
 
 /**
@@ -285,9 +286,15 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   req.url = head.url;
   req.originalUrl = head.originalUrl;
   req.httpVersion = head.httpVersion;
-  const dot = head.httpVersion.indexOf('.');
-  req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
-  req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
+  if (head.httpVersion === '1.1') {
+    // Nearly every request: no slicing and parsing of the version per request.
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = 1;
+  } else {
+    const dot = head.httpVersion.indexOf('.');
+    req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
+    req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
+  }
   req.rawHeaders = head.rawHeaders;
   if (kHeadersCount) (req as unknown as Record<symbol, number>)[kHeadersCount] = head.rawHeaders.length;
   else req.headers = headersObject(head.rawHeaders);

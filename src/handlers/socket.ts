@@ -1,27 +1,46 @@
+import { Buffer } from 'node:buffer';
+import { nextTick } from 'node:process';
 import { Writable } from 'node:stream';
 import type { RequestHead } from '../cgi/request-head';
 import type { Exchange } from './exchange';
 
 type WriteCallback = (err?: Error | null) => void;
 
+// Buffer and nextTick from their modules: the globals `Buffer` and `process` are getters
+// (Node's bootstrap), together 1.1% of micro.js fcgi read per request (the "get" frames).
+
 /**
  * deferCallback: write callbacks completed synchronously run on the next tick, all of this tick's
  * in one process.nextTick, as Writable batches them (afterWriteTick): a response's head and end
  * callbacks cost one tick instead of two.
  */
-let deferred: Array<WriteCallback | Error | null> = [];
-/** spare: the list runDeferred ran last, kept for the next batch (no two new arrays per batch). */
-let spare: Array<WriteCallback | Error | null> = [];
+let deferred: Array<WriteCallback | Error | null | undefined> = [];
+let deferredCount = 0;
+/**
+ * spare: the list runDeferred ran last, kept for the next batch: no new arrays per batch, and no
+ * `length = 0` either (a runtime call, 0.7% of micro.js fcgi): slots are counted and cleared.
+ */
+let spare: Array<WriteCallback | Error | null | undefined> = [];
 function deferCallback(cb: WriteCallback, err: Error | null): void {
-  if (deferred.push(cb, err) === 2) process.nextTick(runDeferred);
+  deferred[deferredCount++] = cb;
+  deferred[deferredCount++] = err;
+  if (deferredCount === 2) nextTick(runDeferred);
 }
 function runDeferred(): void {
   const list = deferred;
+  const count = deferredCount;
   deferred = spare; // callbacks deferred by these go to the next tick, as before
+  deferredCount = 0;
+  let i = 0;
   try {
-    for (let i = 0; i < list.length; i += 2) (list[i] as WriteCallback)(list[i + 1] as Error | null);
+    for (; i < count; i += 2) {
+      const cb = list[i] as WriteCallback;
+      const err = list[i + 1] as Error | null;
+      list[i] = list[i + 1] = undefined; // nothing kept alive by the spare list
+      cb(err);
+    }
   } finally {
-    list.length = 0;
+    for (; i < count; i++) list[i] = undefined; // a callback threw: the rest are dropped, as before
     spare = list;
   }
 }
@@ -130,7 +149,7 @@ export class ExchangeSocket extends Writable {
     }
     const exchange = this.#exchange;
     if (exchange === null || this.destroyed) {
-      if (cb) process.nextTick(cb, new Error('write to a socket whose request has ended'));
+      if (cb) nextTick(cb, new Error('write to a socket whose request has ended'));
       return false;
     }
     // A string goes to the exchange as text when it can encode it in place (node:http's head is a
