@@ -9,6 +9,16 @@ import type { NameValuePair } from '../protocol/pairs';
  */
 export type Params = Map<string, string>;
 
+/**
+ * ParamLookup: what reading params needs (a Params map is one). A FastCGI request hands its params
+ * to the request mapping in this form, without building the Map (fastcgi/param-list.ts says why).
+ */
+export interface ParamLookup {
+  get(name: string): string | undefined;
+  /** forEach: each name once, in first-seen order, with its last value (Map semantics). */
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
 /** paramsFromPairs: FastCGI PARAMS pairs to Params; later duplicates replace earlier ones. */
 export function paramsFromPairs(pairs: readonly NameValuePair[]): Params {
   const params: Params = new Map();

@@ -1,4 +1,4 @@
-import type { Params } from '../cgi/params';
+import type { ParamLookup, Params } from '../cgi/params';
 
 /** Mode: how this process was reached. */
 export type Mode = 'cgi' | 'fcgi';
@@ -24,6 +24,11 @@ export interface Exchange {
   /** requestId: the FastCGI request id; 0 in CGI mode. */
   readonly requestId: number;
   readonly params: Params;
+  /**
+   * paramLookup: optional: the same params for reading (get, forEach), which a transport may give
+   * without building the Map (FastCGI does: fastcgi/param-list.ts). The request mapping uses it.
+   */
+  readonly paramLookup?: ParamLookup;
   /** startBody: deliver the request body to `sink`; after `data` returned false, wait for resumeBody. */
   startBody(sink: BodySink): void;
   resumeBody(): void;

@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { nextTick } from 'node:process'; // not the global `process`, a getter (see socket.ts)
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
 import { httpHeadToCgi } from '../cgi/response-head';
@@ -155,8 +156,10 @@ class NodeExchange implements BodySink {
   appStatus = 0;
   finished = false;
   log: Logger | undefined = undefined;
+  /** info: `req.dualcgi`, made on first use (installRequestAccessors). */
+  info: RequestInfo | undefined = undefined;
   constructor(readonly exchange: Exchange, readonly req: DualcgiRequest, readonly res: ServerResponse,
-    readonly socket: ExchangeSocket, readonly options: NodeServeOptions) {}
+    readonly socket: ExchangeSocket, readonly options: NodeServeOptions, readonly mountPoint: string) {}
 
   // --- BodySink: the exchange's body into IncomingMessage, pausing the transport when the app is slow ---
   data(chunk: Buffer): boolean {
@@ -231,7 +234,7 @@ function resOnFinish(this: ServerResponse): void {
   // listeners see res.socket null, as with node:http), and 'close' follows on the next tick.
   if (socket._httpMessage === this) this.detachSocket(socket as never);
   socket.detach();
-  process.nextTick(closeAfterFinish, this, socket);
+  nextTick(closeAfterFinish, this, socket);
 }
 
 /**
@@ -239,23 +242,37 @@ function resOnFinish(this: ServerResponse): void {
  * requests that never log). An accessor on IncomingMessage.prototype, installed once, instead of
  * one defined on every request: defineProperty on each req cost a closure and a slow-mode object.
  * Assigning req.log (pino-http does) makes an own property, as it would on a plain object.
+ *
+ * req.dualcgi: the same kind of accessor, so that its `params` Map is built only for an app that
+ * looks (the FastCGI side no longer builds it otherwise: fastcgi/param-list.ts). The object is
+ * made once per request; a Filter's `data` put on it stays.
  */
-function installLogAccessor(): void {
-  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'log')) return;
-  Object.defineProperty(IncomingMessage.prototype, 'log', {
+function installRequestAccessors(): void {
+  defineRequestAccessor('log', (state) => (state.log ??= requestLogger(state.exchange)));
+  defineRequestAccessor('dualcgi', (state) => (state.info ??= {
+    mode: state.exchange.mode,
+    role: state.exchange.role,
+    requestId: state.exchange.requestId,
+    mountPoint: state.mountPoint,
+    params: state.exchange.params,
+  }));
+}
+
+function defineRequestAccessor(name: string, get: (state: NodeExchange) => unknown): void {
+  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, name)) return;
+  Object.defineProperty(IncomingMessage.prototype, name, {
     configurable: true,
     enumerable: false,
-    get(this: Partial<WithState>): Logger | undefined {
+    get(this: Partial<WithState>): unknown {
       const state = this[kState];
-      if (state === undefined) return undefined;
-      return (state.log ??= requestLogger(state.exchange));
+      return state === undefined ? undefined : get(state);
     },
     set(this: IncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true });
+      Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
     },
   });
 }
-installLogAccessor();
+installRequestAccessors();
 
 /**
  * serveNode: run one exchange through a node:http request listener. `req` and `res` are real
@@ -269,22 +286,21 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   req.url = head.url;
   req.originalUrl = head.originalUrl;
   req.httpVersion = head.httpVersion;
-  const dot = head.httpVersion.indexOf('.');
-  req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
-  req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
+  if (head.httpVersion === '1.1') {
+    // Nearly every request: no slicing and parsing of the version per request.
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = 1;
+  } else {
+    const dot = head.httpVersion.indexOf('.');
+    req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
+    req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
+  }
   req.rawHeaders = head.rawHeaders;
   if (kHeadersCount) (req as unknown as Record<symbol, number>)[kHeadersCount] = head.rawHeaders.length;
   else req.headers = headersObject(head.rawHeaders);
-  req.dualcgi = {
-    mode: exchange.mode,
-    role: exchange.role,
-    requestId: exchange.requestId,
-    mountPoint: head.mountPoint,
-    params: exchange.params,
-  };
 
   const res = new ServerResponse(req);
-  const state = new NodeExchange(exchange, req, res, socket, options);
+  const state = new NodeExchange(exchange, req, res, socket, options, head.mountPoint);
   (req as unknown as WithState)[kState] = state;
   (res as unknown as WithState)[kState] = state;
   const internals = res as unknown as OutgoingInternals;

@@ -36,7 +36,7 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
   return (exchange) => {
     let head;
     try {
-      head = createRequestHead(exchange.params, headOptions);
+      head = createRequestHead(exchange.paramLookup ?? exchange.params, headOptions);
     } catch (err) {
       if (!(err instanceof CgiError)) throw err;
       exchange.writeStderr(`dualcgi: ${err.code}: ${err.message}\n`);

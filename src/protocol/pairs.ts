@@ -162,6 +162,11 @@ export class ParamsStream {
     forEachPair(this.#bytes(), fn);
   }
 
+  /** bytes: the collected stream as one buffer (a view of the one record when there was one). */
+  bytes(): Buffer {
+    return this.#bytes();
+  }
+
   #bytes(): Buffer {
     if (this.#more !== null) return Buffer.concat(this.#more, this.#length);
     return this.#first ?? EMPTY;

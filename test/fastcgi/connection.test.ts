@@ -362,3 +362,38 @@ describe('FastCGI server limits and shutdown', () => {
     assert.equal(endOf(peer, 1)!.protocolStatus, ProtocolStatus.RequestComplete);
   });
 });
+
+describe('FastCGI output batching (no tracer attached)', async () => {
+  const twoWrites = (req: FcgiRequest): void => {
+    const uri = req.params.get('REQUEST_URI') ?? '/';
+    req.write(Buffer.from('Status: 200 OK\r\n\r\n'), () => {});
+    if (uri === '/stderr-between') req.writeStderr('note\n');
+    req.write(Buffer.from(`body of ${uri}`), () => {});
+    req.end();
+  };
+  const { server, path } = await startServer({ onRequest: twoWrites, observer: null });
+  after(() => server.close(100));
+
+  it('sends a turn\'s STDOUT writes of one request as one record, the stream unchanged', async () => {
+    const peer = await RawPeer.connect(path);
+    // Two requests in one chunk: their records are batched in the same turn, never merged together.
+    peer.send(request(1, '/a', FCGI_KEEP_CONN), request(2, '/b', FCGI_KEEP_CONN));
+    await peer.until(() => peer.ofType(RecordType.EndRequest).length === 2);
+    for (const [id, uri] of [[1, '/a'], [2, '/b']] as const) {
+      const stdout = peer.ofType(RecordType.Stdout, id);
+      assert.deepEqual(stdout.map((r) => r.contentLength), [18 + `body of ${uri}`.length, 0]);
+      assert.equal(peer.stdout(id).toString(), `Status: 200 OK\r\n\r\nbody of ${uri}`);
+      for (const r of stdout) assert.equal((8 + r.contentLength + r.paddingLength) % 8, 0, 'padded to 8 bytes');
+    }
+    peer.close();
+  });
+
+  it('does not merge across a STDERR record (records keep their order)', async () => {
+    const peer = await RawPeer.connect(path);
+    peer.send(request(3, '/stderr-between', FCGI_KEEP_CONN));
+    await peer.until(() => peer.ofType(RecordType.EndRequest).length === 1);
+    assert.deepEqual(peer.ofType(RecordType.Stdout, 3).map((r) => r.contentLength), [18, 'body of /stderr-between'.length, 0]);
+    assert.equal(peer.stdout(3).toString(), 'Status: 200 OK\r\n\r\nbody of /stderr-between');
+    peer.close();
+  });
+});
