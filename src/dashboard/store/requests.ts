@@ -61,9 +61,9 @@ export class RequestEntry {
   #recordsOmitted = 0;
   #params: Array<[string, string]> = [];
   #headers: Array<[string, string]> = [];
-  /** #line: the grouped line not read yet, and who reads it. */
-  #line: string | undefined = undefined;
-  #fill: ((entry: RequestEntry, line: string) => void) | undefined = undefined;
+  /** #line: the grouped line not read yet (UTF-8), and who reads it. */
+  #line: Buffer | undefined = undefined;
+  #fill: ((entry: RequestEntry, line: Buffer) => void) | undefined = undefined;
 
   constructor(rid: string, seq: number, pid: number, mode: string, requestId: number, firstSeen: number) {
     this.rid = rid;
@@ -80,7 +80,7 @@ export class RequestEntry {
   }
 
   /** defer: read `line` with `fill` when the lists are first asked for. */
-  defer(line: string, fill: (entry: RequestEntry, line: string) => void): void {
+  defer(line: Buffer, fill: (entry: RequestEntry, line: Buffer) => void): void {
     this.#line = line;
     this.#fill = fill;
   }
@@ -302,17 +302,17 @@ export class RequestStore {
   group(g: GroupSummary, line: string): RequestEntry | undefined {
     const rid = g.rid;
     if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return undefined;
-    const entry = new RequestEntry(rid, ++this.#seq, g.pid, str(g.mode, '', 10), g.requestId, g.time);
+    const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
     this.#byRid.set(rid, entry);
     const evicted = this.#ring.push(entry);
     if (evicted) this.#forget(evicted.rid);
     if (g.records > 0) this.#rememberKey(`${g.pid}:${g.conn}:${g.requestId}`, rid);
     entry.startTime = g.startTime;
-    entry.method = str(g.method, '', 40);
-    entry.uri = str(g.uri);
-    entry.url = str(g.url);
-    entry.mountPoint = str(g.mountPoint);
-    entry.role = str(g.role, '', 40);
+    entry.method = own(str(g.method, '', 40));
+    entry.uri = own(str(g.uri));
+    entry.url = own(str(g.url));
+    entry.mountPoint = own(str(g.mountPoint));
+    entry.role = own(str(g.role, '', 40));
     entry.status = g.status;
     entry.bytesIn = g.bytesIn;
     entry.bytesOut = g.bytesOut;
@@ -321,7 +321,9 @@ export class RequestStore {
     entry.aborted = g.aborted;
     entry.done = true;
     entry.version += g.records + 2; // as one change per event
-    entry.defer(line, this.#fill);
+    // Kept as bytes, not as the string: the line is a slice of the text of a whole socket read,
+    // which a kept slice keeps alive (up to ~64 KiB per request, when the read held other lines).
+    entry.defer(Buffer.from(line), this.#fill);
     return entry;
   }
 
@@ -330,10 +332,10 @@ export class RequestStore {
    * params as start() does, headers as end() does. A line that is not well formed after all (its
    * head scanned, the rest not valid) leaves the lists empty and marks the entry unreadable.
    */
-  #fill = (entry: RequestEntry, line: string): void => {
+  #fill = (entry: RequestEntry, line: Buffer): void => {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(line);
+      parsed = JSON.parse(line.toString());
     } catch {
       parsed = undefined;
     }
@@ -427,6 +429,15 @@ export class RequestStore {
     if (old !== undefined) this.#evictedSet.delete(old);
     this.#evictedSet.add(rid);
   }
+}
+
+/**
+ * own: a string of the summary as a string of its own. The scan's strings are slices of the socket
+ * read's text (V8 slices strings of 13 characters and more), so an entry keeping one would keep the
+ * whole text alive; a string added to another is flattened into a copy first.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
 }
 
 function newEntry(rid: string, seq: number, ev: Record<string, unknown>): RequestEntry {
