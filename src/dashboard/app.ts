@@ -101,13 +101,13 @@ export class DashboardApp {
     this.#layout = this.#applyLayout();
     this.scheduler = createRenderScheduler(() => this.#draw());
     this.#bindInput();
-    this.#tick = setInterval(() => this.scheduler.request(), 1000);
+    this.#tick = setInterval(() => this.scheduler.changed(), 1000);
     this.scheduler.request();
   }
 
-  /** changed: the store changed; draw within a frame. */
+  /** changed: the store changed; draw within a data frame (scheduler.ts). */
   changed(): void {
-    this.scheduler.request();
+    this.scheduler.changed();
   }
 
   /** destroy: restore the terminal. */

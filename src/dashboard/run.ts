@@ -1,5 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import { listenForTraces } from '../trace/listener';
+import type { GroupItem } from '../trace/group-scan';
 import type { ReadItem } from '../trace/reader';
 import type { ListenSpec } from './listen';
 import { DashboardStore } from './store/dashboard-store';
@@ -26,8 +27,9 @@ export interface RunningDashboard {
  */
 export async function runDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   const store = new DashboardStore({ maxRequests: options.maxRequests });
-  let onItem = (item: ReadItem): void => store.ingest(item);
-  const server: Server = await listenForTraces(options.listen.path, (item) => onItem(item), options.listen.options);
+  let onItem = (item: ReadItem | GroupItem): void => store.ingest(item);
+  // summaries: a grouped request line comes as its summary and the line (group-scan.ts says why).
+  const server: Server = await listenForTraces(options.listen.path, (item: ReadItem | GroupItem) => onItem(item), { ...options.listen.options, summaries: true });
   // Producers keep their connections open, and close() waits for them: track them to end them.
   const producers = new Set<Socket>();
   server.on('connection', (socket: Socket) => {

@@ -78,8 +78,8 @@ function recordOf(g: Group, t: unknown): RecordNote | undefined {
   };
 }
 
-function startItem(g: Group, s: Obj): ExpandedItem | undefined {
-  const { time, method, uri, url, mountPoint, role, params } = s;
+function startItem(g: Group, s: Obj, params: unknown): ExpandedItem | undefined {
+  const { time, method, uri, url, mountPoint, role } = s;
   if (!isNum(time) || !isStr(method) || !isStr(uri) || !isStr(url) || !isStr(mountPoint) || !isStr(role) || !isPairs(params)) return undefined;
   const fields = { pid: g.pid, mode: g.mode, rid: g.rid, requestId: g.requestId, time, method, uri, url, mountPoint, role };
   return new ExpandedItem(
@@ -88,8 +88,8 @@ function startItem(g: Group, s: Obj): ExpandedItem | undefined {
   );
 }
 
-function endItem(g: Group, e: Obj, start: Obj | undefined): ExpandedItem | undefined {
-  const { time, level, status, headers, bytesIn, bytesOut, durationMs, aborted } = e;
+function endItem(g: Group, e: Obj, start: Obj | undefined, headers: unknown): ExpandedItem | undefined {
+  const { time, level, status, bytesIn, bytesOut, durationMs, aborted } = e;
   const method = start?.['method'] ?? e['method'];
   const uri = start?.['uri'] ?? e['uri'];
   if (!isNum(time) || !isInt(level) || !isNum(status) || !isPairs(headers) || !isNum(bytesIn) || !isNum(bytesOut) || !isNum(durationMs)
@@ -115,8 +115,12 @@ export function expandGroup(ev: Obj): ReadItem[] | undefined {
   const start = obj(ev['start']);
   const end = obj(ev['end']);
   if ((ev['start'] !== undefined && start === undefined) || (ev['end'] !== undefined && end === undefined)) return undefined;
+  // The lists come last in the line (request-group.ts); a line of an older dualcgi had them in start and end.
+  const params = start?.['params'] ?? ev['params'];
+  const headers = end?.['headers'] ?? ev['headers'];
   const inserts: Array<[number, ExpandedItem]> = [];
-  for (const [part, make] of [[start, startItem], [end, (gr: Group, e: Obj) => endItem(gr, e, start)]] as const) {
+  for (const [part, make] of [[start, (gr: Group, s: Obj) => startItem(gr, s, params)],
+    [end, (gr: Group, e: Obj) => endItem(gr, e, start, headers)]] as const) {
     if (part === undefined) continue;
     const item = make(g, part);
     const at = part['at'];

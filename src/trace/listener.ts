@@ -1,6 +1,7 @@
 import { chmodSync, chownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { removeStaleSocket } from '../net/socket-file';
+import type { GroupItem } from './group-scan';
 import { NdjsonReader, type ReadItem } from './reader';
 
 /** TraceListenerOptions: who may send events. */
@@ -10,6 +11,11 @@ export interface TraceListenerOptions {
   /** uid/gid: give the socket to another user or group (e.g. www-data's gid with mode 0o660). */
   uid?: number;
   gid?: number;
+}
+
+/** SummaryListenerOptions: a listener that takes grouped request lines as summaries (NdjsonReaderOptions summaries). */
+export interface SummaryListenerOptions extends TraceListenerOptions {
+  summaries: true;
 }
 
 /** TraceListenerError: the socket path is in use by a live listener. code: TRACE_ERR_IN_USE. */
@@ -22,7 +28,13 @@ export class TraceListenerError extends Error {
  * to, each writing NDJSON. Every item goes to `onItem` with the producer's connection number.
  */
 export async function listenForTraces(path: string, onItem: (item: ReadItem, producer: number) => void,
-  options: TraceListenerOptions = {}): Promise<Server> {
+  options?: TraceListenerOptions): Promise<Server>;
+export async function listenForTraces(path: string, onItem: (item: ReadItem | GroupItem, producer: number) => void,
+  options: SummaryListenerOptions): Promise<Server>;
+export async function listenForTraces(path: string, onItem: ((item: ReadItem, producer: number) => void)
+  | ((item: ReadItem | GroupItem, producer: number) => void), options: TraceListenerOptions & { summaries?: boolean } = {}): Promise<Server> {
+  // Group items come only with summaries, and then onItem takes them (the overloads).
+  const hand = onItem as (item: ReadItem | GroupItem, producer: number) => void;
   try {
     await removeStaleSocket(path);
   } catch (err) {
@@ -32,7 +44,7 @@ export async function listenForTraces(path: string, onItem: (item: ReadItem, pro
   let producers = 0;
   const server = createServer((socket: Socket) => {
     const id = ++producers;
-    const reader = new NdjsonReader((item) => onItem(item, id));
+    const reader = new NdjsonReader<ReadItem | GroupItem>((item) => hand(item, id), { summaries: options.summaries === true });
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.on('end', () => reader.end());
     socket.on('error', () => {});

@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceEvent } from './events';
 import { expandGroup } from './group-expand';
+import { type GroupItem, scanGroup } from './group-scan';
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
@@ -21,22 +22,30 @@ export function stripUnsafe(text: string): string {
 export interface NdjsonReaderOptions {
   /** maxLineBytes: a longer line is cut there and shown as text. Default 1 MiB. */
   maxLineBytes?: number;
+  /**
+   * summaries: hand on a grouped request line the scan can read as one `group` item (its summary
+   * and the line; group-scan.ts) instead of the events it stands for. The dashboard's reader.
+   */
+  summaries?: boolean;
 }
 
 /**
  * NdjsonReader: bytes -> lines -> items. Never throws on input: non-JSON lines, JSON that is not an
  * event object, and over-long lines all come out as text items.
  */
-export class NdjsonReader {
+export class NdjsonReader<Item = ReadItem> {
   // A UTF-8 character may be split across socket chunks: decode statefully.
   #decoder = new StringDecoder('utf8');
   #pending = '';
   #skipping = false;
   #maxLine: number;
   #onItem: (item: ReadItem) => void;
+  #onGroup: ((item: GroupItem) => void) | undefined;
 
-  constructor(onItem: (item: ReadItem) => void, options: NdjsonReaderOptions = {}) {
-    this.#onItem = onItem;
+  /** Item: ReadItem, or ReadItem | GroupItem with `summaries`. */
+  constructor(onItem: (item: Item) => void, options: NdjsonReaderOptions = {}) {
+    this.#onItem = onItem as (item: ReadItem) => void;
+    this.#onGroup = options.summaries === true ? onItem as (item: GroupItem) => void : undefined;
     this.#maxLine = options.maxLineBytes ?? 1024 * 1024;
   }
 
@@ -72,12 +81,26 @@ export class NdjsonReader {
   #line(line: string): void {
     const trimmed = line.trim();
     if (trimmed === '') return;
-    const item = parseLine(trimmed);
-    // A grouped line (request-group.ts) stands for several events: hand those on instead.
-    const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event) : undefined;
-    if (group === undefined) this.#onItem(item);
-    else for (const expanded of group) this.#onItem(expanded);
+    if (this.#onGroup !== undefined) {
+      const group = scanGroup(trimmed);
+      if (group !== undefined) {
+        this.#onGroup({ kind: 'group', group, line: trimmed });
+        return;
+      }
+    }
+    readLine(trimmed, this.#onItem);
   }
+}
+
+/**
+ * readLine: one line (trimmed, not empty) to its items: a grouped line (request-group.ts) to the
+ * events it stands for, any other line to one item.
+ */
+export function readLine(line: string, onItem: (item: ReadItem) => void): void {
+  const item = parseLine(line);
+  const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event) : undefined;
+  if (group === undefined) onItem(item);
+  else for (const expanded of group) onItem(expanded);
 }
 
 function cutLine(text: string, max: number): ReadItem {

@@ -219,6 +219,26 @@ describe('createRenderScheduler', () => {
     assert.equal(scheduler.draws, draws);
   });
 
+  it('draws new data at most every data interval, and input within the short one', () => {
+    const timers = fakeTimers();
+    let draws = 0;
+    const scheduler = createRenderScheduler(() => draws++, 50, timers, 200);
+    // Events every millisecond for a second: at once, then every 200 ms.
+    for (let ms = 0; ms < 1000; ms++) {
+      scheduler.changed();
+      timers.advance(1);
+    }
+    assert.ok(draws >= 5 && draws <= 6, `${draws} draws in a second of data`);
+    const before = draws;
+    timers.advance(10);
+    scheduler.changed(); // due 200 ms after the last draw
+    scheduler.request(); // a key: 50 ms after the last draw is sooner
+    timers.advance(60);
+    assert.equal(draws, before + 1, 'the key drew within 50 ms');
+    timers.advance(300);
+    assert.equal(draws, before + 1, 'and the pending data draw was that one');
+  });
+
   it('draws the first request at once, flushes on demand and stops', () => {
     const timers = fakeTimers();
     let draws = 0;

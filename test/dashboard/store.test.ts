@@ -10,6 +10,21 @@ import { cgiRequest, fcgiRequest, item, ndjson, processStart } from './fixtures'
 import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
 import { REDACTED } from '../../src/trace/redact';
 import { helloNotes } from '../trace/notes-fixture';
+import type { GroupItem } from '../../src/trace/group-scan';
+import type { RequestEntry } from '../../src/dashboard/store/requests';
+import { buildDetail } from '../../src/dashboard/views/detail';
+
+/** whole: an entry's fields, its lists (read when asked for) included. */
+function whole(e: RequestEntry): Record<string, unknown> {
+  return { ...e, records: e.records, recordsOmitted: e.recordsOmitted, params: e.params, headers: e.headers };
+}
+
+function helloLine(rid: string, uri: string): string {
+  const notes = helloNotes({ rid, uri });
+  const g = new RequestGroup(notes[0]!);
+  for (const n of notes) g.add(n);
+  return groupLine(g);
+}
 
 function feed(store: DashboardStore, events: TraceEvent[], now = Date.now()): void {
   for (const e of events) store.ingest(item(e), now);
@@ -53,16 +68,62 @@ describe('RequestStore through DashboardStore', () => {
     const g = new RequestGroup(notes[0]!);
     for (const n of notes) g.add(n);
     const fromGroup = new DashboardStore();
+    const fromSummary = new DashboardStore();
     const fromLines = new DashboardStore();
     const now = Date.now();
     new NdjsonReader((i) => fromGroup.ingest(i, now)).push(groupLine(g));
+    new NdjsonReader<ReadItem | GroupItem>((i) => fromSummary.ingest(i, now), { summaries: true }).push(groupLine(g));
     new NdjsonReader((i) => fromLines.ingest(i, now)).push(notes.map(noteLine).join(''));
     const entry = fromGroup.requests.get('d-1')!;
     assert.deepEqual(entry.records.map((r) => r.type), ['BEGIN_REQUEST', 'PARAMS', 'PARAMS', 'STDOUT', 'STDIN', 'STDOUT', 'END_REQUEST']);
     assert.equal(entry.uri, '/grouped?a=1');
     assert.equal(entry.status, 200);
     assert.ok(entry.params.some(([n, v]) => n === 'HTTP_COOKIE' && v === REDACTED), 'secrets stay redacted');
-    assert.deepEqual(entry, fromLines.requests.get('d-1'));
+    const expected = whole(fromLines.requests.get('d-1')!);
+    assert.deepEqual(whole(entry), expected);
+    assert.deepEqual(whole(fromSummary.requests.get('d-1')!), expected, 'from the summary, once read');
+    for (const store of [fromGroup, fromSummary]) {
+      assert.deepEqual(store.counters, fromLines.counters);
+      assert.deepEqual(store.processes.get(entry.pid), fromLines.processes.get(entry.pid));
+      assert.deepEqual(store.stats.snapshot(now), fromLines.stats.snapshot(now));
+    }
+  });
+
+  it('keeps a whole request from a summary unread until its records, params or headers are asked for', () => {
+    const store = new DashboardStore();
+    const reader = new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i), { summaries: true });
+    reader.push(helloLine('d-2', '/lazy'));
+    const entry = store.requests.get('d-2')!;
+    assert.equal(entry.unread, true);
+    assert.deepEqual([entry.method, entry.uri, entry.status, entry.done], ['GET', '/lazy', 200, true]);
+    assert.equal(entry.headers.length > 0, true);
+    assert.equal(entry.unread, false);
+    assert.equal(entry.records.length, 7);
+  });
+
+  it('reads an unread request before a later event of it changes its records', () => {
+    const store = new DashboardStore();
+    const reader = new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i), { summaries: true });
+    const notes = helloNotes({ rid: 'd-3', uri: '/late' });
+    const late = notes.pop()!;
+    const g = new RequestGroup(notes[0]!);
+    for (const n of notes) g.add(n);
+    reader.push(groupLine(g));
+    assert.equal(store.requests.get('d-3')!.unread, true);
+    reader.push(noteLine(late));
+    const entry = store.requests.get('d-3')!;
+    assert.deepEqual(entry.records.map((r) => r.type).slice(-2), ['STDOUT', 'END_REQUEST'], 'the line first, then the late record');
+    assert.equal(entry.records.length, 7);
+  });
+
+  it('marks a request whose line turns out not to be well formed past its summary, instead of failing', () => {
+    const store = new DashboardStore();
+    const line = helloLine('d-4', '/broken').replace('"params":[', '"params":[[1],');
+    new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i), { summaries: true }).push(line);
+    const entry = store.requests.get('d-4')!;
+    assert.equal(entry.status, 200);
+    assert.deepEqual([entry.records.length, entry.params.length, entry.unreadable], [0, 0, true]);
+    assert.ok(buildDetail(entry, { showSecrets: false, pretty: (o) => String(o['msg']) }).some((l) => l.text.includes('not well formed')));
   });
 
   it('attaches interleaved records to their own request by rid', () => {

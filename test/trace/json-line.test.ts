@@ -110,6 +110,21 @@ describe('hand-written trace lines (notes written one line per event)', () => {
     assert.equal(headersJson(null), '[]');
   });
 
+  it('headersJson gives a repeated head the same JSON, a changed head its own, and never the redacted one once secrets are shown', () => {
+    const head = (cookie: string): ServerResponse => ({ _header: `HTTP/1.1 200 OK\r\nSet-Cookie: ${cookie}\r\nContent-Length: 6\r\n\r\n` }) as unknown as ServerResponse;
+    try {
+      assert.deepEqual(JSON.parse(headersJson(head('sid=1'))), [['Set-Cookie', REDACTED], ['Content-Length', '6']]);
+      assert.equal(headersJson(head('sid=1')), headersJson(head('sid=1')));
+      traceOptions.showSecrets = true;
+      assert.deepEqual(JSON.parse(headersJson(head('sid=1'))), [['Set-Cookie', 'sid=1'], ['Content-Length', '6']]);
+      assert.deepEqual(JSON.parse(headersJson(head('sid=2'))), [['Set-Cookie', 'sid=2'], ['Content-Length', '6']]);
+      traceOptions.showSecrets = false;
+      assert.deepEqual(JSON.parse(headersJson(head('sid=2'))), [['Set-Cookie', REDACTED], ['Content-Length', '6']]);
+    } finally {
+      traceOptions.showSecrets = false;
+    }
+  });
+
   it('request.start carries the params once, redacted; request.end the head and status', () => {
     const lines: string[] = [];
     const off = subscribe((m) => { if (isNote(m)) lines.push(noteLine(m)); });

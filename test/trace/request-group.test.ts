@@ -56,9 +56,9 @@ describe('grouped request lines', () => {
   it('keeps secrets out of the grouped line: cookie params, Set-Cookie headers and bodies', () => {
     const line = groupLine(groupOf(helloNotes()));
     assert.ok(!line.includes(SECRET_COOKIE) && !line.includes(SECRET_SET_COOKIE) && !line.includes('body'), line);
-    const ev = JSON.parse(line) as { start: { params: Array<[string, string]> }; end: { headers: Array<[string, string]> } };
-    assert.deepEqual(ev.start.params.find(([n]) => n === 'HTTP_COOKIE'), ['HTTP_COOKIE', REDACTED]);
-    assert.deepEqual(ev.end.headers.find(([n]) => n === 'Set-Cookie'), ['Set-Cookie', REDACTED]);
+    const ev = JSON.parse(line) as { params: Array<[string, string]>; headers: Array<[string, string]> };
+    assert.deepEqual(ev.params.find(([n]) => n === 'HTTP_COOKIE'), ['HTTP_COOKIE', REDACTED]);
+    assert.deepEqual(ev.headers.find(([n]) => n === 'Set-Cookie'), ['Set-Cookie', REDACTED]);
   });
 
   it('a turn with records only (a long upload going on) makes a records-only line', () => {
@@ -76,6 +76,24 @@ describe('grouped request lines', () => {
     const tail = notes.slice(6);
     const items = read(groupLine(groupOf(tail)));
     assert.deepEqual(items.map((i) => (i.kind === 'event' ? i.line : '')), tail.map((n) => noteLine(n).slice(0, -1)));
+  });
+
+  it('writes the fields of fixed size first and the lists (records, params, headers) last', () => {
+    const ev = JSON.parse(groupLine(groupOf(helloNotes({ rid: 'g-5' })))) as Obj;
+    assert.deepEqual(Object.keys(ev), ['level', 'time', 'pid', 'ev', 'mode', 'msg', 'rid', 'conn', 'requestId', 'start', 'end', 'records', 'params', 'headers']);
+    assert.deepEqual(Object.keys(ev['start'] as Obj), ['at', 'time', 'method', 'uri', 'url', 'mountPoint', 'role']);
+    assert.deepEqual(Object.keys(ev['end'] as Obj), ['at', 'time', 'level', 'status', 'bytesIn', 'bytesOut', 'durationMs', 'aborted']);
+  });
+
+  it('an older line with the params in start and the headers in end still expands', () => {
+    const notes = helloNotes({ rid: 'g-6' });
+    const ev = JSON.parse(groupLine(groupOf(notes))) as Obj;
+    (ev['start'] as Obj)['params'] = ev['params'];
+    (ev['end'] as Obj)['headers'] = ev['headers'];
+    delete ev['params'];
+    delete ev['headers'];
+    const items = read(`${JSON.stringify(ev)}\n`);
+    assert.deepEqual(items.map((i) => (i.kind === 'event' ? `${i.line}\n` : '')), notes.map(noteLine));
   });
 
   it('refuses a second start or end (the sink then writes that note on its own)', () => {

@@ -1,4 +1,5 @@
-import type { ReadItem } from '../../trace/reader';
+import type { GroupItem } from '../../trace/group-scan';
+import { type ReadItem, readLine } from '../../trace/reader';
 import { describeProcessEvent, describeRecord } from '../format/describe';
 import { num } from './fields';
 import { ProcessTable } from './processes';
@@ -45,9 +46,26 @@ export class DashboardStore {
     return this.requests.dropped + this.processes.droppedTotal();
   }
 
-  /** ingest: one item from the reader; `now` is the receive time (rates and "last seen" use it). */
-  ingest(item: ReadItem, now = Date.now()): void {
+  /**
+   * ingest: one item from the reader; `now` is the receive time (rates and "last seen" use it). A
+   * grouped line's summary (a reader with `summaries`; group-scan.ts) counts as the events of its
+   * line: a whole request becomes an entry at once (RequestStore#group), anything else is read
+   * into its events here.
+   */
+  ingest(item: ReadItem | GroupItem, now = Date.now()): void {
     this.version++;
+    if (item.kind === 'group') {
+      const g = item.group;
+      const entry = this.requests.group(g, item.line);
+      if (entry === undefined) {
+        readLine(item.line, (i) => this.ingest(i, now));
+        return;
+      }
+      this.counters.events += g.records + 2;
+      this.processes.touchPid(g.pid, g.mode, undefined, now).requests++;
+      this.stats.add(now, entry.durationMs, entry.status);
+      return;
+    }
     if (item.kind === 'text') {
       this.counters.textLines++;
       this.logs.push({ time: now, level: 30, pid: 0, kind: 'text', event: { msg: item.text } });

@@ -62,7 +62,11 @@ export class ProcessTable {
 
   /** touch: any event of `pid` (the map keeps insertion order = last touched, for eviction). */
   touch(ev: Record<string, unknown>, now: number): ProcessEntry {
-    const pid = num(ev['pid']);
+    return this.touchPid(num(ev['pid']), ev['mode'], ev['dropped'], now);
+  }
+
+  /** touchPid: touch() with the fields it reads: pid, mode and the producer's dropped count. */
+  touchPid(pid: number, mode: unknown, dropped: unknown, now: number): ProcessEntry {
     let entry = this.#byPid.get(pid);
     if (entry === this.#last && entry !== undefined) {
       // Already the most recent (a busy FastCGI process sends ~9 events a request): moving it to
@@ -78,8 +82,7 @@ export class ProcessTable {
     }
     this.#last = entry;
     entry.lastSeen = now;
-    if (!entry.mode && typeof ev['mode'] === 'string') entry.mode = str(ev['mode'], '', 10);
-    const dropped = ev['dropped'];
+    if (!entry.mode && typeof mode === 'string') entry.mode = str(mode, '', 10);
     if (typeof dropped === 'number' && dropped > entry.dropped) entry.dropped = dropped;
     return entry;
   }

@@ -1,6 +1,8 @@
 import { boundEvent, Limits, num, optNum, optStr, pairs, str } from './fields';
 import { Ring } from './ring';
 import type { RecordEvent } from '../../trace/events';
+import { expandGroup } from '../../trace/group-expand';
+import type { GroupSummary } from '../../trace/group-scan';
 
 /**
  * RecordEntry: one FastCGI record of a request, as kept (fields checked and bounded): the record
@@ -20,37 +22,118 @@ export interface LogEntry {
   event: Record<string, unknown>;
 }
 
-/** RequestEntry: everything seen about one request, keyed by `rid`. */
-export interface RequestEntry {
+/**
+ * RequestEntry: everything seen about one request, keyed by `rid`. A request that came as one
+ * grouped line (request-group.ts; the usual case: a request done within one event loop turn) is
+ * kept as its summary plus the line: its records, params and headers are read from the line when
+ * first asked for (the detail pane, export), by the same code that reads a line per event
+ * (`RequestStore#fill`), so nothing else can tell. group-scan.ts says what this buys.
+ */
+export class RequestEntry {
   rid: string;
   /** seq: arrival order; the list sorts by it. */
   seq: number;
   /** version: bumped on every change, so views can cache what they built from it. */
-  version: number;
+  version = 0;
   pid: number;
   mode: string;
   requestId: number;
   firstSeen: number;
-  startTime?: number;
-  method: string;
-  uri: string;
-  url: string;
-  mountPoint: string;
-  role: string;
-  params: Array<[string, string]>;
-  status?: number;
-  headers: Array<[string, string]>;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs?: number;
-  appStatus?: number;
-  aborted: boolean;
-  done: boolean;
-  records: RecordEntry[];
-  recordsOmitted: number;
-  logs: LogEntry[];
-  logsOmitted: number;
-  errors: LogEntry[];
+  startTime: number | undefined = undefined;
+  method = '';
+  uri = '';
+  url = '';
+  mountPoint = '';
+  role = '';
+  status: number | undefined = undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  durationMs: number | undefined = undefined;
+  appStatus: number | undefined = undefined;
+  aborted = false;
+  done = false;
+  logs: LogEntry[] = [];
+  logsOmitted = 0;
+  errors: LogEntry[] = [];
+  /** unreadable: its grouped line turned out not to be well formed when read (its records, params and headers are missing). */
+  unreadable = false;
+  #records: RecordEntry[] = [];
+  #recordsOmitted = 0;
+  #params: Array<[string, string]> = [];
+  #headers: Array<[string, string]> = [];
+  /** #line: the grouped line not read yet (UTF-8), and who reads it. */
+  #line: Buffer | undefined = undefined;
+  #fill: ((entry: RequestEntry, line: Buffer) => void) | undefined = undefined;
+
+  constructor(rid: string, seq: number, pid: number, mode: string, requestId: number, firstSeen: number) {
+    this.rid = rid;
+    this.seq = seq;
+    this.pid = pid;
+    this.mode = mode;
+    this.requestId = requestId;
+    this.firstSeen = firstSeen;
+  }
+
+  /** unread: the grouped line this entry's records, params and headers are still to be read from. */
+  get unread(): boolean {
+    return this.#line !== undefined;
+  }
+
+  /** defer: read `line` with `fill` when the lists are first asked for. */
+  defer(line: Buffer, fill: (entry: RequestEntry, line: Buffer) => void): void {
+    this.#line = line;
+    this.#fill = fill;
+  }
+
+  /** read: the deferred line, now (before any change that depends on what it holds). */
+  read(): void {
+    const line = this.#line;
+    if (line === undefined) return;
+    this.#line = undefined;
+    const fill = this.#fill!;
+    this.#fill = undefined;
+    fill(this, line);
+  }
+
+  get records(): RecordEntry[] {
+    this.read();
+    return this.#records;
+  }
+
+  set records(value: RecordEntry[]) {
+    this.read();
+    this.#records = value;
+  }
+
+  get recordsOmitted(): number {
+    this.read();
+    return this.#recordsOmitted;
+  }
+
+  set recordsOmitted(value: number) {
+    this.read();
+    this.#recordsOmitted = value;
+  }
+
+  get params(): Array<[string, string]> {
+    this.read();
+    return this.#params;
+  }
+
+  set params(value: Array<[string, string]>) {
+    this.read();
+    this.#params = value;
+  }
+
+  get headers(): Array<[string, string]> {
+    this.read();
+    return this.#headers;
+  }
+
+  set headers(value: Array<[string, string]>) {
+    this.read();
+    this.#headers = value;
+  }
 }
 
 /** RequestStoreOptions: bounds. */
@@ -192,8 +275,13 @@ export class RequestStore {
   record(ev: Record<string, unknown>): RequestEntry | undefined {
     const entry = this.#entry(ev, optStr(ev['rid'], 100) ?? this.#lastOnId(ev));
     if (!entry) return undefined;
-    const record = recordEntry(ev);
     if (typeof ev['rid'] === 'string') this.#remember(ev, entry.rid);
+    this.#addRecord(entry, recordEntry(ev));
+    entry.version++;
+    return entry;
+  }
+
+  #addRecord(entry: RequestEntry, record: RecordEntry): void {
     const full = entry.records.length >= this.#maxRecords;
     // Past the bound, control records (END_REQUEST, ABORT) are still kept: they tell how it ended.
     if (full && (streamTypes.has(record.type) || entry.records.length >= this.#maxRecords + 50)) {
@@ -203,9 +291,76 @@ export class RequestStore {
     }
     if (!entry.method && record.params) entry.method = paramOf(record.params, 'REQUEST_METHOD');
     if (!entry.uri && record.params) entry.uri = paramOf(record.params, 'REQUEST_URI');
-    entry.version++;
+  }
+
+  /**
+   * group: a whole request in one grouped line (its start and its end; group-scan.ts), seen for the
+   * first time: the entry made from the summary as start(), end() and record() would have made it
+   * from the line's events, with the line kept to be read when its lists are asked for (#fill).
+   * undefined when the line is not such a request: the caller hands on its events one by one.
+   */
+  group(g: GroupSummary, line: string): RequestEntry | undefined {
+    const rid = g.rid;
+    if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return undefined;
+    const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
+    this.#byRid.set(rid, entry);
+    const evicted = this.#ring.push(entry);
+    if (evicted) this.#forget(evicted.rid);
+    if (g.records > 0) this.#rememberKey(`${g.pid}:${g.conn}:${g.requestId}`, rid);
+    entry.startTime = g.startTime;
+    entry.method = own(str(g.method, '', 40));
+    entry.uri = own(str(g.uri));
+    entry.url = own(str(g.url));
+    entry.mountPoint = own(str(g.mountPoint));
+    entry.role = own(str(g.role, '', 40));
+    entry.status = g.status;
+    entry.bytesIn = g.bytesIn;
+    entry.bytesOut = g.bytesOut;
+    entry.durationMs = g.durationMs;
+    entry.appStatus = 0;
+    entry.aborted = g.aborted;
+    entry.done = true;
+    entry.version += g.records + 2; // as one change per event
+    // Kept as bytes, not as the string: the line is a slice of the text of a whole socket read,
+    // which a kept slice keeps alive (up to ~64 KiB per request, when the read held other lines).
+    entry.defer(Buffer.from(line), this.#fill);
     return entry;
   }
+
+  /**
+   * #fill: a deferred grouped line read into its entry's lists: each record as record() keeps it,
+   * params as start() does, headers as end() does. A line that is not well formed after all (its
+   * head scanned, the rest not valid) leaves the lists empty and marks the entry unreadable.
+   */
+  #fill = (entry: RequestEntry, line: Buffer): void => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line.toString());
+    } catch {
+      parsed = undefined;
+    }
+    const items = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? expandGroup(parsed as Record<string, unknown>) : undefined;
+    if (items === undefined) {
+      entry.unreadable = true;
+      return;
+    }
+    for (const item of items) {
+      if (item.kind !== 'event') continue;
+      const ev = item.event as unknown as Record<string, unknown>;
+      switch (ev['ev']) {
+        case 'record':
+          this.#addRecord(entry, recordEntry(ev));
+          break;
+        case 'request.start':
+          entry.params = pairs(ev['params']);
+          break;
+        case 'request.end':
+          entry.headers = pairs(ev['headers']);
+          break;
+        default:
+      }
+    }
+  };
 
   /** log: an app.log (or error) of a request. */
   log(log: LogEntry): RequestEntry | undefined {
@@ -259,7 +414,10 @@ export class RequestStore {
   }
 
   #remember(ev: Record<string, unknown>, rid: string): void {
-    const key = connKey(ev);
+    this.#rememberKey(connKey(ev), rid);
+  }
+
+  #rememberKey(key: string, rid: string): void {
     this.#byConnId.delete(key); // re-insert: the map's order is its eviction order
     this.#byConnId.set(key, rid);
     if (this.#byConnId.size > this.#ring.capacity) this.#byConnId.delete(this.#byConnId.keys().next().value as string);
@@ -273,20 +431,17 @@ export class RequestStore {
   }
 }
 
+/**
+ * own: a string of the summary as a string of its own. The scan's strings are slices of the socket
+ * read's text (V8 slices strings of 13 characters and more), so an entry keeping one would keep the
+ * whole text alive; a string added to another is flattened into a copy first.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
+}
+
 function newEntry(rid: string, seq: number, ev: Record<string, unknown>): RequestEntry {
-  return {
-    rid, seq, version: 0,
-    pid: num(ev['pid']),
-    mode: str(ev['mode'], '', 10),
-    requestId: num(ev['requestId']),
-    firstSeen: num(ev['time']),
-    method: '', uri: '', url: '', mountPoint: '', role: '',
-    params: [], headers: [],
-    bytesIn: 0, bytesOut: 0,
-    aborted: false, done: false,
-    records: [], recordsOmitted: 0,
-    logs: [], logsOmitted: 0, errors: [],
-  };
+  return new RequestEntry(rid, seq, num(ev['pid']), str(ev['mode'], '', 10), num(ev['requestId']), num(ev['time']));
 }
 
 function connKey(ev: Record<string, unknown>): string {

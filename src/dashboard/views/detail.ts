@@ -90,7 +90,9 @@ function relative(time: number, base: number): string {
 
 function recordLines(e: RequestEntry): DetailLine[] {
   if (e.records.length === 0) {
-    const why = e.mode === 'cgi' ? 'none: CGI passes the request as environment and stdin' : 'none received';
+    // unreadable: known only once the records were asked for (RequestEntry reads its line then).
+    const why = e.unreadable ? 'not shown: its trace line is not well formed'
+      : e.mode === 'cgi' ? 'none: CGI passes the request as environment and stdin' : 'none received';
     return [heading(`records: ${why}`)];
   }
   const omitted = e.recordsOmitted > 0 ? `, ${e.recordsOmitted} stream records not kept` : '';
