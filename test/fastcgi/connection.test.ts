@@ -388,6 +388,28 @@ describe('FastCGI output batching (no tracer attached)', async () => {
     peer.close();
   });
 
+  it('reuses its output slab once the socket has written it (no new 64 KiB buffer every ~900 responses)', async () => {
+    const peer = await RawPeer.connect(path);
+    const real = Buffer.allocUnsafeSlow;
+    let slabs = 0;
+    Buffer.allocUnsafeSlow = ((size: number) => {
+      if (size >= 64 * 1024) slabs++;
+      return real(size);
+    }) as typeof Buffer.allocUnsafeSlow;
+    try {
+      // One request at a time, as nginx sends them on a kept connection: ~200 KiB of records.
+      for (let id = 1; id <= 2500; id++) {
+        peer.send(request(id % 60000 + 1, '/r', FCGI_KEEP_CONN));
+        await peer.until(() => peer.ofType(RecordType.EndRequest).length === id);
+      }
+    } finally {
+      Buffer.allocUnsafeSlow = real;
+    }
+    assert.equal(slabs, 1, 'one slab, used again from its start');
+    assert.equal(peer.stdout(2500 % 60000 + 1).toString(), 'Status: 200 OK\r\n\r\nbody of /r');
+    peer.close();
+  });
+
   it('does not merge across a STDERR record (records keep their order)', async () => {
     const peer = await RawPeer.connect(path);
     peer.send(request(3, '/stderr-between', FCGI_KEEP_CONN));
