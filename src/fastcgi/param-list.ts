@@ -1,6 +1,5 @@
 import type { ParamLookup, Params } from '../cgi/params';
-import { ProtocolError } from '../protocol/errors';
-import { forEachPair } from '../protocol/pairs';
+import { forEachPair, pairLength, pairTruncated } from '../protocol/pairs';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
 
@@ -125,26 +124,13 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
   let count = 0;
   let offset = 0;
   while (offset < end) {
-    let nameLength = buf[offset]!;
-    if (nameLength > 127) {
-      if (offset + 4 > end) throw truncated(offset, 'name length');
-      nameLength = ((nameLength & 0x7f) << 24 | buf[offset + 1]! << 16 | buf[offset + 2]! << 8 | buf[offset + 3]!) >>> 0;
-      offset += 4;
-    } else {
-      offset += 1;
-    }
-    if (offset >= end) throw truncated(offset, 'value length');
-    let valueLength = buf[offset]!;
-    if (valueLength > 127) {
-      if (offset + 4 > end) throw truncated(offset, 'value length');
-      valueLength = ((valueLength & 0x7f) << 24 | buf[offset + 1]! << 16 | buf[offset + 2]! << 8 | buf[offset + 3]!) >>> 0;
-      offset += 4;
-    } else {
-      offset += 1;
-    }
+    const nameLength = pairLength(buf, offset, end, 'name length');
+    offset += buf[offset]! > 127 ? 4 : 1;
+    const valueLength = pairLength(buf, offset, end, 'value length');
+    offset += buf[offset]! > 127 ? 4 : 1;
     const nameEnd = offset + nameLength;
     const valueEnd = nameEnd + valueLength;
-    if (valueEnd > end) throw truncated(offset, 'name or value bytes');
+    if (valueEnd > end) throw pairTruncated(offset, 'name or value bytes');
     check(count++, nameLength, valueLength, text, limits, offset);
     const value = text.slice(nameEnd, valueEnd);
     if (nameLength === 0 || nameLength > NAME_CACHE_MAX_LENGTH) {
@@ -230,8 +216,4 @@ function check(count: number, nameLength: number, valueLength: number, text: str
     const name = text.slice(offset, offset + Math.min(nameLength, 40));
     throw new ConnectionError('FCGI_ERR_PARAMS_LIMIT', `param ${JSON.stringify(name)} is too long`, 431);
   }
-}
-
-function truncated(offset: number, what: string): ProtocolError {
-  return new ProtocolError('FCGI_ERR_TRUNCATED_PAIR', `name-value pair truncated in ${what} at byte ${offset}`);
 }

@@ -83,26 +83,13 @@ export function forEachPair(buf: Buffer, fn: (name: string, value: string) => vo
   const text = end <= WHOLE_TEXT_LIMIT ? (buf as Buffer & Latin1Sliceable).latin1Slice(0, end) : null;
   let offset = 0;
   while (offset < end) {
-    let nameLength = buf[offset]!;
-    if (nameLength > 127) {
-      if (offset + 4 > end) throw truncated(offset, 'name length');
-      nameLength = ((nameLength & 0x7f) << 24 | buf[offset + 1]! << 16 | buf[offset + 2]! << 8 | buf[offset + 3]!) >>> 0;
-      offset += 4;
-    } else {
-      offset += 1;
-    }
-    if (offset >= end) throw truncated(offset, 'value length');
-    let valueLength = buf[offset]!;
-    if (valueLength > 127) {
-      if (offset + 4 > end) throw truncated(offset, 'value length');
-      valueLength = ((valueLength & 0x7f) << 24 | buf[offset + 1]! << 16 | buf[offset + 2]! << 8 | buf[offset + 3]!) >>> 0;
-      offset += 4;
-    } else {
-      offset += 1;
-    }
+    const nameLength = pairLength(buf, offset, end, 'name length');
+    offset += buf[offset]! > 127 ? 4 : 1;
+    const valueLength = pairLength(buf, offset, end, 'value length');
+    offset += buf[offset]! > 127 ? 4 : 1;
     const nameEnd = offset + nameLength;
     const valueEnd = nameEnd + valueLength;
-    if (valueEnd > end) throw truncated(offset, 'name or value bytes');
+    if (valueEnd > end) throw pairTruncated(offset, 'name or value bytes');
     if (text !== null) {
       fn(text.slice(offset, nameEnd), text.slice(nameEnd, valueEnd));
     } else {
@@ -113,8 +100,22 @@ export function forEachPair(buf: Buffer, fn: (name: string, value: string) => vo
   }
 }
 
-function truncated(offset: number, what: string): ProtocolError {
+/** pairTruncated: FCGI_ERR_TRUNCATED_PAIR for bytes that end inside a pair. */
+export function pairTruncated(offset: number, what: string): ProtocolError {
   return new ProtocolError('FCGI_ERR_TRUNCATED_PAIR', `name-value pair truncated in ${what} at byte ${offset}`);
+}
+
+/**
+ * pairLength: the name or value length at `offset` (one byte, or four with the high bit set: spec
+ * 3.4); throws pairTruncated when its bytes run past `end`. The caller steps 4 bytes when
+ * buf[offset] > 127, else 1 (small enough for V8 to inline into the decode loops).
+ */
+export function pairLength(buf: Buffer, offset: number, end: number, what: string): number {
+  if (offset >= end) throw pairTruncated(offset, what);
+  const b = buf[offset]!;
+  if (b <= 127) return b;
+  if (offset + 4 > end) throw pairTruncated(offset, what);
+  return ((b & 0x7f) << 24 | buf[offset + 1]! << 16 | buf[offset + 2]! << 8 | buf[offset + 3]!) >>> 0;
 }
 
 /**
