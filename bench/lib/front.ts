@@ -40,7 +40,9 @@ function locationLines(u: Upstream): string[] {
   const name = upstreamName(u);
   const keep = u.keepConn ?? true;
   if (u.kind === 'http') {
-    return [`proxy_pass http://${name};`, 'proxy_http_version 1.1;', 'proxy_set_header Connection "";'];
+    const lines = [`proxy_pass http://${name};`, 'proxy_http_version 1.1;', 'proxy_set_header Connection "";'];
+    if (u.stream) lines.push('proxy_request_buffering off;', 'proxy_max_temp_file_size 0;');
+    return lines;
   }
   const lines = [`include ${requireFile('/etc/nginx/fastcgi_params', 'nginx-common')};`];
   if (u.scriptFilename !== undefined) lines.push(`fastcgi_param SCRIPT_FILENAME ${u.scriptFilename};`);
