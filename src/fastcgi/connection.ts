@@ -12,6 +12,7 @@ import { decodePairs } from '../protocol/pairs';
 import { type FastCGIRecord, RecordDecoder } from '../protocol/record';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
+import { OwnBufferReader } from './own-buffer-reader';
 import { decodeParamList } from './param-list';
 import { FcgiRequest, type RequestTransport } from './request';
 
@@ -44,6 +45,11 @@ export interface ResponderContext {
   draining: boolean;
   onRequest(request: FcgiRequest, conn: Connection): void;
   observer: ConnectionObserver | null;
+  /**
+   * ownBufferReads: read accepted sockets into a buffer of the connection's own (OwnBufferReader)
+   * instead of 'data' events; off when something else listens to the socket's 'data'.
+   */
+  ownBufferReads: boolean;
 }
 
 const roles: Record<number, RoleName> = {
@@ -182,13 +188,21 @@ export class Connection implements RequestTransport {
   #pieceHead: Buffer | null = null;
   #closeAfterRequests = false;
   #onClose: Array<() => void> = [];
+  /**
+   * #readKept: this read's bytes may be viewed after it (a body piece went to a request, a record
+   * event was published): with an OwnBufferReader, the next read must not overwrite them.
+   */
+  #readKept = false;
 
   constructor(socket: Socket, ctx: ResponderContext) {
     this.socket = socket;
     this.#ctx = ctx;
     // streamPieces: request bodies are never copied to gather a record cut by a chunk end.
     this.#decoder = new RecordDecoder((record) => this.#handleRecord(record), { streamPieces: true });
-    socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk));
+    const onData = (chunk: Buffer): void => this.#socketOnData(chunk);
+    if (!ctx.ownBufferReads || OwnBufferReader.install(socket, onData, () => this.#keepsRead()) === null) {
+      socket.on('data', onData);
+    }
     socket.on('drain', () => this.#socketOnDrain());
     socket.on('error', (err) => this.#socketOnError(err));
     socket.on('close', () => this.#socketOnClose());
@@ -238,6 +252,17 @@ export class Connection implements RequestTransport {
     // PARAMS usually complete in the chunk that began the request: a timer is armed only when
     // one did not (a per-request setTimeout/clearTimeout pair was 3% of a hello request).
     if (this.#pendingParams > 0 && this.#paramsTimer === null) this.#armParamsTimer(this.#ctx.limits.paramsTimeoutMs);
+  }
+
+  /**
+   * #keepsRead: whether views of the bytes just read may be used later: body pieces handed on,
+   * record events published, PARAMS streams not complete yet (ParamsStream keeps views), or input
+   * the decoder holds. Asked by OwnBufferReader after each read.
+   */
+  #keepsRead(): boolean {
+    const kept = this.#readKept || this.#pendingParams > 0 || this.#decoder.holdsInput;
+    this.#readKept = false;
+    return kept;
   }
 
   #armParamsTimer(ms: number): void {
@@ -331,11 +356,17 @@ export class Connection implements RequestTransport {
         if (request && !request.paramsComplete) this.#params(request, record.content);
         return;
       case RecordType.Stdin:
-        if (request) request.pushBody(record.content);
+        if (request) {
+          if (record.content.length > 0) this.#readKept = true;
+          request.pushBody(record.content);
+        }
         return;
       case RecordType.Data:
         // Only the Filter role reads FCGI_DATA (spec 6.4); for others it is ignored, like an unknown id.
-        if (request?.role === 'FILTER') request.pushData(record.content);
+        if (request?.role === 'FILTER') {
+          if (record.content.length > 0) this.#readKept = true;
+          request.pushData(record.content);
+        }
         return;
       case RecordType.EndRequest:
       case RecordType.Stdout:
@@ -406,6 +437,7 @@ export class Connection implements RequestTransport {
   #observe(dir: 'in' | 'out', record: FastCGIRecord, requestId: number, rid?: string): void {
     const observer = this.#ctx.observer;
     if (!observer?.record || !observer.enabled()) return;
+    this.#readKept = true; // the event may hold a view of the content
     observer.record(this, dir, record, rid ?? this.#requests.get(requestId)?.rid ?? this.#endedRids.get(requestId));
   }
 
@@ -443,6 +475,7 @@ export class Connection implements RequestTransport {
   #paramsDone(request: FcgiRequest): void {
     if (request.paramsComplete) return;
     request.paramsComplete = true;
+    request.paramsStream.release();
     this.#pendingParams--;
   }
 

@@ -97,6 +97,11 @@ export class RecordDecoder {
     return n;
   }
 
+  /** holdsInput: pushed chunks wait in the decoder (views of them, kept for a later push). */
+  get holdsInput(): boolean {
+    return this.#pending.length !== 0;
+  }
+
   /** isAtRecordBoundary: true when no partial record is pending (a clean place for EOF). */
   get isAtRecordBoundary(): boolean {
     return this.#state === State.Header && this.#fill === 0 && this.bufferedBytes === 0;
