@@ -82,9 +82,21 @@ function nameSlot(buf: Buffer, at: number, length: number): number {
   return (h ^ (h >>> 7)) & (NAME_CACHE_SIZE - 2); // even slot; its pair is slot + 1
 }
 
-/** sameBytes: `name` (latin-1) is at `at` in `buf`; its length is checked by the caller. */
-function sameBytes(buf: Buffer, at: number, name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (buf[at + i] !== name.charCodeAt(i)) return false;
+/**
+ * nameBytes: each cached name's bytes, NAME_CACHE_MAX_LENGTH bytes per slot. A name is checked
+ * against them four bytes at a time through DataViews, not char by char against the string:
+ * comparing 24 names with charCodeAt was half of decodeParamList (bench: 1.02 -> 0.71 us per
+ * decode of nginx's hello PARAMS, decodeParamList alone in a loop, 1M decodes).
+ */
+const nameBytes = new Uint8Array(NAME_CACHE_SIZE * NAME_CACHE_MAX_LENGTH);
+const nameView = new DataView(nameBytes.buffer);
+
+/** sameBytes: the cached name of `slot`, `length` bytes, is at `at` in `view`; lengths are checked by the caller. */
+function sameBytes(view: DataView, at: number, length: number, slot: number): boolean {
+  const base = slot * NAME_CACHE_MAX_LENGTH;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (view.getUint32(at + i) !== nameView.getUint32(base + i)) return false;
+  for (; i < length; i++) if (view.getUint8(at + i) !== nameBytes[base + i]) return false;
   return true;
 }
 
@@ -113,6 +125,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     return new ParamList(names, values);
   }
   const text = (buf as Buffer & Latin1Sliceable).latin1Slice(0, end);
+  const view = new DataView(buf.buffer, buf.byteOffset, end);
   // Sized for the last stream's count: grown from empty, the two arrays were reallocated twice
   // each (V8 grows 0 -> 17 -> 41), 1 KB of the 2 KB a decode allocated (heap profile, micro.js).
   const names = new Array<string>(sizeHint);
@@ -149,9 +162,9 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     }
     let slot = nameSlot(buf, offset, nameLength);
     let cached = nameCache[slot];
-    if (cached === undefined || cached.length !== nameLength || !sameBytes(buf, offset, cached)) {
+    if (cached === undefined || cached.length !== nameLength || !sameBytes(view, offset, nameLength, slot)) {
       cached = nameCache[slot + 1];
-      if (cached !== undefined && cached.length === nameLength && sameBytes(buf, offset, cached)) {
+      if (cached !== undefined && cached.length === nameLength && sameBytes(view, offset, nameLength, slot + 1)) {
         slot += 1;
       } else {
         // A miss: the name is made once and takes the pair's first way; the entry there moves to
@@ -161,10 +174,12 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
         if (nameCache[slot] !== undefined) {
           if (nameCache[slot + 1] !== undefined && stamps[slot + 1] === stamp) unsure = true;
           nameCache[slot + 1] = nameCache[slot];
+          nameBytes.copyWithin((slot + 1) * NAME_CACHE_MAX_LENGTH, slot * NAME_CACHE_MAX_LENGTH, (slot + 1) * NAME_CACHE_MAX_LENGTH);
           stamps[slot + 1] = stamps[slot]!;
           firstIndex[slot + 1] = firstIndex[slot]!;
         }
         nameCache[slot] = cached;
+        nameBytes.set(buf.subarray(offset, nameEnd), slot * NAME_CACHE_MAX_LENGTH);
         stamps[slot] = 0;
       }
     }
