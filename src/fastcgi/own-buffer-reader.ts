@@ -70,8 +70,9 @@ export class OwnBufferReader {
    * pauseOnConnect) is switched; reading starts with the socket's next resume().
    */
   static install(socket: Socket, onChunk: (chunk: Buffer) => void, keeps: () => boolean): OwnBufferReader | null {
-    const handle = (socket as unknown as { _handle: UserBufferHandle | null })._handle;
-    if (handle === null || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return null;
+    // A Duplex that is not a net.Socket (adopt() takes any) has no _handle at all.
+    const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
+    if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return null;
     if (socket.readableLength !== 0 || socket.readableFlowing === true || socket.destroyed) return null;
     const symbols = findSymbols(socket);
     if (symbols === null) return null;

@@ -2,10 +2,12 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import {
   encodeBeginRequest, encodeParams, encodeRecord, encodeStream, FCGI_KEEP_CONN, RecordType, Role,
 } from '../../src/protocol';
 import type { FcgiRequest } from '../../src/fastcgi/request';
+import { FastCGIServer } from '../../src/fastcgi/server';
 import { RawPeer, startServer } from './raw-client';
 
 // A connection reads into a buffer of its own that the next read overwrites unless the bytes just
@@ -111,5 +113,28 @@ describe('FastCGI connection reading into its own buffer', async () => {
     const expected = createHash('sha256').update(filler).digest('hex');
     assert.equal(peer.stdout(1).toString().split('\r\n\r\n')[1], `${expected} /params 3000`);
     peer.close();
+  });
+
+  it('reads a Duplex that is not a net.Socket through its data events', async () => {
+    const replies: Buffer[] = [];
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, cb) {
+        replies.push(chunk);
+        if (Buffer.concat(replies).includes(Buffer.from([1, RecordType.EndRequest, 0, 1]))) ended();
+        cb();
+      },
+    });
+    // What Connection calls on a net.Socket besides the stream methods.
+    Object.assign(duplex, { setTimeout: () => duplex, bytesRead: 0 });
+    const local = new FastCGIServer({ onRequest });
+    local.adopt(duplex as unknown as Socket);
+    duplex.push(Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN),
+      ...encodeParams(1, [['REQUEST_URI', '/duplex']]), encodeRecord(RecordType.Stdin, 1)]));
+    await done;
+    assert.match(Buffer.concat(replies).toString('latin1'), /\/duplex 0/);
+    duplex.destroy();
   });
 });
