@@ -274,7 +274,16 @@ export class Connection implements RequestTransport {
     }
     // PARAMS usually complete in the chunk that began the request: a timer is armed only when
     // one did not (a per-request setTimeout/clearTimeout pair was 3% of a hello request).
-    if (this.#pendingParams > 0 && this.#paramsTimer === null) this.#armParamsTimer(this.#ctx.limits.paramsTimeoutMs);
+    if (this.#pendingParams > 0) this.#watchPendingParams();
+  }
+
+  /** #watchPendingParams: requests whose PARAMS are still incomplete get their start time, and the timer runs. */
+  #watchPendingParams(): void {
+    const now = performance.now();
+    for (const request of this.#requests.values()) {
+      if (!request.paramsComplete && request.beganAt === 0) request.beganAt = now;
+    }
+    if (this.#paramsTimer === null) this.#armParamsTimer(this.#ctx.limits.paramsTimeoutMs);
   }
 
   /**
