@@ -202,9 +202,9 @@ export class Connection implements RequestTransport {
     this.#ctx = ctx;
     // streamPieces: request bodies are never copied to gather a record cut by a chunk end.
     this.#decoder = new RecordDecoder((record) => this.#handleRecord(record), { streamPieces: true });
-    const onData = (chunk: Buffer): void => this.#socketOnData(chunk);
-    if (!ctx.ownBufferReads || OwnBufferReader.install(socket, onData, () => this.#keepsRead()) === null) {
-      socket.on('data', onData);
+    const onBytes = (buffer: Buffer, end: number): void => this.#socketOnData(buffer, end);
+    if (!ctx.ownBufferReads || OwnBufferReader.install(socket, onBytes, () => this.#keepsRead()) === null) {
+      socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk, chunk.length));
     }
     socket.on('drain', () => this.#socketOnDrain());
     socket.on('error', (err) => this.#socketOnError(err));
@@ -264,10 +264,11 @@ export class Connection implements RequestTransport {
     this.socket.end();
   }
 
-  #socketOnData(chunk: Buffer): void {
+  /** #socketOnData: bytes read: `chunk` up to `end` (a connection's own read buffer is larger). */
+  #socketOnData(chunk: Buffer, end: number): void {
     if (this.#ending) return;
     try {
-      this.#decoder.push(chunk);
+      this.#decoder.push(chunk, end);
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)), 'decode');
       return;

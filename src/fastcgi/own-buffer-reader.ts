@@ -47,19 +47,20 @@ function findSymbols(socket: Socket): OnreadSymbols | null {
 }
 
 /**
- * OwnBufferReader: reads one socket into its own slab. `onChunk` gets a view of each read's bytes;
- * `keeps` is asked after each read whether views of them may outlive the call.
+ * OwnBufferReader: reads one socket into its own slab. `onRead` gets each read's bytes as a
+ * buffer and where they end in it (no view made per read: ~50 ns each); `keeps` is asked after
+ * each read whether views of them may outlive the call.
  */
 export class OwnBufferReader {
   #slab: Buffer;
   /** #at: where in #slab the current read region starts; #lastRead: bytes the last read put there. */
   #at = 0;
   #lastRead = 0;
-  readonly #onChunk: (chunk: Buffer) => void;
+  readonly #onBytes: (buffer: Buffer, end: number) => void;
   readonly #keeps: () => boolean;
 
-  private constructor(onChunk: (chunk: Buffer) => void, keeps: () => boolean) {
-    this.#onChunk = onChunk;
+  private constructor(onBytes: (buffer: Buffer, end: number) => void, keeps: () => boolean) {
+    this.#onBytes = onBytes;
     this.#keeps = keeps;
     this.#slab = Buffer.allocUnsafeSlow(READ_SLAB_SIZE);
   }
@@ -69,7 +70,7 @@ export class OwnBufferReader {
    * socket that has read nothing into its stream yet and is not reading (accepted with
    * pauseOnConnect) is switched; reading starts with the socket's next resume().
    */
-  static install(socket: Socket, onChunk: (chunk: Buffer) => void, keeps: () => boolean): OwnBufferReader | null {
+  static install(socket: Socket, onBytes: (buffer: Buffer, end: number) => void, keeps: () => boolean): OwnBufferReader | null {
     // A Duplex that is not a net.Socket (adopt() takes any) has no _handle at all.
     const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
     if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return null;
@@ -78,7 +79,7 @@ export class OwnBufferReader {
     if (symbols === null) return null;
     const slots = socket as unknown as Record<symbol, unknown>;
     if (slots[symbols.buffer] !== null || slots[symbols.callback] !== null) return null;
-    const reader = new OwnBufferReader(onChunk, keeps);
+    const reader = new OwnBufferReader(onBytes, keeps);
     handle.useUserBuffer(reader.#slab);
     slots[symbols.buffer] = reader.#slab;
     slots[symbols.callback] = reader.#onRead;
@@ -89,7 +90,7 @@ export class OwnBufferReader {
   /** #onRead: net's onStreamRead calls this with the bytes read into the current region. */
   readonly #onRead = (nread: number, region: Buffer): void => {
     this.#lastRead = nread;
-    this.#onChunk(region.subarray(0, nread));
+    this.#onBytes(region, nread);
   };
 
   /**
