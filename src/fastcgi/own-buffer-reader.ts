@@ -13,6 +13,10 @@ import type { Socket } from 'node:net';
  * The buffer is reused by the next read, so the caller says after each read whether it may still
  * hold views of the bytes (a request body handed to the app, a PARAMS stream not yet complete);
  * the next read then goes to the rest of the slab, or to a new one.
+ *
+ * What it buys: 0.8-0.9 us of the serving process's CPU per hello request (32 kept connections
+ * sending nginx's hello request, dualcgi serve, interleaved runs: 15.1/15.7/14.5 -> 14.3/14.7/13.6
+ * us); bench/ nginx suite, hello-c32, with the changes after it: backend 21.1 -> 17.3 us per request.
  */
 
 /** READ_SLAB_SIZE: the buffer reads go into (64 KiB, libuv's suggested read size for streams). */
