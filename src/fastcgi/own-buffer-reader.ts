@@ -51,7 +51,7 @@ function findSymbols(socket: Socket): OnreadSymbols | null {
 }
 
 /**
- * OwnBufferReader: reads one socket into its own slab. `onRead` gets each read's bytes as a
+ * OwnBufferReader: reads one socket into its own slab. `onBytes` gets each read's bytes as a
  * buffer and where they end in it (no view made per read: ~50 ns each); `keeps` is asked after
  * each read whether views of them may outlive the call.
  */
