@@ -197,7 +197,22 @@ function isHttps(params: ParamLookup): boolean {
 }
 
 function toPort(value: string | undefined): number {
-  const n = Number(value);
+  // Plain digits (every web server's REMOTE_PORT and SERVER_PORT) read by hand: Number() of a
+  // fresh string was 0.7% of micro.js fcgi; alone, two calls 60-80 -> 40-50 ns. Anything else
+  // ('', ' 80', '0x50') keeps Number()'s reading.
+  if (value !== undefined && value.length > 0 && value.length <= 5) {
+    let n = 0;
+    for (let i = 0; i < value.length; i++) {
+      const digit = value.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return portOf(Number(value));
+      n = n * 10 + digit;
+    }
+    return portOf(n);
+  }
+  return portOf(Number(value));
+}
+
+function portOf(n: number): number {
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : 0;
 }
 

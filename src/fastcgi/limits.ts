@@ -12,7 +12,10 @@ export interface ConnectionLimits {
   maxRequestsPerConn: number;
   /** maxBodyBytes: request body size (FCGI_ERR_BODY_TOO_LARGE, 413). Default: no limit, like php-fpm. */
   maxBodyBytes: number;
-  /** idleTimeoutMs: a connection with nothing in flight and no bytes for this long is closed. */
+  /**
+   * idleTimeoutMs: a connection with nothing in flight and no bytes for this long is closed (it is
+   * checked once a period, so it goes after one to two periods of quiet).
+   */
   idleTimeoutMs: number;
   /** paramsTimeoutMs: BEGIN_REQUEST to the end of PARAMS (slowloris: FCGI_ERR_PARAMS_TIMEOUT, 408). */
   paramsTimeoutMs: number;

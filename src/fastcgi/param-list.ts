@@ -82,9 +82,26 @@ function nameSlot(buf: Buffer, at: number, length: number): number {
   return (h ^ (h >>> 7)) & (NAME_CACHE_SIZE - 2); // even slot; its pair is slot + 1
 }
 
-/** sameBytes: `name` (latin-1) is at `at` in `buf`; its length is checked by the caller. */
-function sameBytes(buf: Buffer, at: number, name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (buf[at + i] !== name.charCodeAt(i)) return false;
+/**
+ * nameBytes: each cached name's bytes, NAME_CACHE_MAX_LENGTH bytes per slot; nameWords: the same
+ * memory as little-endian 32-bit words. A name is checked four bytes at a time against them, not
+ * char by char against the cached string: comparing nginx's 24 names with charCodeAt was half of
+ * decodeParamList (decodeParamList alone on nginx's hello PARAMS, 1M decodes: 1.02 -> 0.70 us).
+ * A DataView per decode was no faster: making it cost what its loads saved.
+ */
+const nameBytes = new Uint8Array(NAME_CACHE_SIZE * NAME_CACHE_MAX_LENGTH);
+const nameWords = new Int32Array(nameBytes.buffer);
+/** WORDS: the words are read in the platform's order; the packing below is little-endian's (else bytes only). */
+const WORDS = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** sameBytes: the cached name of `slot`, `length` bytes, is at `at` in `buf`; lengths are checked by the caller. */
+function sameBytes(buf: Buffer, at: number, length: number, slot: number): boolean {
+  const base = slot * NAME_CACHE_MAX_LENGTH;
+  let i = 0;
+  for (let w = base >> 2; WORDS && i + 4 <= length; i += 4, w++) {
+    if ((buf[at + i]! | (buf[at + i + 1]! << 8) | (buf[at + i + 2]! << 16) | (buf[at + i + 3]! << 24)) !== nameWords[w]) return false;
+  }
+  for (; i < length; i++) if (buf[at + i] !== nameBytes[base + i]) return false;
   return true;
 }
 
@@ -149,9 +166,9 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     }
     let slot = nameSlot(buf, offset, nameLength);
     let cached = nameCache[slot];
-    if (cached === undefined || cached.length !== nameLength || !sameBytes(buf, offset, cached)) {
+    if (cached === undefined || cached.length !== nameLength || !sameBytes(buf, offset, nameLength, slot)) {
       cached = nameCache[slot + 1];
-      if (cached !== undefined && cached.length === nameLength && sameBytes(buf, offset, cached)) {
+      if (cached !== undefined && cached.length === nameLength && sameBytes(buf, offset, nameLength, slot + 1)) {
         slot += 1;
       } else {
         // A miss: the name is made once and takes the pair's first way; the entry there moves to
@@ -161,10 +178,12 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
         if (nameCache[slot] !== undefined) {
           if (nameCache[slot + 1] !== undefined && stamps[slot + 1] === stamp) unsure = true;
           nameCache[slot + 1] = nameCache[slot];
+          nameBytes.copyWithin((slot + 1) * NAME_CACHE_MAX_LENGTH, slot * NAME_CACHE_MAX_LENGTH, (slot + 1) * NAME_CACHE_MAX_LENGTH);
           stamps[slot + 1] = stamps[slot]!;
           firstIndex[slot + 1] = firstIndex[slot]!;
         }
         nameCache[slot] = cached;
+        nameBytes.set(buf.subarray(offset, nameEnd), slot * NAME_CACHE_MAX_LENGTH);
         stamps[slot] = 0;
       }
     }

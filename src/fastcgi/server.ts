@@ -125,6 +125,8 @@ export class FastCGIServer {
       draining: false,
       onRequest: (request, conn) => this.#serverOnRequest(request, conn),
       observer: options.observer ?? null,
+      // onConnection may listen to the socket's 'data' (capture/writer.ts does): no own-buffer reads then.
+      ownBufferReads: options.onConnection === undefined,
     };
     const addrs = options.webServerAddrs ?? parseWebServerAddrs(process.env['FCGI_WEB_SERVER_ADDRS']);
     this.#allowed = addrs ? new Set(addrs.map(normaliseIp)) : null;

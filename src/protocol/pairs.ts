@@ -146,8 +146,9 @@ export class ParamsStream {
       throw new ProtocolError('FCGI_ERR_PARAMS_TOO_LARGE',
         `params stream exceeds ${this.#maxBytes} bytes`);
     }
-    // A view is safe to keep: chunks read from net sockets are never reused by Node, and RecordDecoder
-    // never reuses a content buffer it has handed out.
+    // A view is safe to keep: RecordDecoder never reuses a content buffer it has handed out, and a
+    // connection reading into its own buffer (fastcgi/own-buffer-reader.ts) does not reuse one
+    // while a PARAMS stream is incomplete.
     if (this.#first === null) this.#first = content;
     else (this.#more ??= [this.#first]).push(content);
     this.#length += content.length;
@@ -166,6 +167,13 @@ export class ParamsStream {
   /** bytes: the collected stream as one buffer (a view of the one record when there was one). */
   bytes(): Buffer {
     return this.#bytes();
+  }
+
+  /** release: let go of the collected bytes (they may be views of a read buffer that is reused). */
+  release(): void {
+    this.#first = null;
+    this.#more = null;
+    this.#length = 0;
   }
 
   #bytes(): Buffer {

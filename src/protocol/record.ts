@@ -79,6 +79,8 @@ export class RecordDecoder {
   // callback that throws loses no input (the rest is decoded on the next push, as before).
   #chunk: Buffer = EMPTY;
   #next = 0;
+  /** #end: where the chunk being decoded ends (push's `end`: a read into a larger buffer). */
+  #end = 0;
   /** #busy: inside #decode; a push from a callback queues its chunk in #pending to keep the byte order. */
   #busy = false;
   #pending: Buffer[] = [];
@@ -97,24 +99,34 @@ export class RecordDecoder {
     return n;
   }
 
+  /** holdsInput: pushed chunks wait in the decoder (views of them, kept for a later push). */
+  get holdsInput(): boolean {
+    return this.#pending.length !== 0;
+  }
+
   /** isAtRecordBoundary: true when no partial record is pending (a clean place for EOF). */
   get isAtRecordBoundary(): boolean {
     return this.#state === State.Header && this.#fill === 0 && this.bufferedBytes === 0;
   }
 
   /**
-   * push: feed bytes. Emits every record they complete, in order. Throws ProtocolError on a
-   * malformed header; after that the decoder refuses further input (the stream has lost framing).
+   * push: feed bytes: `chunk` up to `end` (its length unless given: a reader that reads into a
+   * buffer of its own passes the buffer and the bytes read, without making a view per read).
+   * Emits every record they complete, in order. Throws ProtocolError on a malformed header; after
+   * that the decoder refuses further input (the stream has lost framing).
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer, end = chunk.length): void {
     if (this.#failed !== null) throw this.#failed;
     if (this.#busy || this.#pending.length !== 0) {
-      this.#pending.push(chunk);
+      this.#pending.push(end === chunk.length ? chunk : chunk.subarray(0, end));
       if (this.#busy) return; // the outer push decodes it after the rest of its own chunk
     } else {
-      this.#run(chunk);
+      this.#run(chunk, end);
     }
-    while (this.#pending.length !== 0) this.#run(this.#pending.shift()!);
+    while (this.#pending.length !== 0) {
+      const next = this.#pending.shift()!;
+      this.#run(next, next.length);
+    }
   }
 
   /** end: the input is over; throws FCGI_ERR_TRUNCATED_RECORD if it stopped inside a record. */
@@ -126,15 +138,16 @@ export class RecordDecoder {
     }
   }
 
-  #run(chunk: Buffer): void {
-    if (chunk.length === 0) return;
+  #run(chunk: Buffer, end: number): void {
+    if (end === 0) return;
     this.#busy = true;
+    this.#end = end;
     try {
       this.#decode(chunk);
     } catch (err) {
       // A callback threw: keep the bytes after its record for the next push. (A malformed header
       // sets #failed instead: the rest means nothing.)
-      if (this.#failed === null && this.#next < this.#chunk.length) this.#pending.unshift(this.#chunk.subarray(this.#next));
+      if (this.#failed === null && this.#next < end) this.#pending.unshift(this.#chunk.subarray(this.#next, end));
       throw err;
     } finally {
       this.#busy = false;
@@ -143,7 +156,7 @@ export class RecordDecoder {
   }
 
   #decode(chunk: Buffer): void {
-    const end = chunk.length;
+    const end = this.#end;
     let pos = 0;
     this.#chunk = chunk;
     if (this.#state !== State.Header || this.#fill !== 0) {
@@ -206,10 +219,10 @@ export class RecordDecoder {
 
   /**
    * #resume: continue the record cut by the end of the previous chunk; returns the offset in `chunk`
-   * where the next record starts (or chunk.length when the chunk ends inside this one).
+   * where the next record starts (or the chunk's end when it ends inside this one).
    */
   #resume(chunk: Buffer): number {
-    const end = chunk.length;
+    const end = this.#end;
     let pos = 0;
     if (this.#state === State.Header) {
       const scratch = this.#scratch!;
@@ -270,7 +283,7 @@ export class RecordDecoder {
 
   /** #emit: the record whose content ended at `pos` in `chunk`; skips what padding is here first. */
   #emit(chunk: Buffer, pos: number, content: Buffer): number {
-    const end = chunk.length;
+    const end = this.#end;
     const padding = this.#paddingLength;
     if (end - pos >= padding) {
       pos += padding;

@@ -291,6 +291,15 @@ describe('createRequestHead: connection facts', () => {
     assert.deepEqual([bad.remotePort, bad.localPort], [0, 0]);
   });
 
+  it('reads a port as Number() does, plain digits or not', () => {
+    const cases: Array<[string, number]> = [['0', 0], ['65535', 65535], ['65536', 0], ['99999', 0], ['', 0], ['0x50', 80],
+      [' 80', 80], ['8.5', 0], ['123456', 0]];
+    for (const [port, expected] of cases) {
+      const h = head([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['REMOTE_PORT', port], ['SERVER_PORT', port]]);
+      assert.deepEqual([h.remotePort, h.localPort], [expected, expected], JSON.stringify(port));
+    }
+  });
+
   for (const [protocol, version] of [['HTTP/1.0', '1.0'], ['HTTP/1.1', '1.1'], ['HTTP/2.0', '2.0'],
     [undefined, '1.1'], ['INCLUDED', '1.1']] as const) {
     it(`httpVersion is ${version} for SERVER_PROTOCOL ${String(protocol)}`, () => {

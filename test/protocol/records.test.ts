@@ -280,6 +280,35 @@ describe('RecordDecoder chunk handling', () => {
     assert.equal(decoder.isAtRecordBoundary, true);
   });
 
+  it('decodes a buffer only up to the end it is given, at every split, bytes after it unread', () => {
+    // A connection reading into a buffer of its own pushes the buffer and how many bytes it read.
+    const wire = Buffer.concat(fixtures.map((f) => bytes(f.wire)));
+    const whole = decodeChunks([wire]);
+    const junk = Buffer.alloc(40, 0xee); // not a valid header: decoding any of it would throw
+    for (let i = 1; i < wire.length; i++) {
+      const records: FastCGIRecord[] = [];
+      const decoder = new RecordDecoder((r) => records.push({ ...r, content: Buffer.from(r.content) }));
+      decoder.push(Buffer.concat([wire.subarray(0, i), junk]), i);
+      decoder.push(Buffer.concat([wire.subarray(i), junk]), wire.length - i);
+      decoder.end();
+      assert.deepEqual(records, whole, `split at byte ${i}`);
+    }
+  });
+
+  it('keeps the bytes up to the end given after a callback threw, and nothing after it', () => {
+    const wire = Buffer.concat([stdin(1, 'a', 7), stdin(2, 'b', 7), Buffer.alloc(16, 0xee)]);
+    const seen: number[] = [];
+    const decoder = new RecordDecoder((r) => {
+      seen.push(r.requestId);
+      if (r.requestId === 1) throw new Error('callback failed');
+    });
+    assert.throws(() => decoder.push(wire, 32), /callback failed/);
+    assert.equal(decoder.bufferedBytes, 16);
+    decoder.push(Buffer.alloc(0));
+    assert.deepEqual(seen, [1, 2]);
+    assert.equal(decoder.isAtRecordBoundary, true);
+  });
+
   it('keeps the byte order when a callback pushes more bytes into the same decoder', () => {
     const wire = Buffer.concat([stdin(1, 'a', 7), stdin(2, 'b', 7)]);
     const seen: number[] = [];
