@@ -124,13 +124,15 @@ export class ParamsJson {
   #text = '[]';
   #from: number[] = [];
   #to: number[] = [];
-  /** This build's state (read by #visit, a bound method: no closure per request). */
+  /**
+   * This build's state (read by #visit, a bound method: no closure per request). The diff lists
+   * are reused, counted by #n (`length = 0` would free their storage, and every request grow it again).
+   */
   #i = 0;
   #same = true;
+  #n = 0;
   #diffs: number[] = [];
   #diffValues: string[] = [];
-  #newNames: string[] = [];
-  #newValues: string[] = [];
 
   constructor(secret: (name: string) => boolean, redacted: string) {
     this.#secret = secret;
@@ -141,39 +143,35 @@ export class ParamsJson {
   build(params: ParamsSource): string {
     this.#i = 0;
     this.#same = true;
-    this.#diffs.length = 0;
-    this.#diffValues.length = 0;
-    this.#newNames.length = 0;
-    this.#newValues.length = 0;
+    this.#n = 0;
     params.forEach(this.#visit);
     const n = this.#i;
-    if (this.#same && n === this.#names.length && this.#diffs.length * 2 <= n) return this.#splice();
-    return this.#rebase();
+    if (this.#same && n === this.#names.length && this.#n * 2 <= n) return this.#splice();
+    return this.#rebase(params);
   }
 
   #visit = (value: string, name: string): void => {
-    const i = this.#i++;
-    this.#newNames.push(name);
-    this.#newValues.push(value);
     if (!this.#same) return;
+    const i = this.#i++;
     if (i >= this.#names.length || this.#names[i] !== name) {
       this.#same = false;
       return;
     }
     if (this.#values[i] !== value && !this.#secret(name)) {
-      this.#diffs.push(i);
-      this.#diffValues.push(value);
+      this.#diffs[this.#n] = i;
+      this.#diffValues[this.#n++] = value;
     }
   };
 
   /** #splice: the base's text with the differing values replaced. */
   #splice(): string {
     const diffs = this.#diffs;
-    if (diffs.length === 0) return this.#text;
+    const n = this.#n;
+    if (n === 0) return this.#text;
     const text = this.#text;
     let out = '';
     let at = 0;
-    for (let k = 0; k < diffs.length; k++) {
+    for (let k = 0; k < n; k++) {
       const i = diffs[k]!;
       out += `${text.slice(at, this.#from[i])}${q(this.#diffValues[k]!)}`;
       at = this.#to[i]!;
@@ -182,9 +180,13 @@ export class ParamsJson {
   }
 
   /** #rebase: this request's params, in full, as the new base. */
-  #rebase(): string {
-    const names = this.#newNames;
-    const values = this.#newValues;
+  #rebase(params: ParamsSource): string {
+    const names: string[] = [];
+    const values: string[] = [];
+    params.forEach((value, name) => {
+      names.push(name);
+      values.push(value);
+    });
     const from: number[] = [];
     const to: number[] = [];
     let text = '[';
@@ -199,8 +201,8 @@ export class ParamsJson {
     text += ']';
     // A rope of its pieces: the first slice flattens it (in place, once), later ones share its bytes.
     this.#text = text;
-    this.#names = names.slice();
-    this.#values = values.slice();
+    this.#names = names;
+    this.#values = values;
     this.#from = from;
     this.#to = to;
     return this.#text;

@@ -53,6 +53,21 @@ describe('grouped request lines', () => {
     });
   });
 
+  it('lines made one after another, alike or not, each expand to their own events (the fragments kept from line to line)', () => {
+    const specs = [
+      { rid: 'h-1' }, { rid: 'h-2' }, { rid: 'h-3', uri: '/other' }, { rid: 'h-4', uri: '/other', status: 404 },
+      { rid: 'h-5', requestId: 2, conn: 9 }, { rid: 'h-6', status: 500, uri: '/ü' }, { rid: 'h-7' },
+    ];
+    for (const spec of specs) {
+      const notes = helloNotes(spec);
+      const items = read(groupLine(groupOf(notes)));
+      assert.equal(items.length, notes.length, spec.rid);
+      items.forEach((item, i) => {
+        assert.equal(item.kind === 'event' ? `${item.line}\n` : item, noteLine(notes[i]!), `${spec.rid} line ${i}`);
+      });
+    }
+  });
+
   it('keeps secrets out of the grouped line: cookie params, Set-Cookie headers and bodies', () => {
     const line = groupLine(groupOf(helloNotes()));
     assert.ok(!line.includes(SECRET_COOKIE) && !line.includes(SECRET_SET_COOKIE) && !line.includes('body'), line);
