@@ -56,9 +56,9 @@ export class DashboardStore {
     this.version++;
     if (item.kind === 'group') {
       const g = item.group;
-      const entry = this.requests.group(g, item.line);
+      const entry = this.requests.group(g, item.bytes);
       if (entry === undefined) {
-        readLine(item.line, (i) => this.ingest(i, now));
+        readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now));
         return;
       }
       this.counters.events += g.records + 2;

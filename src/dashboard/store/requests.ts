@@ -296,10 +296,11 @@ export class RequestStore {
   /**
    * group: a whole request in one grouped line (its start and its end; group-scan.ts), seen for the
    * first time: the entry made from the summary as start(), end() and record() would have made it
-   * from the line's events, with the line kept to be read when its lists are asked for (#fill).
+   * from the line's events, with the line (its UTF-8 bytes, copied) kept to be read when its lists
+   * are asked for (#fill).
    * undefined when the line is not such a request: the caller hands on its events one by one.
    */
-  group(g: GroupSummary, line: string): RequestEntry | undefined {
+  group(g: GroupSummary, bytes: Buffer): RequestEntry | undefined {
     const rid = g.rid;
     if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return undefined;
     const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
@@ -321,9 +322,11 @@ export class RequestStore {
     entry.aborted = g.aborted;
     entry.done = true;
     entry.version += g.records + 2; // as one change per event
-    // Kept as bytes, not as the string: the line is a slice of the text of a whole socket read,
-    // which a kept slice keeps alive (up to ~64 KiB per request, when the read held other lines).
-    entry.defer(Buffer.from(line), this.#fill);
+    // Kept as bytes, copied from the reader's (a view into a socket read, which a kept view would
+    // keep alive whole); copied rather than encoded from the line's text (reader.ts says why).
+    const kept = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(kept, 0);
+    entry.defer(kept, this.#fill);
     return entry;
   }
 
