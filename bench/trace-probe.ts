@@ -36,8 +36,8 @@ function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await sleep(50);
+async function until(check: () => boolean, what: string, tries = 100): Promise<void> {
+  for (let i = 0; i < tries && !check(); i++) await sleep(50);
   if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -87,9 +87,9 @@ async function main(): Promise<void> {
     let consumerPid: number | undefined = variant === 'tail' ? children[0]!.pid! : undefined;
     if (variant === 'dashboard') {
       const consumerFlags = process.env['TRACE_PROBE_CONSUMER_FLAGS'] ?? '';
-      const cmd = `exec '${process.execPath}' ${consumerFlags} '${join(ROOT, 'bin', 'dualcgi')}' dashboard --listen 'unix:${traceSock}' 2>/dev/null`;
+      const cmd = `exec '${process.execPath}' ${consumerFlags} '${join(ROOT, 'bin', 'dualcgi')}' dashboard --listen 'unix:${traceSock}' 2>>${process.env['TRACE_PROBE_CONSUMER_LOG'] ?? '/dev/null'}`;
       execFileSync('tmux', ['-L', tmuxServer, '-f', '/dev/null', 'new-session', '-d', '-s', 'probe', '-x', '160', '-y', '48', '-e', 'LANG=C.UTF-8', cmd]);
-      await until(() => existsSync(traceSock), 'the dashboard');
+      await until(() => existsSync(traceSock), 'the dashboard', 400);
       consumerPid = Number(execFileSync('tmux', ['-L', tmuxServer, 'list-panes', '-t', 'probe', '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
     }
     if (variant === 'drain' || variant === 'tail') await until(() => existsSync(traceSock), 'the listener');

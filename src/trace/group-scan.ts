@@ -54,8 +54,9 @@ export interface GroupItem {
   group: GroupSummary;
   /**
    * bytes: the whole line (trimmed, without its newline) as UTF-8, as it came: a view into the
-   * reader's chunk, valid only during the call (copy it to keep it). Not decoded: the summary was
-   * read from the line's start alone (reader.ts).
+   * chunk given to the reader (or a buffer of the reader's own), as long-lived as that chunk is
+   * left alone (a socket's reads are never reused). Copy it to keep it: a view keeps the whole
+   * chunk alive. Not decoded: the summary was read from the line's start alone (reader.ts).
    */
   bytes: Buffer;
 }
