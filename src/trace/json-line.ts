@@ -106,11 +106,12 @@ export interface ParamsSource {
  * previous request's JSON where it can be: a request whose names are the base's, in the same
  * order, reuses the base's text between the values that differ (slices, not copies) and quotes only
  * those. Behind nginx a hello request's 21 params differ from the last one's in REMOTE_PORT alone,
- * so its JSON is two slices and one quoted value instead of 21 pairs joined. What it buys: a
- * traced hello request of the serving side's trace work (bench/trace-probe microbenchmark of the
- * observer, traceRequest and finish into the socket sink), and not building the params Map for
- * tracing (FastCGI hands its params without one: fastcgi/param-list.ts). A request with other
- * names, or more than half of its values changed, becomes the new base.
+ * so its JSON is two slices and one quoted value instead of 21 pairs joined; and tracing no longer
+ * builds the params Map (FastCGI hands its params without one: fastcgi/param-list.ts). What it
+ * buys: 12.0 -> 8.4 µs of one traced hello request's trace work (a microbenchmark of seven records,
+ * traceRequest and finish into the socket sink; bench/README "Fourth round"), and the bench/ trace
+ * suite's `hello-cpu` group. A request with other names, or more than half of its values changed,
+ * becomes the new base.
  *
  * Secret values (`secret(name)`) never enter the text: they are `redacted` in the base, and a
  * secret's own value is never compared or quoted.

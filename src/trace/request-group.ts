@@ -98,8 +98,8 @@ interface TupleTail {
  * mapped: a hello request's eight records are the same eight tails every time. Built from its
  * pieces, a tuple was about a dozen strings (each piece of a template is a string of its own until
  * the line is flattened), and the records were most of the ~5 KB of strings a grouped line made
- * (allocation sampling of the microbenchmark request-events.ts ParamsJson names); a cached tail
- * leaves two.
+ * (allocation sampling of the trace-work microbenchmark json-line.ts ParamsJson names; bench/README
+ * "Fourth round"); a cached tail leaves two.
  */
 const TAILS_SIZE = 64;
 const tails: Array<TupleTail | undefined> = new Array<TupleTail | undefined>(TAILS_SIZE).fill(undefined);
