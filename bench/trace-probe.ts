@@ -7,8 +7,10 @@
 //
 //   node dist/bench/trace-probe.js VARIANT [SECONDS] [CONNECTIONS]
 //   VARIANT: off | none (nobody listening) | drain (a listener that discards) | tail (tail --json > /dev/null)
-// Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS.
-import { spawn, type ChildProcess } from 'node:child_process';
+//            | dashboard (`dualcgi dashboard` in a detached 160x48 tmux session on a tmux server of its own)
+// Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS, for the dashboard
+// in TRACE_PROBE_CONSUMER_FLAGS.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,16 +27,17 @@ const NGINX_PARAMS: Array<[string, string]> = [
 ];
 const REQUEST = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, NGINX_PARAMS), encodeRecord(RecordType.Stdin, 1)]);
 
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  // USER_HZ is 100 on Linux; field 14 is user time, 15 system time.
+  return (which === 'sys' ? Number(f[12]) : Number(f[11]) + Number(f[12])) / 100;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await sleep(50);
+async function until(check: () => boolean, what: string, tries = 100): Promise<void> {
+  for (let i = 0; i < tries && !check(); i++) await sleep(50);
   if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -72,12 +75,22 @@ async function main(): Promise<void> {
   const traceSock = join(dir, 'trace.sock');
   const children: ChildProcess[] = [];
   let drain: Server | undefined;
+  const tmuxServer = `dualcgi-probe-${process.pid}`;
   try {
-    const trace = { off: 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}` }[variant];
+    const trace = { off: 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
+      dashboard: `unix:${traceSock}` }[variant];
     if (trace === undefined) throw new Error(`unknown variant ${variant}`);
     if (variant === 'drain') drain = createServer((s) => s.resume()).listen(traceSock);
     if (variant === 'tail') {
       children.push(spawn('/bin/sh', ['-c', `exec '${process.execPath}' '${join(ROOT, 'bin', 'dualcgi')}' tail --json --listen 'unix:${traceSock}' >/dev/null 2>&1`]));
+    }
+    let consumerPid: number | undefined = variant === 'tail' ? children[0]!.pid! : undefined;
+    if (variant === 'dashboard') {
+      const consumerFlags = process.env['TRACE_PROBE_CONSUMER_FLAGS'] ?? '';
+      const cmd = `exec '${process.execPath}' ${consumerFlags} '${join(ROOT, 'bin', 'dualcgi')}' dashboard --listen 'unix:${traceSock}' 2>>${process.env['TRACE_PROBE_CONSUMER_LOG'] ?? '/dev/null'}`;
+      execFileSync('tmux', ['-L', tmuxServer, '-f', '/dev/null', 'new-session', '-d', '-s', 'probe', '-x', '160', '-y', '48', '-e', 'LANG=C.UTF-8', cmd]);
+      await until(() => existsSync(traceSock), 'the dashboard', 400);
+      consumerPid = Number(execFileSync('tmux', ['-L', tmuxServer, 'list-panes', '-t', 'probe', '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
     }
     if (variant === 'drain' || variant === 'tail') await until(() => existsSync(traceSock), 'the listener');
     const flags = (process.env['TRACE_PROBE_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
@@ -87,8 +100,9 @@ async function main(): Promise<void> {
     await until(() => existsSync(appSock), 'the server');
     const load = drive(appSock, Number(connectionsArg));
     await sleep(1500); // warm up
-    const tailPid = variant === 'tail' ? children[0]!.pid! : undefined;
+    const tailPid = consumerPid;
     const before = cpuSeconds(server.pid!);
+    const sysBefore = cpuSeconds(server.pid!, 'sys');
     const tailBefore = tailPid !== undefined ? cpuSeconds(tailPid) : 0;
     const started = Date.now();
     load.count(true);
@@ -96,15 +110,17 @@ async function main(): Promise<void> {
     load.count(false);
     const n = load.done();
     const serverUs = ((cpuSeconds(server.pid!) - before) * 1e6) / n;
+    const serverSysUs = ((cpuSeconds(server.pid!, 'sys') - sysBefore) * 1e6) / n;
     const tailUs = tailPid !== undefined ? ((cpuSeconds(tailPid) - tailBefore) * 1e6) / n : undefined;
     load.stop();
     const rps = Math.round(n / ((Date.now() - started) / 1000));
-    process.stdout.write(`${JSON.stringify({ variant, requests: n, rps, serverUs: +serverUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+    process.stdout.write(`${JSON.stringify({ variant, requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
     server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
     await new Promise((r) => server.once('exit', r));
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     drain?.close();
+    if (variant === 'dashboard') spawnSync('tmux', ['-L', tmuxServer, 'kill-server']);
     rmSync(dir, { recursive: true, force: true });
   }
 }

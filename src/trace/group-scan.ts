@@ -52,8 +52,13 @@ export interface GroupSummary {
 export interface GroupItem {
   kind: 'group';
   group: GroupSummary;
-  /** line: the whole line, trimmed, without its newline. */
-  line: string;
+  /**
+   * bytes: the whole line (trimmed, without its newline) as UTF-8, as it came: a view into the
+   * chunk given to the reader (or a buffer of the reader's own), as long-lived as that chunk is
+   * left alone (a socket's reads are never reused). Copy it to keep it: a view keeps the whole
+   * chunk alive. Not decoded: the summary was read from the line's start alone (reader.ts).
+   */
+  bytes: Buffer;
 }
 
 // The head of a grouped line, as request-group.ts writes it (keys in that order). STR: a JSON string
@@ -72,8 +77,17 @@ const HEAD = new RegExp(`^\\{"level":${INT},"time":${NUM},"pid":${INT},"ev":"req
 
 const RECORDS = ',"records":[[';
 
-/** scanGroup: the summary of a grouped line (trimmed, no newline), or undefined (see the file comment). */
-export function scanGroup(line: string): GroupSummary | undefined {
+/** PARAMS_LIST, HEADERS_LIST: the lists a grouped line's head is followed by (when it has a start; an end without one). */
+export const PARAMS_LIST = ',"params":[';
+export const HEADERS_LIST = ',"headers":[';
+
+/**
+ * scanGroup: the summary of a grouped line (trimmed, no newline), or undefined (see the file
+ * comment). With `cutBefore`, `line` is only the line's start, cut where that list begins (the
+ * caller has seen that the whole line ends like an object): a reader need not decode the lists
+ * (NdjsonReader, summaries).
+ */
+export function scanGroup(line: string, cutBefore?: typeof PARAMS_LIST | typeof HEADERS_LIST): GroupSummary | undefined {
   const m = HEAD.exec(line);
   if (m === null) return undefined;
   const hasStart = m[9] !== undefined;
@@ -97,8 +111,11 @@ export function scanGroup(line: string): GroupSummary | undefined {
   // (so no optional part above was skipped for not matching), a line that ends like an object,
   // records that need a connection have one, and no event placed past the records
   // (group-expand.ts checks the same).
-  if (!line.startsWith(hasStart ? ',"params":[' : hasEnd ? ',"headers":[' : '}', at)) return undefined;
-  if ((records > 0 && conn < 0) || startAt > records || endAt > records || line.charCodeAt(line.length - 1) !== 125) return undefined;
+  const next = hasStart ? PARAMS_LIST : hasEnd ? HEADERS_LIST : '}';
+  if (cutBefore !== undefined ? next !== cutBefore || at !== line.length : !line.startsWith(next, at) || line.charCodeAt(line.length - 1) !== 125) {
+    return undefined;
+  }
+  if ((records > 0 && conn < 0) || startAt > records || endAt > records) return undefined;
   return {
     level: +m[1]!, time: +m[2]!, pid: +m[3]!, mode: m[4]!, msg: m[5]!, rid: m[6]!, conn, requestId: +m[8]!, records,
     hasStart, startAt, startTime: hasStart ? +m[10]! : 0,

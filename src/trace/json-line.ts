@@ -95,3 +95,118 @@ export function pairsJson(pairs: Iterable<readonly [string, string]>, secret: (n
   }
   return `[${parts.join(',')}]`;
 }
+
+/** ParamsSource: what params are read from: a Params Map, or FastCGI's ParamList (cgi/params.ts ParamLookup). */
+export interface ParamsSource {
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
+/**
+ * ParamsJson: `[["name","value"],...]` of one request's params (pairsJson's text), built from the
+ * previous request's JSON where it can be: a request whose names are the base's, in the same
+ * order, reuses the base's text between the values that differ (slices, not copies) and quotes only
+ * those. Behind nginx a hello request's 21 params differ from the last one's in REMOTE_PORT alone,
+ * so its JSON is two slices and one quoted value instead of 21 pairs joined; and tracing no longer
+ * builds the params Map (FastCGI hands its params without one: fastcgi/param-list.ts). What it
+ * buys: 12.0 -> 8.4 µs of one traced hello request's trace work (a microbenchmark of seven records,
+ * traceRequest and finish into the socket sink; bench/README "Fourth round"), and the bench/ trace
+ * suite's `hello-cpu` group. A request with other names, or more than half of its values changed,
+ * becomes the new base.
+ *
+ * Secret values (`secret(name)`) never enter the text: they are `redacted` in the base, and a
+ * secret's own value is never compared or quoted.
+ */
+export class ParamsJson {
+  #secret: (name: string) => boolean;
+  #redacted: string;
+  /** The base: its names, values (secrets as given: only compared), text, and where each value's literal starts and ends in it. */
+  #names: string[] = [];
+  #values: string[] = [];
+  #text = '[]';
+  #from: number[] = [];
+  #to: number[] = [];
+  /**
+   * This build's state (read by #visit, a bound method: no closure per request). The diff lists
+   * are reused, counted by #n (`length = 0` would free their storage, and every request grow it again).
+   */
+  #i = 0;
+  #same = true;
+  #n = 0;
+  #diffs: number[] = [];
+  #diffValues: string[] = [];
+
+  constructor(secret: (name: string) => boolean, redacted: string) {
+    this.#secret = secret;
+    this.#redacted = redacted;
+  }
+
+  /** build: the params' JSON. */
+  build(params: ParamsSource): string {
+    this.#i = 0;
+    this.#same = true;
+    this.#n = 0;
+    params.forEach(this.#visit);
+    const n = this.#i;
+    if (this.#same && n === this.#names.length && this.#n * 2 <= n) return this.#splice();
+    return this.#rebase(params);
+  }
+
+  #visit = (value: string, name: string): void => {
+    if (!this.#same) return;
+    const i = this.#i++;
+    if (i >= this.#names.length || this.#names[i] !== name) {
+      this.#same = false;
+      return;
+    }
+    if (this.#values[i] !== value && !this.#secret(name)) {
+      this.#diffs[this.#n] = i;
+      this.#diffValues[this.#n++] = value;
+    }
+  };
+
+  /** #splice: the base's text with the differing values replaced. */
+  #splice(): string {
+    const diffs = this.#diffs;
+    const n = this.#n;
+    if (n === 0) return this.#text;
+    const text = this.#text;
+    let out = '';
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const i = diffs[k]!;
+      out += `${text.slice(at, this.#from[i])}${q(this.#diffValues[k]!)}`;
+      at = this.#to[i]!;
+    }
+    return out + text.slice(at);
+  }
+
+  /** #rebase: this request's params, in full, as the new base. */
+  #rebase(params: ParamsSource): string {
+    const names: string[] = [];
+    const values: string[] = [];
+    params.forEach((value, name) => {
+      names.push(name);
+      values.push(value);
+    });
+    const from: number[] = [];
+    const to: number[] = [];
+    let text = '[';
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      text += `${i > 0 ? ',' : ''}[${q(name)},`;
+      from.push(text.length);
+      text += this.#secret(name) ? this.#redacted : q(values[i]!);
+      to.push(text.length);
+      text += ']';
+    }
+    text += ']';
+    // A rope of its pieces: the first slice flattens it (in place, once), later ones share its bytes.
+    this.#text = text;
+    this.#names = names;
+    this.#values = values;
+    this.#from = from;
+    this.#to = to;
+    return this.#text;
+  }
+}
+

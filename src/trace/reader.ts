@@ -1,7 +1,9 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { TraceEvent } from './events';
 import { expandGroup } from './group-expand';
-import { type GroupItem, scanGroup } from './group-scan';
+import { type GroupItem, HEADERS_LIST, PARAMS_LIST, scanGroup } from './group-scan';
+
+const PARAMS_BYTES = Buffer.from(PARAMS_LIST);
+const HEADERS_BYTES = Buffer.from(HEADERS_LIST);
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
@@ -32,11 +34,19 @@ export interface NdjsonReaderOptions {
 /**
  * NdjsonReader: bytes -> lines -> items. Never throws on input: non-JSON lines, JSON that is not an
  * event object, and over-long lines all come out as text items.
+ *
+ * Lines are split on the bytes ('\n' is never part of a UTF-8 sequence, so a character split
+ * across chunks is whole in its line) and each line is decoded on its own: decoding a whole socket
+ * read and then cutting it into lines copied every byte twice more (the read's text, and the text
+ * joined to the last read's unfinished line), and a grouped line kept by the dashboard was encoded
+ * back into bytes. Here a scanned group hands on its bytes to be copied as they are. What it buys:
+ * the dashboard's CPU per traced hello request (bench/ trace suite `listener µs/req`; bench/README
+ * "Fourth round").
  */
 export class NdjsonReader<Item = ReadItem> {
-  // A UTF-8 character may be split across socket chunks: decode statefully.
-  #decoder = new StringDecoder('utf8');
-  #pending = '';
+  /** #pending: the unfinished line's bytes (copies), from earlier chunks. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   #skipping = false;
   #maxLine: number;
   #onItem: (item: ReadItem) => void;
@@ -50,41 +60,79 @@ export class NdjsonReader<Item = ReadItem> {
   }
 
   push(chunk: Buffer | string): void {
-    let text = this.#pending + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
-    // Scan by index: a chunk holds hundreds of lines now that producers batch their writes.
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let start = 0;
-    let nl = text.indexOf('\n');
+    let nl = buf.indexOf(10);
     while (nl !== -1) {
-      const line = text.slice(start, nl);
+      if (this.#pendingBytes > 0) {
+        // A line begun in an earlier chunk (never while skipping: nothing is kept then).
+        const parts = this.#pending;
+        parts.push(buf.subarray(0, nl));
+        const total = this.#pendingBytes + nl;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        const line = Buffer.concat(parts, total);
+        if (total > this.#maxLine) this.#onItem(cutLine(line, this.#maxLine));
+        else this.#line(line, 0, total);
+      } else if (this.#skipping) this.#skipping = false;
+      else if (nl - start > this.#maxLine) this.#onItem(cutLine(buf.subarray(start, nl), this.#maxLine));
+      else this.#line(buf, start, nl);
       start = nl + 1;
-      if (this.#skipping) this.#skipping = false;
-      else if (line.length > this.#maxLine) this.#onItem(cutLine(line, this.#maxLine));
-      else this.#line(line);
-      nl = text.indexOf('\n', start);
+      nl = buf.indexOf(10, start);
     }
-    text = start === 0 ? text : text.slice(start);
-    if (text.length > this.#maxLine) {
-      if (!this.#skipping) this.#onItem(cutLine(text, this.#maxLine));
+    if (start >= buf.length || this.#skipping) return;
+    const rest = this.#pendingBytes + buf.length - start;
+    if (rest > this.#maxLine) {
+      this.#pending.push(buf.subarray(start));
+      this.#onItem(cutLine(Buffer.concat(this.#pending), this.#maxLine));
+      this.#pending = [];
+      this.#pendingBytes = 0;
       this.#skipping = true;
-      text = '';
+      return;
     }
-    this.#pending = text;
+    // A copy: the caller may reuse its buffer, and a kept slice would keep the whole read alive.
+    this.#pending.push(Buffer.from(buf.subarray(start)));
+    this.#pendingBytes = rest;
   }
 
   /** end: a last line without its newline. */
   end(): void {
-    this.#pending += this.#decoder.end();
-    if (this.#pending && !this.#skipping) this.#line(this.#pending);
-    this.#pending = '';
+    if (this.#pendingBytes > 0 && !this.#skipping) {
+      const line = Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#line(line, 0, line.length);
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 
-  #line(line: string): void {
+  /** #line: the line in `buf` from `start` to `end` (its newline excluded). */
+  #line(buf: Buffer, start: number, end: number): void {
+    // A grouped line (`{...}`, nothing to trim) is summarised from its start alone, decoded up to
+    // where its params (or, without a start, its headers) begin: about half of a hello request's
+    // line, and the half the summary needs (group-scan.ts). `,"params":[` cannot occur inside a
+    // JSON string (its quote would be escaped), so the first one found is where the list begins.
+    if (this.#onGroup !== undefined && buf[start] === 0x7b && buf[end - 1] === 0x7d) {
+      let cut = buf.indexOf(PARAMS_BYTES, start);
+      let list: typeof PARAMS_LIST | typeof HEADERS_LIST = PARAMS_LIST;
+      if (cut === -1 || cut >= end) {
+        cut = buf.indexOf(HEADERS_BYTES, start);
+        list = HEADERS_LIST;
+      }
+      const group = cut !== -1 && cut < end ? scanGroup(buf.toString('utf8', start, cut), list) : undefined;
+      if (group !== undefined) {
+        this.#onGroup({ kind: 'group', group, bytes: buf.subarray(start, end) });
+        return;
+      }
+    }
+    const line = buf.toString('utf8', start, end);
     const trimmed = line.trim();
     if (trimmed === '') return;
     if (this.#onGroup !== undefined) {
       const group = scanGroup(trimmed);
       if (group !== undefined) {
-        this.#onGroup({ kind: 'group', group, line: trimmed });
+        // The bytes as they came when the line needed no trimming; else the trimmed text's.
+        const bytes = trimmed.length === line.length ? buf.subarray(start, end) : Buffer.from(trimmed, 'utf8');
+        this.#onGroup({ kind: 'group', group, bytes });
         return;
       }
     }
@@ -103,8 +151,8 @@ export function readLine(line: string, onItem: (item: ReadItem) => void): void {
   else for (const expanded of group) onItem(expanded);
 }
 
-function cutLine(text: string, max: number): ReadItem {
-  return { kind: 'text', text: `${stripUnsafe(text.slice(0, 200))}… [line over ${max} bytes cut]` };
+function cutLine(bytes: Buffer, max: number): ReadItem {
+  return { kind: 'text', text: `${stripUnsafe(bytes.toString('utf8', 0, Math.min(bytes.length, 200)))}… [line over ${max} bytes cut]` };
 }
 
 /** parseLine: one NDJSON line to an item. */

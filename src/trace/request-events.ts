@@ -3,11 +3,14 @@ import type { RequestHead } from '../cgi/request-head';
 import type { Exchange } from '../handlers/exchange';
 import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
-import { lineHead, pairsJson, q } from './json-line';
+import { lineHead, ParamsJson, q } from './json-line';
 import type { EndNote, StartNote } from './notes';
 import { isSecretHeader, isSecretParam, REDACTED, traceOptions } from './redact';
 
 const REDACTED_JSON = q(REDACTED);
+
+/** paramsJson: request.start's params as JSON, each request's built from the last one's (json-line.ts ParamsJson). */
+const paramsJson = new ParamsJson(isSecretParam, REDACTED_JSON);
 
 /** RequestTrace: the per-request tracing state, made only while someone listens. */
 export interface RequestTrace {
@@ -62,7 +65,8 @@ function scanHeaders(head: string): string {
 /**
  * traceRequest: publish request.start and return the hooks for request.end and errors; null when
  * nobody listens (the caller then does no tracing work at all). Both go out as notes (notes.ts);
- * the params JSON is built here, once, redacted (json-line.ts pairsJson), and never again.
+ * the params JSON is built here, once, redacted (json-line.ts ParamsJson), and never again; read
+ * through `paramLookup` where the transport has one, so tracing does not build the params Map.
  */
 export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number; bytesOut: number },
   head: RequestHead): RequestTrace | null {
@@ -73,7 +77,7 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   const mode = exchange.mode;
   publishNote({
     note: 'start', time: Date.now(), pid: process.pid, mode, rid, requestId: exchange.requestId, method: head.method, uri,
-    url: head.url, mountPoint: head.mountPoint, role: exchange.role, paramsJson: pairsJson(exchange.params, isSecretParam, REDACTED_JSON),
+    url: head.url, mountPoint: head.mountPoint, role: exchange.role, paramsJson: paramsJson.build(exchange.paramLookup ?? exchange.params),
   });
   let ended = false;
   const trace: RequestTrace = {

@@ -65,19 +65,120 @@ export class RequestGroup {
 
 let lastTime = 0;
 let lastTimeText = '0';
+/** `[T` and `,[T`: the start of a record tuple at lastTime, first in its list and after another. */
+let lastTupleOpen = '[0';
+let lastTupleNext = ',[0';
+
+function setTime(t: number): void {
+  lastTime = t;
+  lastTimeText = String(t);
+  lastTupleOpen = `[${lastTimeText}`;
+  lastTupleNext = `,[${lastTimeText}`;
+}
 
 /** timeText: a time as text; consecutive records share their millisecond, and a 13-digit number is not a small integer to V8. */
 function timeText(t: number): string {
-  if (t !== lastTime) {
-    lastTime = t;
-    lastTimeText = String(t);
-  }
+  if (t !== lastTime) setTime(t);
   return lastTimeText;
 }
 
-function recordTuple(n: RecordNote): string {
-  const tail = n.text !== '' ? `,${n.num},"${n.text}"]` : n.num >= 0 ? `,${n.num}]` : ']';
-  return `[${timeText(n.time)},"${n.dir}",${n.type},${n.contentLength},${n.paddingLength}${tail}`;
+/** TupleTail: a record tuple's text after its time, and the fields it was made from. */
+interface TupleTail {
+  dir: string;
+  type: number;
+  contentLength: number;
+  paddingLength: number;
+  num: number;
+  text: string;
+  tail: string;
+}
+
+/**
+ * TAILS: record tuple tails (`,"in",1,8,0,1,"RESPONDER"]`) by a hash of their fields, direct
+ * mapped: a hello request's eight records are the same eight tails every time. Built from its
+ * pieces, a tuple was about a dozen strings (each piece of a template is a string of its own until
+ * the line is flattened), and the records were most of the ~5 KB of strings a grouped line made
+ * (allocation sampling of the trace-work microbenchmark json-line.ts ParamsJson names; bench/README
+ * "Fourth round"); a cached tail leaves two.
+ */
+const TAILS_SIZE = 64;
+const tails: Array<TupleTail | undefined> = new Array<TupleTail | undefined>(TAILS_SIZE).fill(undefined);
+
+function tupleTail(n: RecordNote): string {
+  const slot = (n.type * 7 + n.contentLength * 31 + n.paddingLength * 3 + n.num * 5 + (n.dir === 'in' ? 0 : 17)) & (TAILS_SIZE - 1);
+  const t = tails[slot];
+  if (t !== undefined && t.type === n.type && t.contentLength === n.contentLength && t.paddingLength === n.paddingLength && t.num === n.num
+    && t.dir === n.dir && t.text === n.text) return t.tail;
+  const end = n.text !== '' ? `,${n.num},"${n.text}"]` : n.num >= 0 ? `,${n.num}]` : ']';
+  const tail = `,"${n.dir}",${n.type},${n.contentLength},${n.paddingLength}${end}`;
+  tails[slot] = { dir: n.dir, type: n.type, contentLength: n.contentLength, paddingLength: n.paddingLength, num: n.num, text: n.text, tail };
+  return tail;
+}
+
+/** recordTuple: a record's tuple, after a comma unless it is the first of its list. */
+function recordTuple(n: RecordNote, first: boolean): string {
+  if (n.time !== lastTime) setTime(n.time);
+  return (first ? lastTupleOpen : lastTupleNext) + tupleTail(n);
+}
+
+/** The last records list: its text, its time and its tails (when every record had that time). */
+let lastRecordsText = '';
+let lastRecordsTime = -1;
+const lastRecordsTails: string[] = [];
+let lastRecordsCount = 0;
+
+/**
+ * recordsText: `,"records":[...]`. The requests of one millisecond with the same records (every
+ * hello request: the same eight tails) have the same text: the last one is kept, and found again
+ * by comparing the tails (cached strings, compared by reference) instead of joining sixteen pieces.
+ */
+function recordsText(records: RecordNote[]): string {
+  const n = records.length;
+  const time = records[0]!.time;
+  let oneTime = true;
+  let same = n === lastRecordsCount && time === lastRecordsTime;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const tail = tupleTail(r);
+    if (r.time !== time) oneTime = false;
+    if (lastRecordsTails[i] !== tail) {
+      same = false;
+      lastRecordsTails[i] = tail;
+    }
+  }
+  if (same && oneTime) return lastRecordsText;
+  let list = `,"records":[${recordTuple(records[0]!, true)}`;
+  for (let i = 1; i < n; i++) list += recordTuple(records[i]!, false);
+  lastRecordsText = `${list}]`;
+  lastRecordsCount = n;
+  lastRecordsTime = oneTime ? time : -1; // a list of mixed times is not kept
+  return lastRecordsText;
+}
+
+/** The fixed-size fields of start after its time, and of end from its status to durationMs, as last written. */
+let lastStart: StartNote | undefined;
+let lastStartText = '';
+let lastEnd: EndNote | undefined;
+let lastEndText = '';
+
+/** startFields: `,"method":..,"uri":..,"url":..,"mountPoint":..,"role":..}`, kept while they repeat (as tupleTail, for the same reason). */
+function startFields(n: StartNote): string {
+  const l = lastStart;
+  if (l !== undefined && l.method === n.method && l.uri === n.uri && l.url === n.url && l.mountPoint === n.mountPoint && l.role === n.role) {
+    return lastStartText;
+  }
+  lastStart = n;
+  lastStartText = `,"method":${q(n.method)},"uri":${q(n.uri)},"url":${q(n.url)},"mountPoint":${q(n.mountPoint)},"role":${q(n.role)}}`;
+  return lastStartText;
+}
+
+/** endCounts: `,"status":S,"bytesIn":I,"bytesOut":O,"durationMs":`, kept while they repeat. */
+function endCounts(n: EndNote): string {
+  const l = lastEnd;
+  if (l !== undefined && l.status === n.status && l.bytesIn === n.bytesIn && l.bytesOut === n.bytesOut) return lastEndText;
+  lastEnd = n;
+  lastEndText = `,"status":${n.status},"bytesIn":${n.bytesIn},"bytesOut":${n.bytesOut},"durationMs":`;
+  return lastEndText;
 }
 
 /** pidAndMode: `,"pid":P,"ev":"request","mode":"M"` (json-line.ts pidEvMode). */
@@ -97,20 +198,12 @@ export function groupLine(g: RequestGroup): string {
   const level = end !== undefined ? end.level : start !== undefined ? 30 : 20;
   let line = `{"level":${level},"time":${timeText(first.time)}${pidAndMode(first.pid, first.mode)},"msg":${q(msg)},"rid":${q(first.rid ?? '')}${
     records.length > 0 ? `,"conn":${records[0]!.conn}` : ''},"requestId":${first.requestId}`;
-  if (start !== undefined) {
-    line += `,"start":{"at":${g.startAt},"time":${timeText(start.time)},"method":${q(start.method)},"uri":${q(start.uri)},"url":${
-      q(start.url)},"mountPoint":${q(start.mountPoint)},"role":${q(start.role)}}`;
-  }
+  if (start !== undefined) line += `,"start":{"at":${g.startAt},"time":${timeText(start.time)}${startFields(start)}`;
   if (end !== undefined) {
     line += `,"end":{"at":${g.endAt},"time":${timeText(end.time)},"level":${end.level}${
-      start === undefined ? `,"method":${q(end.method)},"uri":${q(end.uri)}` : ''},"status":${end.status},"bytesIn":${end.bytesIn},"bytesOut":${
-      end.bytesOut},"durationMs":${end.durationMs},"aborted":${end.aborted}}`;
+      start === undefined ? `,"method":${q(end.method)},"uri":${q(end.uri)}` : ''}${endCounts(end)}${end.durationMs},"aborted":${end.aborted}}`;
   }
-  if (records.length > 0) {
-    let list = recordTuple(records[0]!);
-    for (let i = 1; i < records.length; i++) list += `,${recordTuple(records[i]!)}`;
-    line += `,"records":[${list}]`;
-  }
+  if (records.length > 0) line += recordsText(records);
   if (start !== undefined) line += `,"params":${start.paramsJson}`;
   if (end !== undefined) line += `,"headers":${end.headersJson}`;
   return `${line}}\n`;

@@ -116,6 +116,26 @@ describe('RequestStore through DashboardStore', () => {
     assert.equal(entry.records.length, 7);
   });
 
+  it('a stream of whole requests larger than the ring between two reads: the last ones kept in order, late events of the rest dropped', () => {
+    const store = new DashboardStore({ maxRequests: 10 });
+    const reader = new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i), { summaries: true });
+    let text = '';
+    for (let i = 1; i <= 45; i++) text += helloLine(`f-${i}`, `/f${i}`);
+    reader.push(text); // 45 requests, nothing read in between: most never become entries
+    assert.deepEqual(store.requests.all().map((e) => e.rid), Array.from({ length: 10 }, (_, k) => `f-${36 + k}`));
+    const seqs = store.requests.all().map((e) => e.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(store.requests.get('f-3'), undefined);
+    assert.equal(store.counters.events, 45 * 9);
+    assert.equal(store.stats.snapshot(Date.now()).total, 45);
+    for (const rid of ['f-1', 'f-30', 'f-35']) {
+      reader.push(ndjson([{ ev: 'app.log', level: 30, time: 1, pid: 1, rid, msg: 'late' } as unknown as TraceEvent]));
+    }
+    assert.equal(store.requests.dropped, 3, 'late events of skipped requests are dropped, not resurrected');
+    assert.equal(store.requests.size, 10);
+    assert.equal(store.requests.get('f-45')!.records.length, 7);
+  });
+
   it('marks a request whose line turns out not to be well formed past its summary, instead of failing', () => {
     const store = new DashboardStore();
     const line = helloLine('d-4', '/broken').replace('"params":[', '"params":[[1],');

@@ -7,7 +7,7 @@ import {
 } from '../../src/protocol';
 import { subscribe } from '../../src/trace/channel';
 import { isNote } from '../../src/trace/notes';
-import { lineHead, pairsJson, q } from '../../src/trace/json-line';
+import { lineHead, pairsJson, ParamsJson, q } from '../../src/trace/json-line';
 import { countPairs, recordEvent, recordNote, recordNoteEvent, recordNoteLine } from '../../src/trace/record-event';
 import { noteLine } from '../../src/trace/request-group';
 import { REDACTED, traceOptions } from '../../src/trace/redact';
@@ -150,5 +150,67 @@ describe('hand-written trace lines (notes written one line per event)', () => {
     assert.deepEqual(end!['headers'], [['Content-Length', '6']]);
     assert.equal(end!['aborted'], false);
     assert.match(String(end!['msg']), /^GET \/a\?\u001b 404 \d+\.\dms$/);
+  });
+
+  it('request.start reads the params through paramLookup when the transport has one (no params Map built)', () => {
+    const lines: string[] = [];
+    const off = subscribe((m) => { if (isNote(m)) lines.push(noteLine(m)); });
+    try {
+      const lookup = new Map([['REQUEST_METHOD', 'GET'], ['HTTP_COOKIE', 'secret=1']]);
+      const exchange = {
+        rid: 'r-10', mode: 'fcgi', requestId: 3, role: 'RESPONDER', paramLookup: lookup, bytesIn: 0, bytesOut: 0, aborted: false,
+        get params(): never { throw new Error('the params Map was built'); },
+        onAbort: () => {},
+      } as unknown as Exchange & { rid: string; bytesIn: number; bytesOut: number };
+      traceRequest(exchange, { method: 'GET', originalUrl: '/', url: '/', mountPoint: '' } as unknown as RequestHead);
+    } finally {
+      off();
+    }
+    assert.deepEqual(parseLine(lines[0]!)['params'], [['REQUEST_METHOD', 'GET'], ['HTTP_COOKIE', REDACTED]]);
+  });
+});
+
+describe('ParamsJson', () => {
+  const secret = (n: string): boolean => n === 'HTTP_COOKIE';
+  const redacted = q(REDACTED);
+  const check = (builder: ParamsJson, pairs: Array<[string, string]>): string => {
+    const json = builder.build(new Map(pairs));
+    assert.equal(json, pairsJson(pairs, secret, redacted));
+    return json;
+  };
+
+  it('gives pairsJson\'s text for every request of a sequence: same, one value changed, names changed, secrets changed', () => {
+    const b = new ParamsJson(secret, redacted);
+    const base: Array<[string, string]> = [['A', '1'], ['HTTP_COOKIE', 's=1'], ['B', '"q"\n'], ['C', ''], ['D', 'é']];
+    check(b, base);
+    check(b, base);
+    check(b, [['A', '2'], ['HTTP_COOKIE', 's=1'], ['B', '"q"\n'], ['C', ''], ['D', 'é']]);
+    check(b, [['A', '1'], ['HTTP_COOKIE', 's=1'], ['B', 'x'], ['C', '\u001b'], ['D', 'é']]);
+    check(b, [['A', '3'], ['HTTP_COOKIE', 's=2'], ['B', '"q"\n'], ['C', ''], ['D', 'ü']]);
+    check(b, [['A', '1'], ['B', '"q"\n']]);
+    check(b, [['A', '1'], ['B', '"q"\n'], ['E', '']]);
+    check(b, [['X', '9'], ['B', '"q"\n'], ['E', '']]);
+    check(b, [['A', 'a'], ['B', 'b'], ['C', 'c']]);
+    check(b, [['A', 'z'], ['B', 'y'], ['C', 'c']]);
+    check(b, []);
+    check(b, [['A', '1']]);
+  });
+
+  it('never puts a secret\'s value in the text, as base or as a change', () => {
+    const b = new ParamsJson(secret, redacted);
+    const first = check(b, [['HTTP_COOKIE', 'first-secret'], ['A', '1']]);
+    const second = check(b, [['HTTP_COOKIE', 'second-secret'], ['A', '2']]);
+    for (const json of [first, second]) assert.doesNotMatch(json, /secret/);
+    assert.deepEqual(JSON.parse(second), [['HTTP_COOKIE', REDACTED], ['A', '2']]);
+  });
+
+  it('reads a FastCGI-style lookup through forEach (no Map needed)', () => {
+    const b = new ParamsJson(secret, redacted);
+    const names = ['A', 'B'];
+    const values = ['1', '2'];
+    const lookup = { forEach: (fn: (value: string, name: string) => void) => names.forEach((n, i) => fn(values[i]!, n)) };
+    assert.equal(b.build(lookup), '[["A","1"],["B","2"]]');
+    values[1] = '3';
+    assert.equal(b.build(lookup), '[["A","1"],["B","3"]]');
   });
 });

@@ -53,6 +53,40 @@ describe('grouped request lines', () => {
     });
   });
 
+  it('lines made one after another, alike or not, each expand to their own events (the fragments kept from line to line)', () => {
+    const specs = [
+      { rid: 'h-1' }, { rid: 'h-2' }, { rid: 'h-3', uri: '/other' }, { rid: 'h-4', uri: '/other', status: 404 },
+      { rid: 'h-5', requestId: 2, conn: 9 }, { rid: 'h-6', status: 500, uri: '/ü' }, { rid: 'h-7' },
+    ];
+    for (const spec of specs) {
+      const notes = helloNotes(spec);
+      const items = read(groupLine(groupOf(notes)));
+      assert.equal(items.length, notes.length, spec.rid);
+      items.forEach((item, i) => {
+        assert.equal(item.kind === 'event' ? `${item.line}\n` : item, noteLine(notes[i]!), `${spec.rid} line ${i}`);
+      });
+    }
+  });
+
+  it('requests of the same millisecond with other records, or records of mixed times, get their own records list', () => {
+    const base = helloNotes({ rid: 'm-1' });
+    const time = base[0]!.time;
+    const at = (notes: TraceNote[], t: (i: number) => number): TraceNote[] => notes.map((n, i) => ({ ...n, time: t(i) }));
+    const variants: TraceNote[][] = [
+      at(base, () => time),
+      at(base, () => time),
+      at(base.map((n) => (n.note === 'record' && n.type === 6 && n.contentLength > 0 ? { ...n, contentLength: n.contentLength + 1 } : n)), () => time),
+      at(base, (i) => time + (i > 4 ? 1 : 0)),
+      at(base, () => time),
+      at(base.slice(0, 8), () => time),
+    ];
+    for (const notes of variants) {
+      const items = read(groupLine(groupOf(notes)));
+      assert.equal(items.length, notes.length);
+      items.forEach((item, i) => assert.equal(item.kind === 'event' ? `${item.line}\n` : item, noteLine(notes[i]!), `line ${i}`));
+    }
+  });
+
   it('keeps secrets out of the grouped line: cookie params, Set-Cookie headers and bodies', () => {
     const line = groupLine(groupOf(helloNotes()));
     assert.ok(!line.includes(SECRET_COOKIE) && !line.includes(SECRET_SET_COOKIE) && !line.includes('body'), line);

@@ -56,14 +56,13 @@ export class DashboardStore {
     this.version++;
     if (item.kind === 'group') {
       const g = item.group;
-      const entry = this.requests.group(g, item.line);
-      if (entry === undefined) {
-        readLine(item.line, (i) => this.ingest(i, now));
+      if (!this.requests.group(g, item.bytes)) {
+        readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now));
         return;
       }
       this.counters.events += g.records + 2;
       this.processes.touchPid(g.pid, g.mode, undefined, now).requests++;
-      this.stats.add(now, entry.durationMs, entry.status);
+      this.stats.add(now, g.durationMs, g.status);
       return;
     }
     if (item.kind === 'text') {

@@ -210,8 +210,17 @@ export class RequestStore {
   #seq = 0;
   #maxRecords: number;
   #maxLogs: number;
-  /** dropped: events for requests already evicted from the ring. */
-  dropped = 0;
+  #dropped = 0;
+  /**
+   * #pending: whole requests (group()) not made into entries yet, in arrival order: made when the
+   * store is next read (any method but group()), the oldest skipped when more than the ring holds
+   * came in between (#settle). Under a stream of requests the list is drawn at most 5 times a
+   * second while thousands arrive, and most would be evicted before any draw saw them: making an
+   * entry of each (the entry, its place in three maps, its line copied) was ~2 µs of the
+   * dashboard's CPU per traced hello request and most of what its young generation kept (bench/
+   * trace suite `listener µs/req`, bench/README "Fourth round").
+   */
+  #pending: Array<{ g: GroupSummary; bytes: Buffer }> = [];
 
   constructor(options: RequestStoreOptions = {}) {
     const max = options.maxRequests ?? 1000;
@@ -221,7 +230,14 @@ export class RequestStore {
     this.#maxLogs = options.maxLogs ?? 200;
   }
 
+  /** dropped: events for requests already evicted from the ring. */
+  get dropped(): number {
+    this.#settle();
+    return this.#dropped;
+  }
+
   get size(): number {
+    this.#settle();
     return this.#ring.size;
   }
 
@@ -231,10 +247,12 @@ export class RequestStore {
 
   /** all: oldest first. */
   all(): RequestEntry[] {
+    this.#settle();
     return this.#ring.toArray();
   }
 
   get(rid: string): RequestEntry | undefined {
+    this.#settle();
     return this.#byRid.get(rid);
   }
 
@@ -273,6 +291,7 @@ export class RequestStore {
 
   /** record: a record event carrying an rid; records without one (management) are not kept here. */
   record(ev: Record<string, unknown>): RequestEntry | undefined {
+    this.#settle();
     const entry = this.#entry(ev, optStr(ev['rid'], 100) ?? this.#lastOnId(ev));
     if (!entry) return undefined;
     if (typeof ev['rid'] === 'string') this.#remember(ev, entry.rid);
@@ -295,13 +314,54 @@ export class RequestStore {
 
   /**
    * group: a whole request in one grouped line (its start and its end; group-scan.ts), seen for the
-   * first time: the entry made from the summary as start(), end() and record() would have made it
-   * from the line's events, with the line kept to be read when its lists are asked for (#fill).
-   * undefined when the line is not such a request: the caller hands on its events one by one.
+   * first time: true when taken, to become an entry as start(), end() and record() would have made
+   * it from the line's events, with the line (its UTF-8 bytes) kept to be read when its lists are
+   * asked for (#fill). The entry is made when the store is next read (#pending says why); `bytes`
+   * must stay as they are until then (the dashboard's are socket reads, never reused). false when
+   * the line is not such a request: the caller hands on its events one by one.
    */
-  group(g: GroupSummary, line: string): RequestEntry | undefined {
+  group(g: GroupSummary, bytes: Buffer): boolean {
     const rid = g.rid;
-    if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return undefined;
+    if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return false;
+    const pending = this.#pending;
+    pending.push({ g, bytes });
+    // Bounded: past twice the ring, the oldest are skipped now (the newer ones would evict them).
+    const capacity = this.#ring.capacity;
+    if (pending.length >= 2 * capacity) {
+      const skip = pending.length - capacity;
+      for (let i = 0; i < skip; i++) this.#skip(pending[i]!.g.rid);
+      pending.splice(0, skip);
+    }
+    return true;
+  }
+
+  /**
+   * #settle: the pending requests made into entries, in order; those the later ones would evict at
+   * once are only remembered as evicted (late events for them are dropped, as for any evicted one).
+   * A rid met twice (a second whole line for a request already kept) is dropped.
+   */
+  #settle(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const skip = pending.length - this.#ring.capacity;
+    for (let i = 0; i < pending.length; i++) {
+      const { g, bytes } = pending[i]!;
+      if (this.#byRid.has(g.rid) || this.#evictedSet.has(g.rid)) this.#dropped++;
+      else if (i < skip) this.#skip(g.rid);
+      else this.#enter(g, bytes);
+    }
+  }
+
+  /** #skip: a pending request that is evicted before it was made into an entry. */
+  #skip(rid: string): void {
+    this.#seq++;
+    this.#forget(own(rid));
+  }
+
+  /** #enter: a pending request made into an entry. */
+  #enter(g: GroupSummary, bytes: Buffer): void {
+    const rid = g.rid;
     const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
     this.#byRid.set(rid, entry);
     const evicted = this.#ring.push(entry);
@@ -321,10 +381,10 @@ export class RequestStore {
     entry.aborted = g.aborted;
     entry.done = true;
     entry.version += g.records + 2; // as one change per event
-    // Kept as bytes, not as the string: the line is a slice of the text of a whole socket read,
-    // which a kept slice keeps alive (up to ~64 KiB per request, when the read held other lines).
-    entry.defer(Buffer.from(line), this.#fill);
-    return entry;
+    // Kept as a copy: a view would keep the whole socket read alive (up to ~64 KiB per request).
+    const kept = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(kept, 0);
+    entry.defer(kept, this.#fill);
   }
 
   /**
@@ -365,6 +425,7 @@ export class RequestStore {
   /** log: an app.log (or error) of a request. */
   log(log: LogEntry): RequestEntry | undefined {
     if (log.rid === undefined) return undefined;
+    this.#settle();
     const entry = this.#entry(log.event, log.rid);
     if (!entry) return undefined;
     const list = log.kind === 'error' ? entry.errors : entry.logs;
@@ -375,6 +436,7 @@ export class RequestStore {
   }
 
   clear(): void {
+    this.#pending = [];
     this.#ring.clear();
     this.#byRid.clear();
     this.#byConnId.clear();
@@ -384,6 +446,7 @@ export class RequestStore {
 
   /** #entry: the request an event belongs to, created on its first event. */
   #entry(ev: Record<string, unknown>, rid = optStr(ev['rid'], 100)): RequestEntry | undefined {
+    this.#settle();
     if (rid === undefined || rid === '') return undefined;
     const known = this.#byRid.get(rid);
     if (known) {
@@ -391,7 +454,7 @@ export class RequestStore {
       return known;
     }
     if (this.#evictedSet.has(rid)) {
-      this.dropped++;
+      this.#dropped++;
       return undefined;
     }
     const entry = newEntry(rid, ++this.#seq, ev);
