@@ -149,9 +149,9 @@ export function asciiSource(text: string): string {
  * space, a smaller one in the young generation. A hit reads the bundle's source and V8 flattens it
  * once more with Node's module wrapper: as two one-byte strings of 126 KB they pushed a hello hit
  * past the young generation's first 1 MiB, and the scavenge that followed cost ~0.9 ms. (The
- * two-byte bundle before asciiSource was past 128 KiB by accident.) Measured with the ASCII
- * source, marks inside the process of a hello hit, medians of 31: 12.0 -> 11.4 ms; the bench/ cgi
- * suite's "examples/hello" row (bench/README.md).
+ * two-byte bundle before asciiSource was past 128 KiB by accident.) Measured, marks inside the
+ * process of a hello hit, medians of 31: the ASCII source without padding 12.3-12.6 ms, with it
+ * 11.4 (the two-byte bundle: 12.0-12.3); bench/README.md, cgi section, "examples/hello".
  */
 export const MIN_BUNDLE_CHARS = 130 * 1024;
 
