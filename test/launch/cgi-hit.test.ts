@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BUNDLE_NAME, buildCgiBundle } from '../../src/launch/build-cgi-bundle';
+import { asciiSource, BUNDLE_NAME, buildCgiBundle, MIN_BUNDLE_CHARS, padSource } from '../../src/launch/build-cgi-bundle';
 import { callsDynamicImport, readBlob } from '../../src/launch/compile-cache';
 import { cgiHitEnv } from './helpers';
 
@@ -250,6 +250,26 @@ describe('CGI bundle', () => {
     const load2 = require(rebuilt.file) as typeof load;
     assert.equal(typeof load2(copy, 'launch/dispatch.js')?.dispatch, 'function');
     assert.ok(require.cache[join(copy, 'cgi', 'params.js')], 'bundled modules are registered under their file names');
+  });
+
+  it('is ASCII and at least MIN_BUNDLE_CHARS long (V8 keeps its source out of the young generation)', () => {
+    const text = readFileSync(join(distSrc, BUNDLE_NAME), 'latin1');
+    assert.ok(text.length >= MIN_BUNDLE_CHARS, `${text.length} < ${MIN_BUNDLE_CHARS}`);
+    assert.equal(/[^\x00-\x7f]/.test(text), false);
+  });
+
+  it('asciiSource: escapes mean the same characters in strings, templates and regular expressions', () => {
+    const src = 'module.exports = [\'5 \u00b5s\', `${1}\u2026`, /\u00e9+/.test(\'\u00e9\u00e9\'), \'\u{1f600}\']; // \u00b5s';
+    const ascii = asciiSource(src);
+    assert.equal(/[^\x00-\x7f]/.test(ascii), false);
+    const run = (code: string): unknown => {
+      const m = { exports: undefined as unknown };
+      new Function('module', code)(m);
+      return m.exports;
+    };
+    assert.deepEqual(run(ascii), run(src));
+    assert.equal(padSource('x').length, MIN_BUNDLE_CHARS);
+    assert.equal(padSource('x'.repeat(MIN_BUNDLE_CHARS + 1)).length, MIN_BUNDLE_CHARS + 1);
   });
 
   it('a bundled module still finds packages in node_modules (its paths are made when first asked for)', () => {
