@@ -13,17 +13,8 @@ export function isTracing(): boolean {
   return traceChannel.hasSubscribers;
 }
 
-/** published: how many messages were published (a records note grows only while nothing else was: notes.ts RecordsNote). */
-let published = 0;
-
-/** publishedCount: the count so far. */
-export function publishedCount(): number {
-  return published;
-}
-
 /** publish: fill in level/time/pid and send. Call only behind isTracing(). */
 export function publish(input: EventInput): void {
-  published++;
   const event = input as TraceEvent;
   if (event.level === undefined) event.level = Level.info;
   event.time = Date.now();
@@ -43,13 +34,11 @@ export function isRawLine(message: TraceMessage): message is RawLine {
 
 /** publishRaw: a line that is already NDJSON (from the app's pino logger). */
 export function publishRaw(line: string): void {
-  published++;
   traceChannel.publish({ raw: line } satisfies RawLine);
 }
 
 /** publishNote: a hot event as its values (notes.ts); each sink writes it its own way. */
 export function publishNote(note: TraceNote): void {
-  published++;
   traceChannel.publish(note);
 }
 

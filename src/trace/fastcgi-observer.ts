@@ -1,8 +1,7 @@
 import type { Connection, ConnectionObserver } from '../fastcgi/connection';
-import { isTracing, publish, publishedCount, publishNote } from './channel';
+import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
-import type { RecordsNote } from './notes';
-import { addToRecords, recordEvent, recordsNote } from './record-event';
+import { recordEvent, recordNote } from './record-event';
 import { traceOptions } from './redact';
 
 function codeOf(err: Error): string | undefined {
@@ -20,29 +19,15 @@ function peerOf(conn: Connection): string {
  * protocol errors). `enabled` is the channel's hasSubscribers: nothing is built while nobody listens.
  */
 export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
-  /** The last records note published, and the channel's count right after it (notes.ts RecordsNote). */
-  let last: RecordsNote | undefined;
-  let lastCount = -1;
   return {
     enabled: isTracing,
     // A record that arrives in pieces: the connection keeps this much of its start for the preview.
     headBytes: traceOptions.previewBytes,
     record(conn, dir, record, rid) {
       // The record types of every request go out as notes (notes.ts says why); others as events.
-      // A record that follows its request's last one, with nothing published in between, joins
-      // its note while no subscriber has written it: a hello request's seven records make three
-      // notes instead of seven (one object, one publish and one pass through the sink each).
-      // What it buys: the serving process's CPU per traced hello request (bench/README "Fifth round").
-      if (last !== undefined && last.open && lastCount === publishedCount() && last.requestId === record.requestId && last.conn === conn.id
-        && last.rid === rid && addToRecords(last, record, dir)) return;
-      const note = recordsNote(record, dir, conn.id, mode, rid);
-      if (note === undefined) {
-        publish(recordEvent(record, dir, conn.id, mode, rid));
-        return;
-      }
-      publishNote(note);
-      last = note;
-      lastCount = publishedCount();
+      const note = recordNote(record, dir, conn.id, mode, rid);
+      if (note !== undefined) publishNote(note);
+      else publish(recordEvent(record, dir, conn.id, mode, rid));
     },
     error(conn, err, phase, requestId) {
       const code = codeOf(err);

@@ -12,16 +12,12 @@
  * its head and rid and writes a record as a short array.
  *
  * Plain object literals (one creation site per kind, so one shape each), no classes: the
- * publishers load only this file (its types and two small functions), which keeps a CGI hit's
- * modules as they were.
+ * publishers load only this file's types, which keeps a CGI hit's modules as they were.
  */
 
 import type { ParamsBase } from './json-line';
 
-/**
- * RecordNote: one FastCGI record of the server (the kinds recordNote in record-event.ts compacts),
- * as the readers rebuild it from a grouped line and as a records note holds it (recordAt).
- */
+/** RecordNote: one FastCGI record of the server (the kinds recordNote in record-event.ts compacts). */
 export interface RecordNote {
   note: 'record';
   time: number;
@@ -38,46 +34,6 @@ export interface RecordNote {
   num: number;
   /** text: BEGIN_REQUEST role name, END_REQUEST protocol status name; '' when the type has none. */
   text: string;
-}
-
-/**
- * RecordsNote: consecutive records of one request, as the observer publishes them: a hello
- * request's seven records are three notes (its records in, its first response record and STDIN,
- * the rest) instead of seven (fastcgi-observer.ts says what it buys). Record i's numbers are at
- * i * RECORD_FIELDS in `nums` (time, dir: 0 in / 1 out, type, contentLength, paddingLength, num),
- * its text at i in `texts` (RecordNote says what num and text are).
- *
- * A published note grows while `open`: the observer adds the request's next record to it only if
- * nothing else was published on the channel since (so events keep their order) and no subscriber
- * has written it yet. A subscriber that writes a note at once (the file and stderr sinks) closes
- * it (`open = false`); the socket sink writes it at the end of the turn and closes it then.
- */
-export interface RecordsNote {
-  note: 'records';
-  /** time: the first record's. */
-  time: number;
-  pid: number;
-  mode: string;
-  conn: number;
-  requestId: number;
-  rid: string | undefined;
-  count: number;
-  nums: number[];
-  texts: string[];
-  open: boolean;
-}
-
-/** RECORD_FIELDS: the numbers of one record in RecordsNote#nums. */
-export const RECORD_FIELDS = 6;
-
-/** recordAt: record i of a records note, as a note of its own (the per-event lines, tests). */
-export function recordAt(n: RecordsNote, i: number): RecordNote {
-  const at = i * RECORD_FIELDS;
-  const nums = n.nums;
-  return {
-    note: 'record', time: nums[at]!, pid: n.pid, mode: n.mode, conn: n.conn, dir: nums[at + 1] === 0 ? 'in' : 'out', type: nums[at + 2]!,
-    requestId: n.requestId, contentLength: nums[at + 3]!, paddingLength: nums[at + 4]!, rid: n.rid, num: nums[at + 5]!, text: n.texts[i]!,
-  };
 }
 
 /**
@@ -123,7 +79,7 @@ export interface EndNote {
   aborted: boolean;
 }
 
-export type TraceNote = RecordsNote | StartNote | EndNote;
+export type TraceNote = RecordNote | StartNote | EndNote;
 
 /** isNote: a published note rather than an event object or a raw line. */
 export function isNote(message: object): message is TraceNote {

@@ -8,7 +8,7 @@ import { decodePairs } from '../protocol/pairs';
 import type { FastCGIRecord } from '../protocol/record';
 import { Level, type RecordEvent } from './events';
 import { pidEvMode, q } from './json-line';
-import { recordAt, type RecordNote, type RecordsNote } from './notes';
+import type { RecordNote } from './notes';
 import { preview, redactParams, traceOptions } from './redact';
 
 type RecordInput = Omit<RecordEvent, 'level' | 'time' | 'pid'> & { level?: number };
@@ -85,74 +85,46 @@ function decodePairsLenient(content: Buffer): Array<[string, string]> {
   }
 }
 
-/** What recordParts found: the record's num and text (RecordNote says what they are). */
-let partNum = -1;
-let partText = '';
-
 /**
- * recordParts: whether `record` is of the types every request has (BEGIN_REQUEST, PARAMS,
- * STDIN/STDOUT/DATA with bodies redacted, END_REQUEST, ABORT_REQUEST), which go out as notes;
- * false for anything else (the caller falls back to recordEvent). Its num and text are left in
- * partNum and partText (no object per record). Same fields as recordEvent, except that a PARAMS
- * record carries `pairs` (how many pairs it holds) instead of the pairs themselves: the
+ * recordNote: the values of a record event for the record types every request has (BEGIN_REQUEST,
+ * PARAMS, STDIN/STDOUT/DATA with bodies redacted, END_REQUEST, ABORT_REQUEST); undefined for
+ * anything else (the caller falls back to recordEvent). Same fields as recordEvent, except that a
+ * PARAMS record carries `pairs` (how many pairs it holds) instead of the pairs themselves: the
  * request.start event carries the params once, complete and redacted (json-line.ts says what
  * this buys). notes.ts says why values rather than a line.
  */
-function recordParts(record: FastCGIRecord): boolean {
+export function recordNote(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): RecordNote | undefined {
   const content = record.content;
-  partNum = -1;
-  partText = '';
+  let num = -1;
+  let text = '';
   switch (record.type) {
     case RecordType.BeginRequest:
-      if (content.length !== 8) return false;
-      partText = roleName(content.readUInt16BE(0));
-      partNum = content[2]!;
-      return true;
+      if (content.length !== 8) return undefined;
+      text = roleName(content.readUInt16BE(0));
+      num = content[2]!;
+      break;
     case RecordType.EndRequest:
-      if (content.length !== 8) return false;
-      partNum = content.readUInt32BE(0);
-      partText = protocolStatusName(content[4]!);
-      return true;
+      if (content.length !== 8) return undefined;
+      num = content.readUInt32BE(0);
+      text = protocolStatusName(content[4]!);
+      break;
     case RecordType.Params:
-      if (content.length > 0) partNum = countPairs(content);
-      return true;
+      if (content.length > 0) num = countPairs(content);
+      break;
     case RecordType.Stdin:
     case RecordType.Stdout:
     case RecordType.Data:
-      return content.length === 0 || !traceOptions.showSecrets;
+      if (content.length > 0 && traceOptions.showSecrets) return undefined;
+      break;
     case RecordType.AbortRequest:
-      return true;
+      break;
     default:
-      return false;
+      return undefined;
   }
-}
-
-/**
- * addToRecords: `record` added to an open records note of its request (notes.ts RecordsNote);
- * false when it is not of a type notes carry (recordParts).
- */
-export function addToRecords(n: RecordsNote, record: FastCGIRecord, dir: 'in' | 'out'): boolean {
-  if (!recordParts(record)) return false;
-  n.nums.push(Date.now(), dir === 'in' ? 0 : 1, record.type, record.contentLength, record.paddingLength, partNum);
-  n.texts.push(partText);
-  n.count++;
-  return true;
-}
-
-/** recordsNote: a records note of `record` alone, or undefined when it is not of a type notes carry (recordParts). */
-export function recordsNote(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): RecordsNote | undefined {
-  if (!recordParts(record)) return undefined;
-  const time = Date.now();
   return {
-    note: 'records', time, pid: process.pid, mode, conn, requestId: record.requestId, rid, count: 1,
-    nums: [time, dir === 'in' ? 0 : 1, record.type, record.contentLength, record.paddingLength, partNum], texts: [partText], open: true,
+    note: 'record', time: Date.now(), pid: process.pid, mode, conn, dir, type: record.type, requestId: record.requestId,
+    contentLength: record.contentLength, paddingLength: record.paddingLength, rid, num, text,
   };
-}
-
-/** recordNote: one record's note (recordsNote's one record, as a note of its own); undefined as recordsNote. */
-export function recordNote(record: FastCGIRecord, dir: 'in' | 'out', conn: number, mode: string, rid: string | undefined): RecordNote | undefined {
-  const n = recordsNote(record, dir, conn, mode, rid);
-  return n === undefined ? undefined : recordAt(n, 0);
 }
 
 /**

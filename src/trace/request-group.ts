@@ -32,15 +32,14 @@
  * (group-expand.ts), so the dashboard and `tail` see exactly what a line per event would have said.
  */
 import { type ParamsBase, pidEvMode, q } from './json-line';
-import { type EndNote, RECORD_FIELDS, recordAt, type RecordsNote, type StartNote, type TraceNote } from './notes';
+import type { EndNote, RecordNote, StartNote, TraceNote } from './notes';
 import { recordNoteLine } from './record-event';
 import { endLine, startLine } from './request-events';
 
 /** RequestGroup: one request's notes of one turn, in the order they came. */
 export class RequestGroup {
   readonly first: TraceNote;
-  /** records: its records notes; one may still grow until the end of the turn (notes.ts RecordsNote). */
-  readonly records: RecordsNote[] = [];
+  readonly records: RecordNote[] = [];
   start: StartNote | undefined = undefined;
   startAt = 0;
   end: EndNote | undefined = undefined;
@@ -53,27 +52,20 @@ export class RequestGroup {
   /** add: false when the group already holds a note of that kind (the caller writes it on its own). */
   add(n: TraceNote): boolean {
     switch (n.note) {
-      case 'records':
+      case 'record':
         this.records.push(n);
         return true;
       case 'start':
         if (this.start !== undefined) return false;
         this.start = n;
-        this.startAt = this.recordCount();
+        this.startAt = this.records.length;
         return true;
       case 'end':
         if (this.end !== undefined) return false;
         this.end = n;
-        this.endAt = this.recordCount();
+        this.endAt = this.records.length;
         return true;
     }
-  }
-
-  /** recordCount: its records so far (a note published before a start or end no longer grows: notes.ts RecordsNote). */
-  recordCount(): number {
-    let n = 0;
-    for (const r of this.records) n += r.count;
-    return n;
   }
 }
 
@@ -98,7 +90,7 @@ function timeText(t: number): string {
 
 /** TupleTail: a record tuple's text after its time, and the fields it was made from. */
 interface TupleTail {
-  dir: number;
+  dir: string;
   type: number;
   contentLength: number;
   paddingLength: number;
@@ -118,21 +110,21 @@ interface TupleTail {
 const TAILS_SIZE = 64;
 const tails: Array<TupleTail | undefined> = new Array<TupleTail | undefined>(TAILS_SIZE).fill(undefined);
 
-/** tupleTail: the tail of the record at `at` in `nums` (notes.ts RecordsNote), with its text. */
-function tupleTail(nums: number[], at: number, text: string): string {
-  const dir = nums[at + 1]!;
-  const type = nums[at + 2]!;
-  const contentLength = nums[at + 3]!;
-  const paddingLength = nums[at + 4]!;
-  const num = nums[at + 5]!;
-  const slot = (type * 7 + contentLength * 31 + paddingLength * 3 + num * 5 + dir * 17) & (TAILS_SIZE - 1);
+function tupleTail(n: RecordNote): string {
+  const slot = (n.type * 7 + n.contentLength * 31 + n.paddingLength * 3 + n.num * 5 + (n.dir === 'in' ? 0 : 17)) & (TAILS_SIZE - 1);
   const t = tails[slot];
-  if (t !== undefined && t.type === type && t.contentLength === contentLength && t.paddingLength === paddingLength && t.num === num
-    && t.dir === dir && t.text === text) return t.tail;
-  const end = text !== '' ? `,${num},"${text}"]` : num >= 0 ? `,${num}]` : ']';
-  const tail = `,"${dir === 0 ? 'in' : 'out'}",${type},${contentLength},${paddingLength}${end}`;
-  tails[slot] = { dir, type, contentLength, paddingLength, num, text, tail };
+  if (t !== undefined && t.type === n.type && t.contentLength === n.contentLength && t.paddingLength === n.paddingLength && t.num === n.num
+    && t.dir === n.dir && t.text === n.text) return t.tail;
+  const end = n.text !== '' ? `,${n.num},"${n.text}"]` : n.num >= 0 ? `,${n.num}]` : ']';
+  const tail = `,"${n.dir}",${n.type},${n.contentLength},${n.paddingLength}${end}`;
+  tails[slot] = { dir: n.dir, type: n.type, contentLength: n.contentLength, paddingLength: n.paddingLength, num: n.num, text: n.text, tail };
   return tail;
+}
+
+/** recordTuple: a record's tuple, after a comma unless it is the first of its list. */
+function recordTuple(n: RecordNote, first: boolean): string {
+  if (n.time !== lastTime) setTime(n.time);
+  return (first ? lastTupleOpen : lastTupleNext) + tupleTail(n);
 }
 
 /** The last records list: its text, its time and its tails (when every record had that time). */
@@ -146,41 +138,28 @@ let lastRecordsCount = 0;
  * hello request: the same eight tails) have the same text: the last one is kept, and found again
  * by comparing the tails (cached strings, compared by reference) instead of joining sixteen pieces.
  */
-function recordsText(records: RecordsNote[]): string {
+function recordsText(records: RecordNote[]): string {
+  const n = records.length;
   const time = records[0]!.time;
   let oneTime = true;
-  let i = 0;
-  for (const r of records) {
-    const nums = r.nums;
-    for (let k = 0; k < r.count; k++, i++) {
-      const tail = tupleTail(nums, k * RECORD_FIELDS, r.texts[k]!);
-      if (nums[k * RECORD_FIELDS] !== time) oneTime = false;
-      tailsNow[i] = tail;
+  let same = n === lastRecordsCount && time === lastRecordsTime;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const tail = tupleTail(r);
+    if (r.time !== time) oneTime = false;
+    if (lastRecordsTails[i] !== tail) {
+      same = false;
+      lastRecordsTails[i] = tail;
     }
   }
-  const n = i;
-  let same = n === lastRecordsCount && time === lastRecordsTime && oneTime;
-  for (let k = 0; same && k < n; k++) if (lastRecordsTails[k] !== tailsNow[k]) same = false;
-  if (same) return lastRecordsText;
-  let list = ',"records":[';
-  i = 0;
-  for (const r of records) {
-    const nums = r.nums;
-    for (let k = 0; k < r.count; k++, i++) {
-      const t = nums[k * RECORD_FIELDS]!;
-      if (t !== lastTime) setTime(t);
-      list += (i === 0 ? lastTupleOpen : lastTupleNext) + tailsNow[i]!;
-      lastRecordsTails[i] = tailsNow[i]!;
-    }
-  }
+  if (same && oneTime) return lastRecordsText;
+  let list = `,"records":[${recordTuple(records[0]!, true)}`;
+  for (let i = 1; i < n; i++) list += recordTuple(records[i]!, false);
   lastRecordsText = `${list}]`;
   lastRecordsCount = n;
   lastRecordsTime = oneTime ? time : -1; // a list of mixed times is not kept
   return lastRecordsText;
 }
-
-/** tailsNow: recordsText's tails of the list being made (reused). */
-const tailsNow: string[] = [];
 
 /** The fixed-size fields of start after its time, and of end from its status to durationMs, as last written. */
 let lastStart: StartNote | undefined;
@@ -246,14 +225,8 @@ function paramsText(start: StartNote, wire: ParamsWire | undefined): string {
  */
 export function groupLine(g: RequestGroup, wire?: ParamsWire): string {
   const { first, start, end, records } = g;
-  // Written now: the records notes grow no more (notes.ts RecordsNote).
-  let count = 0;
-  for (const r of records) {
-    r.open = false;
-    count += r.count;
-  }
   const msg = end !== undefined ? end.msg : start !== undefined ? `${start.method} ${start.uri}`
-    : `${count} record${count === 1 ? '' : 's'} of request ${first.requestId}`;
+    : `${records.length} record${records.length === 1 ? '' : 's'} of request ${first.requestId}`;
   const level = end !== undefined ? end.level : start !== undefined ? 30 : 20;
   let line = `{"level":${level},"time":${timeText(first.time)}${pidAndMode(first.pid, first.mode)},"msg":${q(msg)},"rid":${q(first.rid ?? '')}${
     records.length > 0 ? `,"conn":${records[0]!.conn}` : ''},"requestId":${first.requestId}`;
@@ -262,7 +235,7 @@ export function groupLine(g: RequestGroup, wire?: ParamsWire): string {
     line += `,"end":{"at":${g.endAt},"time":${timeText(end.time)},"level":${end.level}${
       start === undefined ? `,"method":${q(end.method)},"uri":${q(end.uri)}` : ''}${endCounts(end)}${end.durationMs},"aborted":${end.aborted}}`;
   }
-  if (count > 0) line += recordsText(records);
+  if (records.length > 0) line += recordsText(records);
   if (start !== undefined) line += paramsText(start, wire);
   if (end !== undefined) line += `,"headers":${end.headersJson}`;
   return `${line}}\n`;
@@ -271,12 +244,7 @@ export function groupLine(g: RequestGroup, wire?: ParamsWire): string {
 /** noteLine: a note as the line of its own event, with its newline (the file and stderr targets write these). */
 export function noteLine(n: TraceNote): string {
   switch (n.note) {
-    case 'records': {
-      n.open = false; // written: it grows no more (notes.ts RecordsNote)
-      let lines = '';
-      for (let i = 0; i < n.count; i++) lines += `${recordNoteLine(recordAt(n, i))}\n`;
-      return lines;
-    }
+    case 'record': return `${recordNoteLine(n)}\n`;
     case 'start': return `${startLine(n)}\n`;
     case 'end': return `${endLine(n)}\n`;
   }

@@ -266,7 +266,6 @@ class SocketSink implements Sink {
     if (this.#connected && this.#socket) {
       // A dashboard that cannot keep up: drop rather than grow without bound.
       if (this.#socket.writableLength > 8 * 1024 * 1024) {
-        if (isNote(message) && message.note === 'records') message.open = false; // dropped whole: it grows no more
         this.dropped++;
         return;
       }

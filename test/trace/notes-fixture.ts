@@ -5,14 +5,13 @@ import {
   encodeBeginRequest, encodeEndRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, type FastCGIRecord, ProtocolStatus,
   RecordDecoder, RecordType, Role,
 } from '../../src/protocol';
-import type { Connection } from '../../src/fastcgi/connection';
-import { subscribe } from '../../src/trace/channel';
-import { createTraceObserver } from '../../src/trace/fastcgi-observer';
+import { publishNote, subscribe } from '../../src/trace/channel';
 import { isNote, type TraceNote } from '../../src/trace/notes';
+import { recordNote } from '../../src/trace/record-event';
 import { traceRequest } from '../../src/trace/request-events';
 
 /**
- * The notes a traced hello request publishes, made by the real code (the trace observer over encoded
+ * The notes a traced hello request publishes, made by the real code (recordNote over encoded
  * records, traceRequest with an exchange), in the order the FastCGI server makes them.
  */
 
@@ -44,10 +43,11 @@ export function publishHello(spec: HelloSpec = {}): void {
     ['REQUEST_METHOD', 'GET'], ['REQUEST_URI', uri], ['HTTP_COOKIE', SECRET_COOKIE], ['HTTP_USER_AGENT', 'curl/8 "é"'],
   ];
   if (spec.extraParam === true) params.push(['HTTP_X_EXTRA', '1']);
-  // The observer the FastCGI server uses, on a stand-in for the connection (it reads only its id).
-  const observer = createTraceObserver(mode);
-  const connection = { id: conn } as unknown as Connection;
-  const observe = (dir: 'in' | 'out', bytes: Buffer): void => observer.record!(connection, dir, decodeOne(bytes), rid);
+  const observe = (dir: 'in' | 'out', bytes: Buffer): void => {
+    const note = recordNote(decodeOne(bytes), dir, conn, mode, rid);
+    if (note === undefined) throw new Error('fixture record has no note');
+    publishNote(note); // what fastcgi-observer.ts does with a note
+  };
   observe('in', encodeBeginRequest(requestId, Role.Responder, FCGI_KEEP_CONN));
   const [paramsRecord, emptyParams] = encodeParams(requestId, params);
   observe('in', paramsRecord!);
@@ -65,18 +65,11 @@ export function publishHello(spec: HelloSpec = {}): void {
   observe('out', encodeEndRequest(requestId, 0, ProtocolStatus.RequestComplete));
 }
 
-/**
- * helloNotes: the notes publishHello publishes, caught from the channel: one per event (each
- * records note closed as it comes, as the file sink does: notes.ts RecordsNote), or with
- * `asPublished` as a subscriber that keeps them open sees them (a hello request's seven records in
- * three notes).
- */
-export function helloNotes(spec: HelloSpec = {}, asPublished = false): TraceNote[] {
+/** helloNotes: the notes publishHello publishes, caught from the channel. */
+export function helloNotes(spec: HelloSpec = {}): TraceNote[] {
   const notes: TraceNote[] = [];
   const off = subscribe((m) => {
-    if (!isNote(m)) return;
-    if (m.note === 'records' && !asPublished) m.open = false;
-    notes.push(m);
+    if (isNote(m)) notes.push(m);
   });
   try {
     publishHello(spec);

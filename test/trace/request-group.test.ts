@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECORD_FIELDS, type RecordsNote, type TraceNote } from '../../src/trace/notes';
+import type { RecordNote, TraceNote } from '../../src/trace/notes';
 import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import { groupLine, noteLine, type ParamsWire, RequestGroup } from '../../src/trace/request-group';
 import { REDACTED } from '../../src/trace/redact';
@@ -25,7 +25,7 @@ type Obj = Record<string, unknown>;
 describe('grouped request lines', () => {
   it('one request of one turn is one pino line carrying its records, start and end', () => {
     const notes = helloNotes({ rid: 'g-1' });
-    assert.deepEqual(notes.map((n) => n.note), ['records', 'records', 'records', 'start', 'records', 'records', 'end', 'records', 'records']);
+    assert.deepEqual(notes.map((n) => n.note), ['record', 'record', 'record', 'start', 'record', 'record', 'end', 'record', 'record']);
     const line = groupLine(groupOf(notes));
     assert.ok(line.endsWith('}\n') && line.indexOf('\n') === line.length - 1, 'one line');
     const ev = JSON.parse(line) as Obj;
@@ -38,19 +38,6 @@ describe('grouped request lines', () => {
     assert.equal((ev['start'] as Obj)['at'], 3);
     assert.equal((ev['end'] as Obj)['at'], 5);
     assert.ok(line.length < notes.map(noteLine).join('').length * 0.6, `${line.length} bytes instead of ${notes.map(noteLine).join('').length}`);
-  });
-
-  it('a request\'s consecutive records go out as one note while it is open; the line is the same as from a note per record', () => {
-    const published = helloNotes({ rid: 'c-1' }, true);
-    assert.deepEqual(published.map((n) => (n.note === 'records' ? n.count : n.note)), [3, 'start', 2, 'end', 2]);
-    // The same notes with one record each, as a subscriber that closes them as they come gets them.
-    const perEvent = published.flatMap((n): TraceNote[] => (n.note !== 'records' ? [n] : Array.from({ length: n.count }, (_, k): RecordsNote => ({
-      ...n, time: n.nums[k * RECORD_FIELDS]!, count: 1, nums: n.nums.slice(k * RECORD_FIELDS, (k + 1) * RECORD_FIELDS), texts: [n.texts[k]!],
-    }))));
-    assert.equal(perEvent.length, 9);
-    assert.equal(groupLine(groupOf(published)), groupLine(groupOf(perEvent)));
-    assert.equal(published.map(noteLine).join(''), perEvent.map(noteLine).join(''), 'and the same lines, one per record');
-    assert.ok(published.every((n) => n.note !== 'records' || !n.open), 'written: closed');
   });
 
   it('expands to exactly the lines and events a line per event would have carried, in order', () => {
@@ -84,14 +71,11 @@ describe('grouped request lines', () => {
   it('requests of the same millisecond with other records, or records of mixed times, get their own records list', () => {
     const base = helloNotes({ rid: 'm-1' });
     const time = base[0]!.time;
-    // Copies with other times (and a record's numbers changed by `change`): each note has one record here.
-    const at = (notes: TraceNote[], t: (i: number) => number, change = (nums: number[]): number[] => nums): TraceNote[] => notes.map((n, i) => (
-      n.note === 'records' ? { ...n, time: t(i), nums: change([t(i), ...n.nums.slice(1)]) } : { ...n, time: t(i) }));
-    const longer = (nums: number[]): number[] => (nums[2] === 6 && nums[3]! > 0 ? [nums[0]!, nums[1]!, 6, nums[3]! + 1, ...nums.slice(4)] : nums);
+    const at = (notes: TraceNote[], t: (i: number) => number): TraceNote[] => notes.map((n, i) => ({ ...n, time: t(i) }));
     const variants: TraceNote[][] = [
       at(base, () => time),
       at(base, () => time),
-      at(base, () => time, longer),
+      at(base.map((n) => (n.note === 'record' && n.type === 6 && n.contentLength > 0 ? { ...n, contentLength: n.contentLength + 1 } : n)), () => time),
       at(base, (i) => time + (i > 4 ? 1 : 0)),
       at(base, () => time),
       at(base.slice(0, 8), () => time),
@@ -112,7 +96,7 @@ describe('grouped request lines', () => {
   });
 
   it('a turn with records only (a long upload going on) makes a records-only line', () => {
-    const records = helloNotes({ rid: 'g-3', requestId: 4 }).filter((n): n is RecordsNote => n.note === 'records').slice(0, 2);
+    const records = helloNotes({ rid: 'g-3', requestId: 4 }).filter((n): n is RecordNote => n.note === 'record').slice(0, 2);
     const line = groupLine(groupOf(records));
     const ev = JSON.parse(line) as Obj;
     assert.equal(ev['level'], 20);
