@@ -7,7 +7,7 @@
  * the caller shows it as it came.
  */
 import type { TraceEvent } from './events';
-import { pairsJson } from './json-line';
+import { NO_DELTA, pairsJson } from './json-line';
 import type { RecordNote } from './notes';
 import type { ReadItem } from './reader';
 import { recordNoteEvent, recordNoteLine } from './record-event';
@@ -84,7 +84,7 @@ function startItem(g: Group, s: Obj, params: unknown): ExpandedItem | undefined 
   const fields = { pid: g.pid, mode: g.mode, rid: g.rid, requestId: g.requestId, time, method, uri, url, mountPoint, role };
   return new ExpandedItem(
     () => ({ level: 30, ev: 'request.start', msg: `${method} ${uri}`, ...fields, params }) as unknown as Event,
-    () => startLine({ note: 'start', ...fields, paramsJson: pairsJson(params, never, '') }),
+    () => startLine({ note: 'start', ...fields, paramsJson: pairsJson(params, never, ''), paramsBase: undefined, paramsDelta: NO_DELTA }),
   );
 }
 
@@ -104,10 +104,93 @@ function endItem(g: Group, e: Obj, start: Obj | undefined, headers: unknown): Ex
   );
 }
 
+/**
+ * ParamsBaseRef: the params base a connection was last sent (request-group.ts paramsText), as the
+ * text of its list (a reader that cut it from the line's bytes) or as pairs (a parsed line); read
+ * into pairs once, when a delta is first applied to it. Shared by every line that uses it.
+ */
+export class ParamsBaseRef {
+  #text: string | undefined;
+  #pairs: Array<[string, string]> | null | undefined;
+
+  private constructor(text: string | undefined, pairs: Array<[string, string]> | undefined) {
+    this.#text = text;
+    this.#pairs = pairs;
+  }
+
+  static ofText(text: string): ParamsBaseRef {
+    return new ParamsBaseRef(text, undefined);
+  }
+
+  static ofPairs(pairs: Array<[string, string]>): ParamsBaseRef {
+    return new ParamsBaseRef(undefined, pairs);
+  }
+
+  /** pairs: the base's pairs; undefined when its text is not a list of pairs. */
+  pairs(): Array<[string, string]> | undefined {
+    if (this.#pairs === undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(this.#text ?? '');
+      } catch {
+        parsed = undefined;
+      }
+      this.#pairs = isPairs(parsed) ? parsed : null;
+      this.#text = undefined;
+    }
+    return this.#pairs ?? undefined;
+  }
+}
+
+/** ParamsState: a reader's params base for one connection; expanding a line with `paramsBase` replaces it. */
+export interface ParamsState {
+  base: ParamsBaseRef | undefined;
+}
+
+/**
+ * applyDelta: `base` with the values of `delta` (`[[index,"value"],...]`) put in at their positions;
+ * undefined when the delta does not fit the base.
+ */
+export function applyDelta(base: Array<[string, string]>, delta: unknown): Array<[string, string]> | undefined {
+  if (!Array.isArray(delta)) return undefined;
+  const out = base.slice();
+  for (const d of delta) {
+    if (!Array.isArray(d) || d.length !== 2) return undefined;
+    const [i, value] = d as unknown[];
+    if (!isInt(i) || i >= out.length || !isStr(value)) return undefined;
+    out[i] = [out[i]![0], value];
+  }
+  return out;
+}
+
+/**
+ * paramsOf: a grouped line's params: its `params`, or its `paramsDelta` applied to its own
+ * `paramsBase` or, without one, to the connection's (`state`). A `paramsBase` becomes the
+ * connection's. undefined when there is none to apply it to (a reader never sent one: the line is
+ * then shown as it came).
+ */
+function paramsOf(ev: Obj, start: Obj | undefined, state: ParamsState | undefined): unknown {
+  const full = start?.['params'] ?? ev['params'];
+  if (full !== undefined) return full;
+  const own = ev['paramsBase'];
+  let base: Array<[string, string]> | undefined;
+  if (own !== undefined) {
+    if (!isPairs(own)) return undefined;
+    base = own;
+  } else base = state?.base?.pairs();
+  return base === undefined ? undefined : applyDelta(base, ev['paramsDelta']);
+}
+
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Obj : undefined);
 
-/** expandGroup: the items of a grouped line's events, in order; undefined when it is not well formed. */
-export function expandGroup(ev: Obj): ReadItem[] | undefined {
+/**
+ * expandGroup: the items of a grouped line's events, in order; undefined when it is not well
+ * formed. `state`: the connection's params base, for a line with a delta; one the line brings
+ * (`paramsBase`) is kept there for the lines after it, even when the rest of the line is not well formed.
+ */
+export function expandGroup(ev: Obj, state?: ParamsState): ReadItem[] | undefined {
+  const own = ev['paramsBase'];
+  if (state !== undefined && own !== undefined) state.base = isPairs(own) ? ParamsBaseRef.ofPairs(own) : undefined;
   const { time, pid, mode, msg, rid, requestId, conn, records = [] } = ev;
   if (!isNum(time) || !isInt(pid) || !isStr(mode) || !isStr(msg) || !isStr(rid) || !isInt(requestId) || (conn !== undefined && !isInt(conn))
     || !Array.isArray(records)) return undefined;
@@ -116,7 +199,7 @@ export function expandGroup(ev: Obj): ReadItem[] | undefined {
   const end = obj(ev['end']);
   if ((ev['start'] !== undefined && start === undefined) || (ev['end'] !== undefined && end === undefined)) return undefined;
   // The lists come last in the line (request-group.ts); a line of an older dualcgi had them in start and end.
-  const params = start?.['params'] ?? ev['params'];
+  const params = start !== undefined ? paramsOf(ev, start, state) : undefined;
   const headers = end?.['headers'] ?? ev['headers'];
   const inserts: Array<[number, ExpandedItem]> = [];
   for (const [part, make] of [[start, (gr: Group, s: Obj) => startItem(gr, s, params)],

@@ -15,6 +15,8 @@
  * the strings it keeps.
  */
 
+import type { ParamsBaseRef } from './group-expand';
+
 /** GroupSummary: a grouped line's fields of fixed size (request-group.ts), and its record count. */
 export interface GroupSummary {
   level: number;
@@ -59,6 +61,8 @@ export interface GroupItem {
    * chunk alive. Not decoded: the summary was read from the line's start alone (reader.ts).
    */
   bytes: Buffer;
+  /** paramsBase: the connection's params base as of this line, for a line whose params are a delta (request-group.ts paramsText). */
+  paramsBase: ParamsBaseRef | undefined;
 }
 
 // The head of a grouped line, as request-group.ts writes it (keys in that order). STR: a JSON string
@@ -77,8 +81,12 @@ const HEAD = new RegExp(`^\\{"level":${INT},"time":${NUM},"pid":${INT},"ev":"req
 
 const RECORDS = ',"records":[[';
 
-/** PARAMS_LIST, HEADERS_LIST: the lists a grouped line's head is followed by (when it has a start; an end without one). */
-export const PARAMS_LIST = ',"params":[';
+/**
+ * PARAMS_LIST, HEADERS_LIST: the lists a grouped line's head is followed by (when it has a start;
+ * an end without one). PARAMS_LIST is the start of the three ways params come (`"params"`,
+ * `"paramsBase"`, `"paramsDelta"`; request-group.ts paramsText).
+ */
+export const PARAMS_LIST = ',"params';
 export const HEADERS_LIST = ',"headers":[';
 
 /**

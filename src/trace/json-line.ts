@@ -96,6 +96,17 @@ export function pairsJson(pairs: Iterable<readonly [string, string]>, secret: (n
   return `[${parts.join(',')}]`;
 }
 
+/**
+ * ParamsBase: a ParamsJson base as it goes on the wire: its pairs' JSON. One object per base, so a
+ * sink tells bases apart by reference (request-group.ts ParamsWire).
+ */
+export interface ParamsBase {
+  readonly text: string;
+}
+
+/** NO_DELTA: the delta of params equal to their base's. */
+export const NO_DELTA = '[]';
+
 /** ParamsSource: what params are read from: a Params Map, or FastCGI's ParamList (cgi/params.ts ParamLookup). */
 export interface ParamsSource {
   forEach(fn: (value: string, name: string) => void): void;
@@ -113,8 +124,12 @@ export interface ParamsSource {
  * suite's `hello-cpu` group. A request with other names, or more than half of its values changed,
  * becomes the new base.
  *
+ * Each build also leaves `base` (the base it was built from) and `delta`: the values that differ
+ * from the base's, `[[index,"value"],...]` by position in the base (`[]` when none), which the
+ * socket sink writes instead of the whole list once a listener has the base (request-group.ts).
+ *
  * Secret values (`secret(name)`) never enter the text: they are `redacted` in the base, and a
- * secret's own value is never compared or quoted.
+ * secret's own value is never compared or quoted (so never in a delta either).
  */
 export class ParamsJson {
   #secret: (name: string) => boolean;
@@ -123,6 +138,8 @@ export class ParamsJson {
   #names: string[] = [];
   #values: string[] = [];
   #text = '[]';
+  #base: ParamsBase = { text: '[]' };
+  #delta = NO_DELTA;
   #from: number[] = [];
   #to: number[] = [];
   /**
@@ -138,6 +155,16 @@ export class ParamsJson {
   constructor(secret: (name: string) => boolean, redacted: string) {
     this.#secret = secret;
     this.#redacted = redacted;
+  }
+
+  /** base: the base of the last build. */
+  get base(): ParamsBase {
+    return this.#base;
+  }
+
+  /** delta: the last build's values that differ from its base's (`[[index,"value"],...]`). */
+  get delta(): string {
+    return this.#delta;
   }
 
   /** build: the params' JSON. */
@@ -168,15 +195,22 @@ export class ParamsJson {
   #splice(): string {
     const diffs = this.#diffs;
     const n = this.#n;
-    if (n === 0) return this.#text;
+    if (n === 0) {
+      this.#delta = NO_DELTA;
+      return this.#text;
+    }
     const text = this.#text;
     let out = '';
+    let delta = '[';
     let at = 0;
     for (let k = 0; k < n; k++) {
       const i = diffs[k]!;
-      out += `${text.slice(at, this.#from[i])}${q(this.#diffValues[k]!)}`;
+      const value = q(this.#diffValues[k]!);
+      out += `${text.slice(at, this.#from[i])}${value}`;
+      delta += `${k > 0 ? ',' : ''}[${i},${value}]`;
       at = this.#to[i]!;
     }
+    this.#delta = `${delta}]`;
     return out + text.slice(at);
   }
 
@@ -202,6 +236,8 @@ export class ParamsJson {
     text += ']';
     // A rope of its pieces: the first slice flattens it (in place, once), later ones share its bytes.
     this.#text = text;
+    this.#base = { text };
+    this.#delta = NO_DELTA;
     this.#names = names;
     this.#values = values;
     this.#from = from;

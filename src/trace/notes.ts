@@ -15,6 +15,8 @@
  * publishers load only this file's types, which keeps a CGI hit's modules as they were.
  */
 
+import type { ParamsBase } from './json-line';
+
 /** RecordNote: one FastCGI record of the server (the kinds recordNote in record-event.ts compacts). */
 export interface RecordNote {
   note: 'record';
@@ -34,7 +36,10 @@ export interface RecordNote {
   text: string;
 }
 
-/** StartNote: request.start; params as their JSON, already redacted. */
+/**
+ * StartNote: request.start; params as their JSON, already redacted, and as a change from a base
+ * (json-line.ts ParamsJson): the socket sink writes the change once its listener has the base.
+ */
 export interface StartNote {
   note: 'start';
   time: number;
@@ -48,6 +53,10 @@ export interface StartNote {
   mountPoint: string;
   role: string;
   paramsJson: string;
+  /** paramsBase: what paramsDelta changes; undefined when the note has only paramsJson. */
+  paramsBase: ParamsBase | undefined;
+  /** paramsDelta: `[[index,"value"],...]`, the values by position in paramsBase that differ from its. */
+  paramsDelta: string;
 }
 
 /** EndNote: request.end; headers as their JSON, already redacted. */

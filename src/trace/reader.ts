@@ -1,9 +1,12 @@
 import type { TraceEvent } from './events';
-import { expandGroup } from './group-expand';
+import { expandGroup, ParamsBaseRef, type ParamsState } from './group-expand';
 import { type GroupItem, HEADERS_LIST, PARAMS_LIST, scanGroup } from './group-scan';
 
 const PARAMS_BYTES = Buffer.from(PARAMS_LIST);
 const HEADERS_BYTES = Buffer.from(HEADERS_LIST);
+const PARAMS_BASE = ',"paramsBase":';
+const PARAMS_BASE_BYTES = Buffer.from(PARAMS_BASE);
+const PARAMS_DELTA_BYTES = Buffer.from(',"paramsDelta":');
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
@@ -51,6 +54,8 @@ export class NdjsonReader<Item = ReadItem> {
   #maxLine: number;
   #onItem: (item: ReadItem) => void;
   #onGroup: ((item: GroupItem) => void) | undefined;
+  /** #params: this connection's params base (request-group.ts paramsText): one reader per connection. */
+  #params: ParamsState = { base: undefined };
 
   /** Item: ReadItem, or ReadItem | GroupItem with `summaries`. */
   constructor(onItem: (item: Item) => void, options: NdjsonReaderOptions = {}) {
@@ -109,7 +114,7 @@ export class NdjsonReader<Item = ReadItem> {
   #line(buf: Buffer, start: number, end: number): void {
     // A grouped line (`{...}`, nothing to trim) is summarised from its start alone, decoded up to
     // where its params (or, without a start, its headers) begin: about half of a hello request's
-    // line, and the half the summary needs (group-scan.ts). `,"params":[` cannot occur inside a
+    // line, and the half the summary needs (group-scan.ts). `,"params` cannot occur inside a
     // JSON string (its quote would be escaped), so the first one found is where the list begins.
     if (this.#onGroup !== undefined && buf[start] === 0x7b && buf[end - 1] === 0x7d) {
       let cut = buf.indexOf(PARAMS_BYTES, start);
@@ -119,34 +124,50 @@ export class NdjsonReader<Item = ReadItem> {
         list = HEADERS_LIST;
       }
       const group = cut !== -1 && cut < end ? scanGroup(buf.toString('utf8', start, cut), list) : undefined;
-      if (group !== undefined) {
-        this.#onGroup({ kind: 'group', group, bytes: buf.subarray(start, end) });
+      if (group !== undefined && (list === HEADERS_LIST || this.#takeBase(buf, cut, end))) {
+        this.#onGroup({ kind: 'group', group, bytes: buf.subarray(start, end), paramsBase: this.#params.base });
         return;
       }
     }
     const line = buf.toString('utf8', start, end);
     const trimmed = line.trim();
     if (trimmed === '') return;
-    if (this.#onGroup !== undefined) {
+    // A line bringing a params base is read in full here (expandGroup keeps its base), not summarised.
+    if (this.#onGroup !== undefined && !trimmed.includes(PARAMS_BASE)) {
       const group = scanGroup(trimmed);
       if (group !== undefined) {
         // The bytes as they came when the line needed no trimming; else the trimmed text's.
         const bytes = trimmed.length === line.length ? buf.subarray(start, end) : Buffer.from(trimmed, 'utf8');
-        this.#onGroup({ kind: 'group', group, bytes });
+        this.#onGroup({ kind: 'group', group, bytes, paramsBase: this.#params.base });
         return;
       }
     }
-    readLine(trimmed, this.#onItem);
+    readLine(trimmed, this.#onItem, this.#params);
+  }
+
+  /**
+   * #takeBase: at `cut` (where a summarised line's params begin), a `"paramsBase"` list becomes this
+   * connection's base, kept as its text (read when a request is opened); false when such a line has
+   * no delta after it (not ours: read in full instead).
+   */
+  #takeBase(buf: Buffer, cut: number, end: number): boolean {
+    if (buf.compare(PARAMS_BASE_BYTES, 0, PARAMS_BASE_BYTES.length, cut, cut + PARAMS_BASE_BYTES.length) !== 0) return true;
+    const from = cut + PARAMS_BASE_BYTES.length;
+    const to = buf.indexOf(PARAMS_DELTA_BYTES, from);
+    if (to === -1 || to >= end) return false;
+    this.#params.base = ParamsBaseRef.ofText(buf.toString('utf8', from, to));
+    return true;
   }
 }
 
 /**
  * readLine: one line (trimmed, not empty) to its items: a grouped line (request-group.ts) to the
- * events it stands for, any other line to one item.
+ * events it stands for, any other line to one item. `params`: the params base of the line's
+ * connection (group-expand.ts ParamsState), for a line whose params are a delta.
  */
-export function readLine(line: string, onItem: (item: ReadItem) => void): void {
+export function readLine(line: string, onItem: (item: ReadItem) => void, params?: ParamsState): void {
   const item = parseLine(line);
-  const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event) : undefined;
+  const group = item.kind === 'event' && (item.event.ev as string) === 'request' ? expandGroup(item.event, params) : undefined;
   if (group === undefined) onItem(item);
   else for (const expanded of group) onItem(expanded);
 }

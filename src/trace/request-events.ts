@@ -78,6 +78,7 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   publishNote({
     note: 'start', time: Date.now(), pid: process.pid, mode, rid, requestId: exchange.requestId, method: head.method, uri,
     url: head.url, mountPoint: head.mountPoint, role: exchange.role, paramsJson: paramsJson.build(exchange.paramLookup ?? exchange.params),
+    paramsBase: paramsJson.base, paramsDelta: paramsJson.delta,
   });
   let ended = false;
   const trace: RequestTrace = {

@@ -10,6 +10,12 @@
  *    "records":[[T,"in",1,8,0,1,"RESPONDER"],[T,"in",4,610,6,21],[T,"in",4,0,0],...],
  *    "params":[["QUERY_STRING",""],...],"headers":[["Content-Type","text/plain"],...]}
  *
+ * From the socket sink the params usually come as a change from a base instead of `params`:
+ * `"paramsBase":[[name,value],...],"paramsDelta":[[index,"value"],...]` on the first line that
+ * uses a base on a connection, then `"paramsDelta":[...]` alone (paramsText below): the request's
+ * params are the base's with the values at those positions replaced. A reader keeps each
+ * connection's last base (NdjsonReader); `tail --json` and the dashboard show the whole list.
+ *
  * Everything of fixed size comes first, in this order, and the three lists last (`params` belong to
  * `start`, `headers` to `end`): the dashboard reads a request's summary (its list row, its stats)
  * from the head of the line with a scan (group-scan.ts) and keeps the line as it is, reading the
@@ -25,7 +31,7 @@
  * time, pid, msg) for pino-pretty and jq; dualcgi's reader expands it into the events it stands for
  * (group-expand.ts), so the dashboard and `tail` see exactly what a line per event would have said.
  */
-import { pidEvMode, q } from './json-line';
+import { type ParamsBase, pidEvMode, q } from './json-line';
 import type { EndNote, RecordNote, StartNote, TraceNote } from './notes';
 import { recordNoteLine } from './record-event';
 import { endLine, startLine } from './request-events';
@@ -185,13 +191,40 @@ function endCounts(n: EndNote): string {
 const pidAndMode = pidEvMode('request');
 
 /**
+ * ParamsWire: which params base (json-line.ts ParamsJson) one listener connection has been sent.
+ * A SocketSink keeps one per connection, made new when it connects: a listener that connects
+ * later, like every listener at first, is sent the base before any delta against it.
+ */
+export interface ParamsWire {
+  sent: ParamsBase | undefined;
+}
+
+/**
+ * paramsText: a start's params in a grouped line. Once this connection has been sent the base of
+ * the start's params, only the values that differ from the base's go (`"paramsDelta"`, behind
+ * nginx a hello request's REMOTE_PORT alone: ~30 bytes) instead of the whole list (`"params"`,
+ * ~530 bytes for nginx's 21 params); the base goes whole (`"paramsBase"`) on the first line of a
+ * connection that needs it, and again whenever the base changes. Readers rebuild the whole list
+ * (group-expand.ts). What it buys: the serving process's CPU per traced hello request with the
+ * dashboard attached 29.3 -> 27.5 µs, the dashboard's 9.1 -> 7.3 (bench/ trace suite `hello-cpu`
+ * group; bench/README "Fifth round").
+ */
+function paramsText(start: StartNote, wire: ParamsWire | undefined): string {
+  const base = start.paramsBase;
+  if (base === undefined || wire === undefined) return `,"params":${start.paramsJson}`;
+  if (wire.sent === base) return `,"paramsDelta":${start.paramsDelta}`;
+  wire.sent = base;
+  return `,"paramsBase":${base.text},"paramsDelta":${start.paramsDelta}`;
+}
+
+/**
  * groupLine: the one NDJSON line of a group (see the file comment). Templates over cached
  * fragments rather than an array join of ~70 mixed pieces: in the profile of the serving process
  * (hello, an attached listener) the join took 3.8 µs per request, the templates 1.2 plus 1.8 in
  * the sink's Buffer.write that flattens them. Role and status names are our own (no escaping);
  * every other string was quoted when its note was made, or is quoted here.
  */
-export function groupLine(g: RequestGroup): string {
+export function groupLine(g: RequestGroup, wire?: ParamsWire): string {
   const { first, start, end, records } = g;
   const msg = end !== undefined ? end.msg : start !== undefined ? `${start.method} ${start.uri}`
     : `${records.length} record${records.length === 1 ? '' : 's'} of request ${first.requestId}`;
@@ -204,7 +237,7 @@ export function groupLine(g: RequestGroup): string {
       start === undefined ? `,"method":${q(end.method)},"uri":${q(end.uri)}` : ''}${endCounts(end)}${end.durationMs},"aborted":${end.aborted}}`;
   }
   if (records.length > 0) line += recordsText(records);
-  if (start !== undefined) line += `,"params":${start.paramsJson}`;
+  if (start !== undefined) line += paramsText(start, wire);
   if (end !== undefined) line += `,"headers":${end.headersJson}`;
   return `${line}}\n`;
 }

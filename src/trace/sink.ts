@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { isRawLine, subscribe, type TraceMessage } from './channel';
 import { isNote } from './notes';
-import { groupLine, noteLine, RequestGroup } from './request-group';
+import { groupLine, noteLine, type ParamsWire, RequestGroup } from './request-group';
 import { originalStderrWrite } from './stdio';
 import type { TraceTarget } from './target';
 
@@ -147,15 +147,23 @@ class SocketSink implements Sink {
    * encoded once at its end (setImmediate), while they are still young.
    */
   #turn: Array<string | RequestGroup> = [];
+  /** #wire: which params base this connection has been sent (request-group.ts ParamsWire); new per connection. */
+  #wire: ParamsWire = { sent: undefined };
   #endTurn = (): void => {
     const turn = this.#turn;
     if (turn.length === 0) return;
     let text = '';
     for (let i = 0; i < turn.length; i++) {
       const item = turn[i]!;
-      text += typeof item === 'string' ? item : groupLine(item);
+      text += typeof item === 'string' ? item : groupLine(item, this.#wire);
     }
     this.#turn = [];
+    // Lines of a connection that closed meanwhile are dropped, never written to the next one
+    // (they may carry deltas against a base only the closed one was sent).
+    if (!this.#connected) {
+      this.dropped++;
+      return;
+    }
     this.#append(text);
     if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
     else this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
@@ -222,6 +230,7 @@ class SocketSink implements Sink {
     socket.unref(); // the trace connection never keeps a process alive
     socket.on('connect', () => {
       this.#connected = true;
+      this.#wire = { sent: undefined };
       const queued = this.#queue.join('');
       this.#queue = [];
       if (queued) socket.write(queued);
@@ -235,6 +244,11 @@ class SocketSink implements Sink {
   #onClose(): void {
     this.#connected = false;
     this.#socket = null;
+    // The batch was encoded for this connection (params deltas against what it was sent).
+    if (this.#batchBytes > 0) this.dropped++;
+    this.#filled = [];
+    this.#start = this.#used;
+    this.#batchBytes = 0;
     this.dropped += this.#queue.length;
     this.#queue = [];
     this.#unsubscribe?.();

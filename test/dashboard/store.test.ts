@@ -7,7 +7,7 @@ import { ProcessTable } from '../../src/dashboard/store/processes';
 import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import type { TraceEvent } from '../../src/trace/events';
 import { cgiRequest, fcgiRequest, item, ndjson, processStart } from './fixtures';
-import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
+import { groupLine, noteLine, type ParamsWire, RequestGroup } from '../../src/trace/request-group';
 import { REDACTED } from '../../src/trace/redact';
 import { helloNotes } from '../trace/notes-fixture';
 import type { GroupItem } from '../../src/trace/group-scan';
@@ -86,6 +86,31 @@ describe('RequestStore through DashboardStore', () => {
       assert.deepEqual(store.counters, fromLines.counters);
       assert.deepEqual(store.processes.get(entry.pid), fromLines.processes.get(entry.pid));
       assert.deepEqual(store.stats.snapshot(now), fromLines.stats.snapshot(now));
+    }
+  });
+
+  it('fills requests whose params came as changes from the connection\'s base, read in any order, as from a line per event', () => {
+    const wire: ParamsWire = { sent: undefined };
+    const specs = [{ rid: 'b-1', uri: '/b1' }, { rid: 'b-2', uri: '/b2' }, { rid: 'b-3', uri: '/b3' }];
+    const notes = specs.map((spec) => helloNotes(spec));
+    const text = notes.map((n) => {
+      const g = new RequestGroup(n[0]!);
+      for (const note of n) g.add(note);
+      return groupLine(g, wire);
+    }).join('');
+    assert.ok(text.includes('"paramsBase"') && text.includes('"paramsDelta"'));
+    const now = Date.now();
+    const fromSummary = new DashboardStore();
+    const fromGroup = new DashboardStore();
+    const fromLines = new DashboardStore();
+    new NdjsonReader<ReadItem | GroupItem>((i) => fromSummary.ingest(i, now), { summaries: true }).push(text);
+    new NdjsonReader((i) => fromGroup.ingest(i, now)).push(text);
+    new NdjsonReader((i) => fromLines.ingest(i, now)).push(notes.flat().map(noteLine).join(''));
+    for (const rid of ['b-3', 'b-1', 'b-2']) { // the last opened first: each rebuilt from the base it came with
+      const expected = whole(fromLines.requests.get(rid)!);
+      assert.deepEqual((expected['params'] as Array<[string, string]>)[1], ['REQUEST_URI', `/${rid.replace('-', '')}`]);
+      assert.deepEqual(whole(fromSummary.requests.get(rid)!), expected, `${rid} from the summary`);
+      assert.deepEqual(whole(fromGroup.requests.get(rid)!), expected, `${rid} from the group`);
     }
   });
 

@@ -7,6 +7,7 @@ import {
 } from '../../src/protocol';
 import { subscribe } from '../../src/trace/channel';
 import { isNote } from '../../src/trace/notes';
+import { applyDelta } from '../../src/trace/group-expand';
 import { lineHead, pairsJson, ParamsJson, q } from '../../src/trace/json-line';
 import { countPairs, recordEvent, recordNote, recordNoteEvent, recordNoteLine } from '../../src/trace/record-event';
 import { noteLine } from '../../src/trace/request-group';
@@ -176,8 +177,26 @@ describe('ParamsJson', () => {
   const check = (builder: ParamsJson, pairs: Array<[string, string]>): string => {
     const json = builder.build(new Map(pairs));
     assert.equal(json, pairsJson(pairs, secret, redacted));
+    // The same params as their base and delta (request-group.ts paramsText): the readers' rebuild.
+    const rebuilt = applyDelta(JSON.parse(builder.base.text) as Array<[string, string]>, JSON.parse(builder.delta));
+    assert.deepEqual(rebuilt, JSON.parse(json), 'base + delta');
     return json;
   };
+
+  it('leaves each build\'s base and its delta: the values changed since the base, by position; a new base when the names change', () => {
+    const b = new ParamsJson(secret, redacted);
+    check(b, [['A', '1'], ['HTTP_COOKIE', 's=1'], ['B', '2'], ['C', '3']]);
+    const base = b.base;
+    assert.equal(b.delta, '[]');
+    check(b, [['A', '1'], ['HTTP_COOKIE', 's=2'], ['B', '"x"'], ['C', '3']]);
+    assert.equal(b.base, base, 'the same base');
+    assert.equal(b.delta, '[[2,"\\"x\\""]]', 'only B: a secret never goes as a change');
+    check(b, [['A', '9'], ['HTTP_COOKIE', 's=2'], ['B', '2'], ['C', '3']]);
+    assert.equal(b.delta, '[[0,"9"]]');
+    check(b, [['A', '1'], ['B', '2']]);
+    assert.notEqual(b.base, base, 'other names: a new base');
+    assert.equal(b.delta, '[]');
+  });
 
   it('gives pairsJson\'s text for every request of a sequence: same, one value changed, names changed, secrets changed', () => {
     const b = new ParamsJson(secret, redacted);

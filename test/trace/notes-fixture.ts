@@ -32,6 +32,8 @@ export interface HelloSpec {
   uri?: string;
   status?: number;
   mode?: string;
+  /** extraParam: one more param (other names: the params JSON takes a new base). */
+  extraParam?: boolean;
 }
 
 /** publishHello: publish a hello request's notes on the trace channel, in the server's order. */
@@ -40,6 +42,7 @@ export function publishHello(spec: HelloSpec = {}): void {
   const params: Array<[string, string]> = [
     ['REQUEST_METHOD', 'GET'], ['REQUEST_URI', uri], ['HTTP_COOKIE', SECRET_COOKIE], ['HTTP_USER_AGENT', 'curl/8 "é"'],
   ];
+  if (spec.extraParam === true) params.push(['HTTP_X_EXTRA', '1']);
   const observe = (dir: 'in' | 'out', bytes: Buffer): void => {
     const note = recordNote(decodeOne(bytes), dir, conn, mode, rid);
     if (note === undefined) throw new Error('fixture record has no note');

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordNote, TraceNote } from '../../src/trace/notes';
 import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
-import { groupLine, noteLine, RequestGroup } from '../../src/trace/request-group';
+import { groupLine, noteLine, type ParamsWire, RequestGroup } from '../../src/trace/request-group';
 import { REDACTED } from '../../src/trace/redact';
 import { helloNotes, SECRET_COOKIE, SECRET_SET_COOKIE } from './notes-fixture';
 
@@ -128,6 +128,36 @@ describe('grouped request lines', () => {
     delete ev['headers'];
     const items = read(`${JSON.stringify(ev)}\n`);
     assert.deepEqual(items.map((i) => (i.kind === 'event' ? `${i.line}\n` : '')), notes.map(noteLine));
+  });
+
+  it('with a connection\'s wire: the params base once, then only the changes; every reader rebuilds the whole params', () => {
+    const wire: ParamsWire = { sent: undefined };
+    const specs = [{ rid: 'd-1' }, { rid: 'd-2', uri: '/two' }, { rid: 'd-3', uri: '/three?"q"' }];
+    const notes = specs.map((spec) => helloNotes(spec));
+    const lines = notes.map((n) => groupLine(groupOf(n), wire));
+    const evs = lines.map((l) => JSON.parse(l) as Obj);
+    assert.ok(evs[0]!['paramsBase'] !== undefined && evs[0]!['params'] === undefined, 'the first line carries the base');
+    for (const ev of evs.slice(1)) {
+      assert.deepEqual(Object.keys(ev).slice(-2), ['paramsDelta', 'headers'], 'then only the changes');
+    }
+    assert.deepEqual(evs[1]!['paramsDelta'], [[1, '/two']]);
+    assert.ok(lines.every((l) => !l.includes(SECRET_COOKIE)));
+    // One reader for the connection: every line expands to what a line per event would have said.
+    const items = read(lines.join(''));
+    assert.deepEqual(items.map((i) => (i.kind === 'event' ? `${i.line}\n` : i.text)), notes.flat().map(noteLine));
+    // A reader that never got the base (a later line on its own) does not make up params.
+    const alone = read(lines[1]!);
+    assert.equal(alone.length, 1, 'shown as it came');
+    assert.ok(alone.every((i) => i.kind !== 'event' || i.event.ev !== 'request.start'));
+    // A new connection (a new wire) is sent the base again, though the producer's base is the same.
+    const again = JSON.parse(groupLine(groupOf(helloNotes({ rid: 'd-4', uri: '/four' })), { sent: undefined })) as Obj;
+    assert.ok(again['paramsBase'] !== undefined);
+    // A new base (other names) goes whole again on the same connection.
+    const before = wire.sent;
+    const other = helloNotes({ rid: 'd-5', extraParam: true });
+    const next = JSON.parse(groupLine(groupOf(other), wire)) as Obj;
+    assert.notEqual(wire.sent, before);
+    assert.ok(next['paramsBase'] !== undefined);
   });
 
   it('refuses a second start or end (the sink then writes that note on its own)', () => {

@@ -10,7 +10,7 @@ import type { ReadItem } from '../../src/trace/reader';
 import { createSink, serialize } from '../../src/trace/sink';
 import { parseTraceTarget } from '../../src/trace/target';
 import { resolveTraceTarget, TRACE_FILE } from '../../src/trace/install';
-import { createServer as createNetServer, type Server } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { noteLine } from '../../src/trace/request-group';
 import { helloNotes, publishHello } from './notes-fixture';
 
@@ -180,6 +180,53 @@ describe('sinks', () => {
     assert.equal(lines.length, 102);
   });
 
+  it('a listener that connects mid-stream is sent the params base before any change against it, and rebuilds full params', async () => {
+    const path = join(dir, 'delta.sock');
+    const first = await rawListener(path);
+    const sink = createSink({ kind: 'unix', path }, { retryMs: 20 });
+    const later: ReadItem[] = [];
+    let server: Server | undefined;
+    try {
+      await sink.flush(2000);
+      publishHello({ rid: 'x-1' });
+      await new Promise((r) => setImmediate(r));
+      publishHello({ rid: 'x-2', uri: '/x2' });
+      await sink.flush(2000);
+      await waitUntil(() => first.text().split('\n').filter(Boolean).length >= 2);
+      const lines = first.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj);
+      assert.ok(lines[0]!['paramsBase'] !== undefined, 'the first line of a connection carries the base');
+      assert.ok(lines[1]!['paramsBase'] === undefined && lines[1]!['paramsDelta'] !== undefined, 'then only the changes');
+      // The listener goes; another (a dashboard started later) takes its place, the producer's base unchanged.
+      first.close();
+      await waitUntil(() => !isTracing());
+      server = await listenForTraces(path, (item) => later.push(item));
+      let n = 0;
+      await waitUntil(() => {
+        // Queued as lines of their own while connecting (nothing while the sink waits to retry), then grouped.
+        if (isTracing()) publishHello({ rid: `y-${++n}`, uri: `/y${n}` });
+        // Until starts came in grouped lines (expanded items: `built`), after the connection was made.
+        return later.filter((i) => i.kind === 'event' && i.event.ev === 'request.start' && (i as { built?: true }).built === true).length >= 2;
+      });
+      await sink.flush(2000);
+    } finally {
+      sink.close();
+      server?.close();
+    }
+    const starts = later.filter((i) => i.kind === 'event' && i.event.ev === 'request.start');
+    assert.ok(starts.length >= 1);
+    for (const item of starts) {
+      if (item.kind !== 'event') continue;
+      const uri = item.event['uri'] as string;
+      assert.deepEqual((item.event['params'] as Array<[string, string]>).map(([k]) => k),
+        ['REQUEST_METHOD', 'REQUEST_URI', 'HTTP_COOKIE', 'HTTP_USER_AGENT']);
+      assert.deepEqual((item.event['params'] as Array<[string, string]>)[1], ['REQUEST_URI', uri], 'its own params, rebuilt');
+    }
+    assert.deepEqual(later.filter((i) => i.kind !== 'event' || (i.event.ev as string) === 'request'), [],
+      'no line was left unexpanded (no change arrived before its base)');
+    const grouped = later.filter((i) => i.kind === 'event' && i.event.ev === 'request.start' && (i as { built?: true }).built === true);
+    assert.ok(grouped.length >= 2, 'some came grouped, after the connection was made');
+  });
+
   it('the listener socket is owner-only by default and refuses a second live listener', async () => {
     const path = join(dir, 'perm.sock');
     const server = await listenForTraces(path, () => {});
@@ -191,12 +238,22 @@ describe('sinks', () => {
 });
 
 /** rawListener: a Unix socket server that keeps the bytes producers send, unparsed. */
-async function rawListener(path: string): Promise<{ path: string; server: Server; text: () => string }> {
+async function rawListener(path: string): Promise<{ path: string; server: Server; text: () => string; close: () => void }> {
   let text = '';
-  const server = createNetServer((s) => s.on('data', (b: Buffer) => { text += b.toString(); }));
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => {
+    sockets.add(s);
+    s.on('data', (b: Buffer) => { text += b.toString(); });
+  });
   await new Promise<void>((r) => server.listen(path, r));
-  return { path, server, text: () => text };
+  const close = (): void => {
+    server.close();
+    for (const s of sockets) s.destroy();
+  };
+  return { path, server, text: () => text, close };
 }
+
+type Obj = Record<string, unknown>;
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -56,8 +56,8 @@ export class DashboardStore {
     this.version++;
     if (item.kind === 'group') {
       const g = item.group;
-      if (!this.requests.group(g, item.bytes)) {
-        readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now));
+      if (!this.requests.group(g, item.bytes, item.paramsBase)) {
+        readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now), { base: item.paramsBase });
         return;
       }
       this.counters.events += g.records + 2;

@@ -1,7 +1,7 @@
 import { boundEvent, Limits, num, optNum, optStr, pairs, str } from './fields';
 import { Ring } from './ring';
 import type { RecordEvent } from '../../trace/events';
-import { expandGroup } from '../../trace/group-expand';
+import { expandGroup, type ParamsBaseRef } from '../../trace/group-expand';
 import type { GroupSummary } from '../../trace/group-scan';
 
 /**
@@ -63,7 +63,9 @@ export class RequestEntry {
   #headers: Array<[string, string]> = [];
   /** #line: the grouped line not read yet (UTF-8), and who reads it. */
   #line: Buffer | undefined = undefined;
-  #fill: ((entry: RequestEntry, line: Buffer) => void) | undefined = undefined;
+  /** #paramsBase: the params base of #line's connection, for a line whose params are a delta (request-group.ts paramsText). */
+  #paramsBase: ParamsBaseRef | undefined = undefined;
+  #fill: ((entry: RequestEntry, line: Buffer, paramsBase: ParamsBaseRef | undefined) => void) | undefined = undefined;
 
   constructor(rid: string, seq: number, pid: number, mode: string, requestId: number, firstSeen: number) {
     this.rid = rid;
@@ -80,8 +82,9 @@ export class RequestEntry {
   }
 
   /** defer: read `line` with `fill` when the lists are first asked for. */
-  defer(line: Buffer, fill: (entry: RequestEntry, line: Buffer) => void): void {
+  defer(line: Buffer, paramsBase: ParamsBaseRef | undefined, fill: (entry: RequestEntry, line: Buffer, paramsBase: ParamsBaseRef | undefined) => void): void {
     this.#line = line;
+    this.#paramsBase = paramsBase;
     this.#fill = fill;
   }
 
@@ -91,8 +94,10 @@ export class RequestEntry {
     if (line === undefined) return;
     this.#line = undefined;
     const fill = this.#fill!;
+    const paramsBase = this.#paramsBase;
     this.#fill = undefined;
-    fill(this, line);
+    this.#paramsBase = undefined;
+    fill(this, line, paramsBase);
   }
 
   get records(): RecordEntry[] {
@@ -220,7 +225,7 @@ export class RequestStore {
    * dashboard's CPU per traced hello request and most of what its young generation kept (bench/
    * trace suite `listener µs/req`, bench/README "Fourth round").
    */
-  #pending: Array<{ g: GroupSummary; bytes: Buffer }> = [];
+  #pending: Array<{ g: GroupSummary; bytes: Buffer; paramsBase: ParamsBaseRef | undefined }> = [];
 
   constructor(options: RequestStoreOptions = {}) {
     const max = options.maxRequests ?? 1000;
@@ -320,11 +325,11 @@ export class RequestStore {
    * must stay as they are until then (the dashboard's are socket reads, never reused). false when
    * the line is not such a request: the caller hands on its events one by one.
    */
-  group(g: GroupSummary, bytes: Buffer): boolean {
+  group(g: GroupSummary, bytes: Buffer, paramsBase?: ParamsBaseRef): boolean {
     const rid = g.rid;
     if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return false;
     const pending = this.#pending;
-    pending.push({ g, bytes });
+    pending.push({ g, bytes, paramsBase });
     // Bounded: past twice the ring, the oldest are skipped now (the newer ones would evict them).
     const capacity = this.#ring.capacity;
     if (pending.length >= 2 * capacity) {
@@ -346,10 +351,10 @@ export class RequestStore {
     this.#pending = [];
     const skip = pending.length - this.#ring.capacity;
     for (let i = 0; i < pending.length; i++) {
-      const { g, bytes } = pending[i]!;
+      const { g, bytes, paramsBase } = pending[i]!;
       if (this.#byRid.has(g.rid) || this.#evictedSet.has(g.rid)) this.#dropped++;
       else if (i < skip) this.#skip(g.rid);
-      else this.#enter(g, bytes);
+      else this.#enter(g, bytes, paramsBase);
     }
   }
 
@@ -360,7 +365,7 @@ export class RequestStore {
   }
 
   /** #enter: a pending request made into an entry. */
-  #enter(g: GroupSummary, bytes: Buffer): void {
+  #enter(g: GroupSummary, bytes: Buffer, paramsBase: ParamsBaseRef | undefined): void {
     const rid = g.rid;
     const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
     this.#byRid.set(rid, entry);
@@ -384,7 +389,7 @@ export class RequestStore {
     // Kept as a copy: a view would keep the whole socket read alive (up to ~64 KiB per request).
     const kept = Buffer.allocUnsafe(bytes.length);
     bytes.copy(kept, 0);
-    entry.defer(kept, this.#fill);
+    entry.defer(kept, paramsBase, this.#fill);
   }
 
   /**
@@ -392,14 +397,15 @@ export class RequestStore {
    * params as start() does, headers as end() does. A line that is not well formed after all (its
    * head scanned, the rest not valid) leaves the lists empty and marks the entry unreadable.
    */
-  #fill = (entry: RequestEntry, line: Buffer): void => {
+  #fill = (entry: RequestEntry, line: Buffer, paramsBase: ParamsBaseRef | undefined): void => {
     let parsed: unknown;
     try {
       parsed = JSON.parse(line.toString());
     } catch {
       parsed = undefined;
     }
-    const items = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? expandGroup(parsed as Record<string, unknown>) : undefined;
+    const items = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? expandGroup(parsed as Record<string, unknown>, { base: paramsBase })
+      : undefined;
     if (items === undefined) {
       entry.unreadable = true;
       return;
