@@ -60,11 +60,13 @@ export interface DualcgiOptions {
   app: string;
   /** trace: `--trace off` when 'off'; otherwise DUALCGI_TRACE is set to this target. */
   trace: 'off' | string;
+  /** root: the dualcgi checkout to run (default: this one); the nginx suite's --baseline. */
+  root?: string;
 }
 
 /** startDualcgi: `node bin/dualcgi serve --bind unix:SOCK APP`, one process (no workers). */
 export function startDualcgi(world: string, name: string, opts: DualcgiOptions): Promise<Backend> {
-  const cmd = [process.execPath, path.join(repoRoot(), 'bin', 'dualcgi'), 'serve', '--bind', 'unix:{sock}',
+  const cmd = [process.execPath, path.join(opts.root ?? repoRoot(), 'bin', 'dualcgi'), 'serve', '--bind', 'unix:{sock}',
     '--socket-mode', '666', '--no-register', ...(opts.trace === 'off' ? ['--trace', 'off'] : []), opts.app];
   return startCommand(world, name, cmd, opts.trace === 'off' ? {} : { DUALCGI_TRACE: opts.trace }, 'fastcgi');
 }

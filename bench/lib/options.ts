@@ -30,21 +30,30 @@ export interface BenchOptions {
   streamBytes: number;
   /** keepWorld: leave the temp folder (configs, logs) for inspection. */
   keepWorld: boolean;
+  /** workloads: nginx workload ids to run (empty: all), e.g. hello-c32,post-1m-c32. */
+  workloads: string[];
+  /** variants: nginx backends to run (empty: all), e.g. dualcgi,node-http,go-fcgi. */
+  variants: string[];
+  /**
+   * baseline: another dualcgi checkout (built: bin/ and dist/), served as the variant
+   * `dualcgi-base` next to `dualcgi` in the same nginx: an interleaved A/B of two builds.
+   */
+  baseline: string | undefined;
 }
 
-const FULL: Omit<BenchOptions, 'quick' | 'suites' | 'keepWorld'> = {
+const FULL: Omit<BenchOptions, 'quick' | 'suites' | 'keepWorld' | 'workloads' | 'variants' | 'baseline'> = {
   rounds: 5, seconds: 10, warmupSeconds: 2, connections: 32, codecSeconds: 2, cgiRuns: 20, cgiWarmup: 3,
   apache: true, memoryRequests: 100_000, streamBytes: 1 << 30,
 };
 
-const QUICK: Omit<BenchOptions, 'quick' | 'suites' | 'keepWorld'> = {
+const QUICK: Omit<BenchOptions, 'quick' | 'suites' | 'keepWorld' | 'workloads' | 'variants' | 'baseline'> = {
   rounds: 1, seconds: 1, warmupSeconds: 0, connections: 32, codecSeconds: 0.4, cgiRuns: 3, cgiWarmup: 1,
   apache: true, memoryRequests: 5_000, streamBytes: 64 << 20,
 };
 
 export const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_SUITES.join(',')}] [--rounds N] [--seconds S]
   [--warmup S] [--connections N] [--codec-seconds S] [--cgi-runs N] [--no-apache] [--memory-requests N]
-  [--stream-mib N] [--keep-world]
+  [--stream-mib N] [--keep-world] [--workloads IDS] [--variants NAMES] [--baseline DIR]
   default: the full run (${FULL.rounds} rounds, ${FULL.seconds} s wrk runs, 100k requests and 1 GiB streams for memory)
   --quick: ${QUICK.rounds} round, ${QUICK.seconds} s wrk runs, ${QUICK.memoryRequests} requests and ${QUICK.streamBytes >> 20} MiB streams: a smoke run`;
 
@@ -55,6 +64,10 @@ function num(v: string | undefined, name: string, fallback: number): number {
   return n;
 }
 
+function list(v: string | undefined): string[] {
+  return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** parseOptions: argv to BenchOptions; throws a one-line Error on bad input. */
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -63,7 +76,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       quick: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' },
       warmup: { type: 'string' }, connections: { type: 'string' }, 'codec-seconds': { type: 'string' },
       'cgi-runs': { type: 'string' }, 'no-apache': { type: 'boolean' }, 'memory-requests': { type: 'string' },
-      'stream-mib': { type: 'string' }, 'keep-world': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'stream-mib': { type: 'string' }, 'keep-world': { type: 'boolean' },
+      workloads: { type: 'string' }, variants: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) throw new Error(USAGE);
@@ -87,5 +101,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     memoryRequests: Math.max(100, Math.round(num(values['memory-requests'], 'memory-requests', base.memoryRequests))),
     streamBytes: values['stream-mib'] === undefined ? base.streamBytes : Math.round(num(values['stream-mib'], 'stream-mib', 0) * 1048576),
     keepWorld: values['keep-world'] === true,
+    workloads: list(values.workloads),
+    variants: list(values.variants),
+    baseline: values.baseline,
   };
 }

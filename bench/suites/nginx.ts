@@ -22,6 +22,8 @@ const NO_KEEP = 'node-fastcgi-nokeep';
 const PEERS = ['node-fastcgi', NO_KEEP, 'go-fcgi', 'php-fpm', 'node-http'];
 const MAIN = ['dualcgi', ...PEERS];
 const REFS = ['node-fastcgi', 'go-fcgi', 'node-http'];
+/** BASE: the --baseline build of dualcgi, next to `dualcgi` in every workload that has it. */
+const BASE = 'dualcgi-base';
 const HELLO = 'Hello, World!\n';
 
 const isHello = (b: Buffer): boolean => b.toString('utf8') === HELLO;
@@ -42,6 +44,21 @@ function workloads(c: number, hono: boolean): HttpWorkload[] {
   ];
 }
 
+/**
+ * selectWorkloads: --workloads keeps the named workloads, --variants the named backends (refs
+ * outside the selection are dropped), --baseline adds dualcgi-base after dualcgi.
+ */
+function selectWorkloads(ctx: SuiteContext, all: HttpWorkload[]): HttpWorkload[] {
+  const { workloads, variants, baseline } = ctx.options;
+  const picked = workloads.length === 0 ? all : all.filter((w) => workloads.includes(w.id));
+  const keep = (v: string): boolean => variants.length === 0 || variants.includes(v) || (v === BASE && baseline !== undefined);
+  return picked.map((w) => {
+    const withBase = baseline !== undefined && w.variants.includes('dualcgi')
+      ? w.variants.flatMap((v) => (v === 'dualcgi' ? [v, BASE] : [v])) : w.variants;
+    return { ...w, variants: withBase.filter(keep), refs: w.refs.filter(keep) };
+  }).filter((w) => w.variants.length > 0);
+}
+
 /** honoSupported: fetch apps exist when src/handlers/fetch.ts does (dispatch then serves them). */
 function honoSupported(): boolean {
   return existsSync(path.join(repoRoot(), 'src', 'handlers', 'fetch.ts'));
@@ -59,7 +76,7 @@ async function startOptional(ctx: SuiteContext, notes: string[], name: string, s
   }
 }
 
-async function startBackends(ctx: SuiteContext, notes: string[], hono: boolean): Promise<Backend[]> {
+async function startBackends(ctx: SuiteContext, notes: string[], hono: boolean, wanted: Set<string>): Promise<Backend[]> {
   const w = ctx.world;
   const hello = benchApp('hello');
   const express = benchApp('express-app');
@@ -73,8 +90,12 @@ async function startBackends(ctx: SuiteContext, notes: string[], hono: boolean):
     ['node-http-express', () => startNodeHttp(w, 'node-http-express', express)],
   ];
   if (hono) starts.push(['dualcgi-hono', () => startDualcgi(w, 'dualcgi-hono', { app: benchApp('hono-app'), trace: 'off' })]);
+  const root = ctx.options.baseline;
+  if (root !== undefined) starts.push([BASE, () => startDualcgi(w, BASE, { app: hello, trace: 'off', root: path.resolve(root) })]);
   const out: Backend[] = [];
   for (const [name, start] of starts) {
+    // node-fastcgi-nokeep runs on node-fastcgi's process.
+    if (!wanted.has(name) && !(name === 'node-fastcgi' && wanted.has(NO_KEEP))) continue;
     const b = await startOptional(ctx, notes, name, start);
     if (b) out.push(b);
   }
@@ -82,6 +103,7 @@ async function startBackends(ctx: SuiteContext, notes: string[], hono: boolean):
 }
 
 function targets(groups: Group[]) {
+  if (!['hello-c32', '64k-c32', 'post-1m-c32'].every((id) => groups.some((x) => x.id === id))) return [];
   const g = (id: string): Group => groups.find((x) => x.id === id)!;
   return [
     ratioTarget(g('hello-c32'), 'dualcgi', 'node-http', 1, 'nginx hello c32: >= 1.0x nginx proxy_pass to node:http'),
@@ -96,7 +118,8 @@ async function run(ctx: SuiteContext) {
   const result = emptyResult('nginx');
   const hono = honoSupported();
   if (!hono) result.notes.push('Hono skipped: src/handlers/fetch.ts does not exist (no fetch apps yet)');
-  const backends = await startBackends(ctx, result.notes, hono);
+  const chosen = selectWorkloads(ctx, workloads(ctx.options.connections, hono));
+  const backends = await startBackends(ctx, result.notes, hono, new Set(chosen.flatMap((w) => w.variants)));
   try {
     const upstreams = backends.map((b) => b.upstream);
     const nfUpstream = upstreams.find((u) => u.name === 'node-fastcgi');
@@ -107,7 +130,7 @@ async function run(ctx: SuiteContext) {
       const pids = new Map(backends.map((b) => [b.name, b.pid] as const));
       const nf = pids.get('node-fastcgi');
       if (nf !== undefined) pids.set(NO_KEEP, nf);
-      result.groups.push(...await measureWorkloads(ctx, 'nginx', front, workloads(ctx.options.connections, hono),
+      result.groups.push(...await measureWorkloads(ctx, 'nginx', front, chosen,
         { front: front.server.pid, backends: pids }));
     } finally {
       await front.server.stop();

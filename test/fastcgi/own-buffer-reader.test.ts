@@ -1,13 +1,14 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import {
   encodeBeginRequest, encodeParams, encodeRecord, encodeStream, FCGI_KEEP_CONN, RecordType, Role,
 } from '../../src/protocol';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import { FastCGIServer } from '../../src/fastcgi/server';
+import { OwnBufferReader } from '../../src/fastcgi/own-buffer-reader';
 import { RawPeer, startServer } from './raw-client';
 
 // A connection reads into a buffer of its own that the next read overwrites unless the bytes just
@@ -115,6 +116,22 @@ describe('FastCGI connection reading into its own buffer', async () => {
     peer.close();
   });
 
+  it('keeps a body sent in bulk intact across the larger slabs it grows to', async () => {
+    const peer = await RawPeer.connect(path);
+    peer.send(encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, [['REQUEST_URI', '/bulk']]));
+    // 2 MiB at once: reads fill their room, so the reader moves to 256 KiB slabs (own-buffer-reader.ts).
+    const body = randomBytes(2 << 20);
+    peer.send(...encodeStream(RecordType.Stdin, 1, body), encodeRecord(RecordType.Stdin, 1));
+    await peer.until(() => peer.ofType(RecordType.EndRequest, 1).length === 1);
+    const expected = createHash('sha256').update(body).digest('hex');
+    assert.equal(peer.stdout(1).toString().split('\r\n\r\n')[1], `${expected} /bulk 0`);
+    peer.send(encodeBeginRequest(2, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(2, [['REQUEST_URI', '/after']]),
+      encodeRecord(RecordType.Stdin, 2));
+    await peer.until(() => peer.ofType(RecordType.EndRequest, 2).length === 1);
+    assert.equal(createHash('sha256').update(Buffer.concat(bodies.get(1)!)).digest('hex'), expected);
+    peer.close();
+  });
+
   it('reads a Duplex that is not a net.Socket through its data events', async () => {
     const replies: Buffer[] = [];
     let ended!: () => void;
@@ -136,5 +153,51 @@ describe('FastCGI connection reading into its own buffer', async () => {
     await done;
     assert.match(Buffer.concat(replies).toString('latin1'), /\/duplex 0/);
     duplex.destroy();
+  });
+});
+
+describe('OwnBufferReader slab sizes', () => {
+  it('grows to 256 KiB slabs for bulk input, back to 64 KiB for small reads, and never overwrites kept bytes', async () => {
+    const rooms: number[] = [];
+    const kept: Buffer[] = [];
+    let received = 0;
+    let onReceived: () => void = () => {};
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      const reader = OwnBufferReader.install(socket, (buffer, end) => {
+        rooms.push(buffer.length);
+        kept.push(buffer.subarray(0, end)); // views, not copies: every read is kept
+        received += end;
+        onReceived();
+      }, () => true);
+      assert.ok(reader);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const until = (bytes: number): Promise<void> => new Promise((resolve) => {
+      onReceived = () => {
+        if (received >= bytes) resolve();
+      };
+      onReceived();
+    });
+    try {
+      const bulk = randomBytes(4 << 20);
+      client.write(bulk);
+      await until(bulk.length);
+      assert.ok(Math.max(...rooms) > 64 * 1024, `a bulk read got more than 64 KiB of room (rooms ${rooms.slice(0, 8).join(',')})`);
+      // Small pieces, each read on its own: the reader goes back to 64 KiB slabs.
+      const small: Buffer[] = [];
+      for (let i = 0; i < 40; i++) {
+        const piece = randomBytes(10 * 1024);
+        small.push(piece);
+        client.write(piece);
+        await until(bulk.length + (i + 1) * piece.length);
+      }
+      assert.ok(rooms.at(-1)! <= 64 * 1024, `small reads are back on 64 KiB slabs (last room ${rooms.at(-1)})`);
+      assert.ok(Buffer.concat(kept).equals(Buffer.concat([bulk, ...small])), 'every kept view still holds the bytes read into it');
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

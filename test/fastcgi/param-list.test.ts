@@ -52,6 +52,23 @@ describe('decodeParamList', () => {
     assertSameAsMap([['', 'a'], [long, '1'], ['B', 'b'], ['', 'c'], [long, '2']]);
   });
 
+  it('grows its lists when a stream has more params than the last one (cached, uncached and duplicate names)', () => {
+    // The lists are sized for the last stream's count and grown by copying (param-list.ts, grown):
+    // a short stream, then longer ones that outgrow it at a cached name and at an uncached one,
+    // with duplicates on both sides of the growth, then a short one again.
+    const short: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['HTTP_HOST', 'h']];
+    const cached = Array.from({ length: 40 }, (_, i) => [`HTTP_X_GROW_${i}`, `v${i}`] as [string, string]);
+    const uncached = Array.from({ length: 40 }, (_, i) => [`HTTP_${'U'.repeat(70)}${i}`, `u${i}`] as [string, string]);
+    for (let round = 0; round < 2; round++) {
+      assertSameAsMap(short);
+      assertSameAsMap([...short, ...cached, ['REQUEST_METHOD', 'POST'], ['HTTP_X_GROW_3', 'again']]);
+      assertSameAsMap(short);
+      assertSameAsMap([...short, ...uncached, ...cached.slice(0, 5), [uncached[0]![0], 'again'], ['HTTP_HOST', 'last']]);
+      assertSameAsMap([['A', '1']]);
+      assertSameAsMap([...uncached, ...uncached]);
+    }
+  });
+
   it('counts every pair against maxParams, duplicates too, and checks lengths', () => {
     const few = normaliseLimits({ maxParams: 2 });
     assert.throws(() => decodeParamList(encodePairs([['A', '1'], ['A', '2'], ['A', '3']]), few), { code: 'FCGI_ERR_PARAMS_LIMIT' });
