@@ -380,7 +380,10 @@ function maskParams(buf: Buffer, from: number, to: number): void {
       i += 4;
     } else i += 1;
     if (i + nameLen + valueLen > to) return;
-    if (isSecretParamName(buf.toString('latin1', i, i + nameLen))) buf.fill(MASK_BYTE, i + nameLen, i + nameLen + valueLen);
+    // The length test before making the name's string: only four lengths can be a secret's.
+    if ((nameLen === 11 || nameLen === 13 || nameLen === 18 || nameLen === 24) && isSecretParamName(buf.toString('latin1', i, i + nameLen))) {
+      buf.fill(MASK_BYTE, i + nameLen, i + nameLen + valueLen);
+    }
     i += nameLen + valueLen;
   }
 }
