@@ -1,7 +1,8 @@
 import type { TraceEvent } from './events';
 import { expandGroup, ParamsBaseRef, type ParamsState } from './group-expand';
 import { type GroupItem, HEADERS_LIST, PARAMS_LIST, scanGroup } from './group-scan';
-import { WireDecoder, wireHeadOf } from './wire-decode';
+import { WireDecoder } from './wire-decode';
+import { wireHeadOf } from './wire-format';
 
 const PARAMS_BYTES = Buffer.from(PARAMS_LIST);
 const HEADERS_BYTES = Buffer.from(HEADERS_LIST);

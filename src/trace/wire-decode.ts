@@ -17,46 +17,22 @@
  */
 import { parseContentLength, resolveTarget } from '../cgi/request-head';
 import { decodeParamList, type ParamList } from '../fastcgi/param-list';
-import { protocolStatusName, RecordType, roleName } from '../protocol/constants';
+import { RecordType, roleName } from '../protocol/constants';
 import { Level, type TraceEvent } from './events';
 import { ExpandedItem } from './group-expand';
-import type { GroupItem, GroupSummary } from './group-scan';
+import type { GroupItem } from './group-scan';
 import { NO_DELTA, pairsJson } from './json-line';
-import type { RecordNote } from './notes';
 import type { ReadItem } from './reader';
-import { countPairs, recordEvent, recordNoteEvent, recordNoteLine } from './record-event';
+import { countPairs } from './record-event';
 import { endLine, startLine } from './request-events';
-import { isSecretParamName, preview, REDACTED } from './redact';
-import { CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, WIRE_VERSION } from './wire-format';
+import { headersFrom, noteItem, paramPairs, type RecordFrame, recordItem } from './wire-events';
+import { CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead } from './wire-format';
+import { READER_LIMITS, statusAt, WireSummary } from './wire-summary';
 
 type Obj = Record<string, unknown>;
 type Event = TraceEvent & Obj;
 
-/** READER_LIMITS: a reader shows what the serving process accepted; these only keep a hostile line bounded. */
-const READER_LIMITS = {
-  maxParams: 10_000, maxNameBytes: 64 * 1024, maxValueBytes: 1024 * 1024, maxRequestsPerConn: 65_536, maxBodyBytes: Infinity,
-  idleTimeoutMs: 0, paramsTimeoutMs: 0, writeTimeoutMs: 0,
-};
-
 const never = (): boolean => false;
-const SECRET_HEADERS = new Set(['set-cookie', 'authorization', 'cookie', 'proxy-authorization']);
-
-/** WireHead: a wire line's fields before its frames. */
-export interface WireHead {
-  pid: number;
-  mode: string;
-  preview: number;
-  strip: boolean;
-  script: string | undefined;
-}
-
-/** wireHeadOf: the fields of a wire line's head (parsed JSON), or undefined when they are not a wire line's. */
-export function wireHeadOf(ev: Obj): WireHead | undefined {
-  const { pid, mode, v, preview: pv, target } = ev;
-  if (v !== WIRE_VERSION || !Number.isInteger(pid) || typeof mode !== 'string' || !Number.isInteger(pv)) return undefined;
-  const t = typeof target === 'object' && target !== null ? target as Obj : {};
-  return { pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined };
-}
 
 /** Req: what the reader knows of one request in flight. */
 interface Req {
@@ -101,18 +77,6 @@ interface Req {
 interface Piece {
   frame: RecordFrame;
   bytes: Buffer[];
-}
-
-interface RecordFrame {
-  dir: 'in' | 'out';
-  flags: number;
-  conn: number;
-  rid: number;
-  type: number;
-  requestId: number;
-  contentLength: number;
-  paddingLength: number;
-  bytes: Buffer;
 }
 
 export class WireDecoder {
@@ -318,7 +282,7 @@ export class WireDecoder {
       default:
     }
     if (req !== undefined) this.#flushHeld(req, undefined);
-    this.#onItem(this.#recordItem(f, req, time, -1));
+    this.#onItem(recordItem(f, req?.rid, time, -1, this.#head));
     if (req === undefined) return;
     if (f.type === RecordType.AbortRequest && f.dir === 'in') this.#end(req, time, true);
     else if (f.type === RecordType.EndRequest && f.dir === 'out') this.#end(req, time, false);
@@ -335,7 +299,7 @@ export class WireDecoder {
     for (const h of held) {
       const num = params !== undefined && total === params.length && h.contentLength > 0 ? countPairs(params.subarray(off, off + h.contentLength)) : -1;
       off += h.contentLength;
-      this.#onItem(this.#noteItem({
+      this.#onItem(noteItem({
         note: 'record', time: Math.floor(h.time), pid: this.#head.pid, mode: this.#head.mode, conn: req.conn, dir: 'in', type: RecordType.Params,
         requestId: req.requestId, contentLength: h.contentLength, paddingLength: h.paddingLength, rid: req.rid, num, text: '',
       }));
@@ -455,117 +419,9 @@ export class WireDecoder {
     for (const item of redecode(this.#head, copySpans(this.#bytes, spans))) this.#onItem(item);
   }
 
-  #recordItem(f: RecordFrame, req: Req | undefined, time: number, num: number): ReadItem {
-    const rid = req?.rid;
-    const b = f.bytes;
-    let text = '';
-    let n = num;
-    let asNote = true;
-    switch (f.type) {
-      case RecordType.BeginRequest:
-        if (b.length !== 8) asNote = false;
-        else {
-          text = roleName(b.readUInt16BE(0));
-          n = b[2]!;
-        }
-        break;
-      case RecordType.EndRequest:
-        if (b.length !== 8) asNote = false;
-        else {
-          n = b.readUInt32BE(0);
-          text = protocolStatusName(b[4]!);
-        }
-        break;
-      case RecordType.Params:
-      case RecordType.AbortRequest:
-        break;
-      case RecordType.Stdin:
-      case RecordType.Stdout:
-      case RecordType.Data:
-        if ((f.flags & FrameFlag.preview) !== 0 && f.contentLength > 0) asNote = false;
-        break;
-      default:
-        asNote = false;
-    }
-    if (asNote) {
-      return this.#noteItem({
-        note: 'record', time: Math.floor(time), pid: this.#head.pid, mode: this.#head.mode, conn: f.conn, dir: f.dir, type: f.type,
-        requestId: f.requestId, contentLength: f.contentLength, paddingLength: f.paddingLength, rid, num: n, text,
-      });
-    }
-    const pv = this.#head.preview;
-    const head = this.#head;
-    const make = (): Event => {
-      const ev = recordEvent({ version: 1, type: f.type, requestId: f.requestId, contentLength: f.contentLength, paddingLength: f.paddingLength, content: b },
-        f.dir, f.conn, head.mode, rid) as Obj;
-      delete ev['redacted'];
-      delete ev['preview'];
-      if ((f.flags & FrameFlag.preview) !== 0 && f.contentLength > 0) ev['preview'] = preview(b, pv);
-      else if (isBody(f.type) && f.contentLength > 0) ev['redacted'] = true;
-      return { level: Level.debug, time: Math.floor(time), pid: head.pid, ...ev } as unknown as Event;
-    };
-    let event: Event | undefined;
-    return new ExpandedItem(() => (event ??= make()), () => JSON.stringify(event ??= make()));
-  }
-
-  #noteItem(note: RecordNote): ExpandedItem {
-    return new ExpandedItem(() => recordNoteEvent(note) as unknown as Event, () => recordNoteLine(note));
-  }
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function isBody(type: number): boolean {
-  return type === RecordType.Stdin || type === RecordType.Stdout || type === RecordType.Data;
-}
-
-/** paramPairs: the params as pairs, secret values shown redacted when the serving process masked them. */
-function paramPairs(list: ParamList, masked: boolean): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  list.forEach((value, name) => out.push([name, masked && isSecretParamName(name) ? REDACTED : value]));
-  return out;
-}
-
-/**
- * headOf: a response's status and headers from the head the mirror sent: a `Status:` first line
- * (what the adapters write), else 200; the headers after it, secret ones shown redacted.
- */
-function headersFrom(req: Req): Array<[string, string]> {
-  if (req.head === null) return [];
-  let text = Buffer.concat(req.head).toString('latin1');
-  const end = text.indexOf('\r\n\r\n');
-  if (end !== -1) text = text.slice(0, end);
-  const lines = text.split(/\r?\n/);
-  if (STATUS_LINE.test(lines[0] ?? '')) lines.shift();
-  const headers: Array<[string, string]> = [];
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon);
-    headers.push([name, req.headMasked && SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : line.slice(colon + 1).trim()]);
-  }
-  return headers;
-}
-
-const STATUS_LINE = /^status:\s*(\d{3})/i;
-
-const STATUS_BYTES = Buffer.from('status:', 'latin1');
-
-/** statusAt: the status of a response head at `b[from, to)` (`Status: NNN`, any case), 200 without one; read in place. */
-function statusAt(b: Buffer, from: number, to: number): number {
-  if (to - from < 11) return 200;
-  for (let i = 0; i < 7; i++) if ((b[from + i]! | 0x20) !== STATUS_BYTES[i]) return 200;
-  let i = from + 7;
-  while (i < to && b[i] === 0x20) i++;
-  if (i + 3 > to) return 200;
-  let status = 0;
-  for (let k = 0; k < 3; k++) {
-    const d = b[i + k]! - 0x30;
-    if (d < 0 || d > 9) return 200;
-    status = status * 10 + d;
-  }
-  return status;
-}
 
 /** copySpans: a gathered request's frames (start, end, time triples) copied out of its line, each after a TIME frame: decodable on their own. */
 function copySpans(bytes: Buffer, spans: number[]): Buffer {
@@ -599,111 +455,3 @@ function redecode(head: WireHead, frames: Buffer): ReadItem[] {
 function readU32(b: Buffer, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
-
-/**
- * WireSummary: a gathered request's summary (group-scan.ts GroupSummary); its method, uri, url
- * and mount point are read from its PARAMS stream when first asked for: the dashboard asks only
- * for the requests it keeps (most are evicted before a draw: requests.ts #pending).
- */
-class WireSummary implements GroupSummary {
-  level: number;
-  time: number;
-  pid: number;
-  mode: string;
-  rid: string;
-  conn: number;
-  requestId: number;
-  records: number;
-  hasStart = true;
-  startAt: number;
-  startTime: number;
-  role: string;
-  hasEnd = true;
-  endAt: number;
-  endTime: number;
-  endLevel: number;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-  aborted: boolean;
-  #bytes: Buffer | null;
-  #at: number;
-  #end: number;
-  #head: WireHead;
-  #target = { method: '', uri: '', url: '', mountPoint: '' };
-  #msg = '';
-
-  constructor(req: Req, head: WireHead, bytes: Buffer, endTime: number, level: number, status: number, durationMs: number, aborted: boolean) {
-    this.level = level;
-    this.time = Math.floor(req.startTime);
-    this.pid = head.pid;
-    this.mode = head.mode;
-    this.rid = req.rid;
-    this.conn = req.conn;
-    this.requestId = req.requestId;
-    this.records = req.records;
-    this.startAt = req.startAt;
-    this.startTime = Math.floor(req.startTime);
-    this.role = req.role;
-    this.endAt = req.records;
-    this.endTime = endTime;
-    this.endLevel = level;
-    this.status = status;
-    this.bytesIn = req.bytesIn;
-    this.bytesOut = req.bytesOut;
-    this.durationMs = durationMs;
-    this.aborted = aborted;
-    this.#bytes = bytes;
-    this.#at = req.paramsAt;
-    this.#end = req.paramsEnd;
-    this.#head = head;
-  }
-
-  #read(): { method: string; uri: string; url: string; mountPoint: string } {
-    const bytes = this.#bytes;
-    if (bytes !== null) {
-      this.#bytes = null;
-      const t = targetOf(bytes.subarray(this.#at, this.#end), this.#head);
-      if (t !== undefined) this.#target = t;
-      this.#msg = `${this.#target.method} ${this.#target.uri} ${this.aborted ? 'aborted' : this.status} ${this.durationMs.toFixed(1)}ms`;
-    }
-    return this.#target;
-  }
-
-  get msg(): string {
-    this.#read();
-    return this.#msg;
-  }
-
-  get method(): string {
-    return this.#read().method;
-  }
-
-  get uri(): string {
-    return this.#read().uri;
-  }
-
-  get url(): string {
-    return this.#read().url;
-  }
-
-  get mountPoint(): string {
-    return this.#read().mountPoint;
-  }
-}
-
-/** targetOf: a PARAMS stream's method and request target as the serving process mapped them; undefined when it did not start the request. */
-function targetOf(bytes: Buffer, head: WireHead): { method: string; uri: string; url: string; mountPoint: string } | undefined {
-  try {
-    const list = decodeParamList(bytes, READER_LIMITS);
-    const method = list.get('REQUEST_METHOD');
-    if (!method) return undefined;
-    parseContentLength(list.get('CONTENT_LENGTH'));
-    const t = resolveTarget(list, head.strip, head.script);
-    return { method, uri: t.originalUrl, url: t.url, mountPoint: t.mountPoint };
-  } catch {
-    return undefined;
-  }
-}
-

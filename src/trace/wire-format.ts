@@ -44,3 +44,20 @@ export const WIRE_VERSION = 1;
 
 /** MASK_BYTE: what a secret value's bytes are overwritten with ('*'). */
 export const MASK_BYTE = 0x2a;
+
+/** WireHead: a wire line's fields before its frames. */
+export interface WireHead {
+  pid: number;
+  mode: string;
+  preview: number;
+  strip: boolean;
+  script: string | undefined;
+}
+
+/** wireHeadOf: the fields of a wire line's head (parsed JSON), or undefined when they are not a wire line's. */
+export function wireHeadOf(ev: Record<string, unknown>): WireHead | undefined {
+  const { pid, mode, v, preview: pv, target } = ev;
+  if (v !== WIRE_VERSION || !Number.isInteger(pid) || typeof mode !== 'string' || !Number.isInteger(pv)) return undefined;
+  const t = typeof target === 'object' && target !== null ? target as Record<string, unknown> : {};
+  return { pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined };
+}
