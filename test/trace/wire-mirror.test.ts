@@ -64,6 +64,7 @@ describe('the wire mirror of a real FastCGI worker', () => {
     servers.push(cap.server);
     writeFileSync(join(dir, '.dualcgi-trace'), `unix:${cap.path}\n`);
     const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+    let oneBytes = -1;
     try {
       const conn = await FastCGIClientConnection.connect(launched.address);
       // Wait for the sink to connect (its first lines: process.start), so every request is mirrored.
@@ -72,6 +73,7 @@ describe('the wire mirror of a real FastCGI worker', () => {
       const one = await conn.request({ params: buildCgiParams({ target: '/one', method: 'POST', bodyLength: BODY.length, headers }),
         body: Buffer.from(BODY), keepConn: true });
       assert.match(one.stdout.toString(), /^Status: 201/);
+      oneBytes = one.stdout.length;
       // Two requests in flight on one connection, answered in the other order.
       const [slow, missing] = await Promise.all([
         conn.request({ params: buildCgiParams({ target: '/slow', headers }), keepConn: true }),
@@ -115,6 +117,8 @@ describe('the wire mirror of a real FastCGI worker', () => {
     const endOf = (uri: string): Ev => ends.find((e) => e['uri'] === uri)!;
     assert.deepEqual(['/one', '/slow', '/missing', '/pieces'].map((u) => endOf(u)['status']), [201, 201, 404, 201]);
     assert.equal(endOf('/one')['bytesIn'], BODY.length);
+    // Every STDOUT byte counted, STDOUT writes merged into one record or not (WireMirror#grow).
+    assert.equal(endOf('/one')['bytesOut'], oneBytes);
     assert.equal(endOf('/pieces')['bytesIn'], BODY.length + 301);
     assert.deepEqual((endOf('/one')['headers'] as Array<[string, string]>).find(([n]) => n.toLowerCase() === 'set-cookie'), ['Set-Cookie', '[redacted]']);
     const params = starts.find((e) => e['uri'] === '/one')!['params'] as Array<[string, string]>;
