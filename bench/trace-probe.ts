@@ -9,7 +9,7 @@
 //   VARIANT: off | none (nobody listening) | drain (a listener that discards) | tail (tail --json > /dev/null)
 //            | dashboard (`dualcgi dashboard` in a detached 160x48 tmux session on a tmux server of its own)
 // Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS, for the dashboard
-// in TRACE_PROBE_CONSUMER_FLAGS.
+// in TRACE_PROBE_CONSUMER_FLAGS. TRACE_PROBE_COOKIE=1 adds a Cookie and an Authorization header.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -25,6 +25,12 @@ const NGINX_PARAMS: Array<[string, string]> = [
   ['REMOTE_PORT', '60468'], ['REMOTE_USER', ''], ['SERVER_ADDR', '127.0.0.1'], ['SERVER_PORT', '45735'], ['SERVER_NAME', ''],
   ['REDIRECT_STATUS', '200'], ['HTTP_HOST', '127.0.0.1'], ['PATH_INFO', '/'],
 ];
+// TRACE_PROBE_COOKIE=1: the request also carries a browser's Cookie and Authorization (the wire
+// mirror's masking path: wire-mirror.ts).
+if (process.env['TRACE_PROBE_COOKIE'] === '1') {
+  NGINX_PARAMS.push(['HTTP_COOKIE', '_ga=GA1.1.1234567890.1700000000; session=0123456789abcdef0123456789abcdef; theme=dark'],
+    ['HTTP_AUTHORIZATION', 'Bearer abcdefghijklmnopqrstuvwxyz0123456789']);
+}
 const REQUEST = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, NGINX_PARAMS), encodeRecord(RecordType.Stdin, 1)]);
 
 function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {

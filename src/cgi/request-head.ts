@@ -69,7 +69,7 @@ export function parseContentLength(value: string | undefined): number | undefine
   return Number(value);
 }
 
-interface Target {
+export interface Target {
   url: string;
   originalUrl: string;
   mountPoint: string;
@@ -80,7 +80,7 @@ interface Target {
  * it, else REQUEST_URI's path; the mount point is what precedes it. PATH_INFO is decoded and
  * REQUEST_URI is not, so the comparison is made on decoded bytes and the route keeps its encoding.
  */
-function resolveTarget(params: ParamLookup, strip: boolean, scriptFile: string | undefined): Target {
+export function resolveTarget(params: ParamLookup, strip: boolean, scriptFile: string | undefined): Target {
   const requestUri = params.get('REQUEST_URI');
   const pathInfo = params.get('PATH_INFO') ?? '';
   const scriptName = params.get('SCRIPT_NAME') ?? '';

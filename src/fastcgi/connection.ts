@@ -15,6 +15,7 @@ import type { ConnectionLimits } from './limits';
 import { OwnBufferReader } from './own-buffer-reader';
 import { decodeParamList } from './param-list';
 import { FcgiRequest, type RequestTransport } from './request';
+import type { WireMirror } from '../trace/wire-mirror';
 
 /** ConnectionObserver: hooks for tracing; each is optional and checked before any work is done. */
 export interface ConnectionObserver {
@@ -28,6 +29,11 @@ export interface ConnectionObserver {
   record?(conn: Connection, dir: 'in' | 'out', record: FastCGIRecord, rid: string | undefined): void;
   /** headBytes: how much of a record that arrives in pieces the record event needs. Default 256. */
   headBytes?: number;
+  /**
+   * wire: the wire mirror while a trace socket listens (trace/wire-mirror.ts), else null: records
+   * are then appended to it as bytes, and `record` is not called.
+   */
+  wire?(): WireMirror | null;
   error?(conn: Connection | null, err: Error, phase: string, requestId?: number): void;
   open?(conn: Connection): void;
   close?(conn: Connection): void;
@@ -189,6 +195,14 @@ export class Connection implements RequestTransport {
   #endedRids = new Map<number, string>();
   /** #pieceHead: while tracing, the first bytes of the stream record arriving in pieces (its preview). */
   #pieceHead: Buffer | null = null;
+  /** #pieceOpen, #pieceSent: with the wire mirror, a record arriving in pieces is open, and how much of it went. */
+  #pieceOpen = false;
+  #pieceSent = 0;
+  /** #lastMirrorAt, #lastMirrorGeneration: the wire mirror's frame of the record at #lastRecordAt (WireMirror#grow), or -1. */
+  #lastMirrorAt = -1;
+  #lastMirrorGeneration = 0;
+  /** #merged: the last #batchRecord added to the record before it instead of making one. */
+  #merged = false;
   #closeAfterRequests = false;
   #onClose: Array<() => void> = [];
   /**
@@ -267,6 +281,8 @@ export class Connection implements RequestTransport {
   /** #socketOnData: bytes read: `chunk` up to `end` (a connection's own read buffer is larger). */
   #socketOnData(chunk: Buffer, end: number): void {
     if (this.#ending) return;
+    // One time stamp per read for the wire mirror's frames (taken when the first one is written).
+    this.#ctx.observer?.wire?.()?.startRead();
     try {
       this.#decoder.push(chunk, end);
     } catch (err) {
@@ -336,6 +352,7 @@ export class Connection implements RequestTransport {
 
   #socketOnClose(): void {
     this.#closed = true;
+    this.#ctx.observer?.wire?.()?.close(this.id);
     const lost = new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
     const requests = this.#requests.values();
     this.#requests.clear();
@@ -366,7 +383,9 @@ export class Connection implements RequestTransport {
     const { type, requestId } = record;
     // BEGIN_REQUEST is observed once its request exists, so the event carries the request's rid.
     // A record that arrives in pieces is traced once, when its last piece is in (#observePiece).
-    if (record.partial === true || this.#pieceHead !== null) this.#observePiece(record);
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror !== null) this.#mirrorIn(mirror, record);
+    else if (record.partial === true || this.#pieceHead !== null) this.#observePiece(record);
     else if (type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) this.#observe('in', record, requestId);
     if (requestId === FCGI_NULL_REQUEST_ID) {
       if (type === RecordType.GetValues) this.#answerGetValues(record.content);
@@ -442,6 +461,7 @@ export class Connection implements RequestTransport {
     this.#requests.set(requestId, request);
     this.#pendingParams++;
     this.#ctx.inFlight.count++;
+    if (this.#ctx.observer?.wire?.()) request.wire = true;
     this.#observe('in', record, requestId);
   }
 
@@ -467,12 +487,55 @@ export class Connection implements RequestTransport {
     this.#observe('in', head === null ? record : { ...record, content }, record.requestId);
   }
 
+  /**
+   * #mirrorIn: a record read, appended to the wire mirror as bytes (a copy: nothing of the read is
+   * kept, so the own read buffer is reused as untraced). A record in pieces is one frame at its
+   * first piece and a CONT per later piece that carries preview bytes, and one for its last.
+   * BEGIN_REQUEST is appended by #begin, once its request (and rid) exists.
+   */
+  #mirrorIn(mirror: WireMirror, record: FastCGIRecord): void {
+    this.#pieceHead = null;
+    const { type, requestId } = record;
+    if (this.#pieceOpen) {
+      const last = record.partial !== true;
+      this.#pieceSent = mirror.cont(this.id, type, record.content, this.#pieceSent, last);
+      if (last) this.#pieceOpen = false;
+      return;
+    }
+    if (type === RecordType.BeginRequest && requestId !== FCGI_NULL_REQUEST_ID) return;
+    const piece = record.partial === true;
+    this.#pieceSent = mirror.recordIn(this.id, this.#requests.get(requestId)?.ridNumber ?? 0, type, requestId, record.contentLength,
+      record.paddingLength, record.content, piece);
+    this.#pieceOpen = piece;
+  }
+
   /** #observe: a record event, built only when someone traces. */
   #observe(dir: 'in' | 'out', record: FastCGIRecord, requestId: number, rid?: string): void {
     const observer = this.#ctx.observer;
+    const mirror = observer?.wire?.() ?? null;
+    if (mirror !== null) {
+      // Only BEGIN_REQUEST comes here with the mirror on (#begin, once its request exists).
+      mirror.recordIn(this.id, this.#requests.get(requestId)?.ridNumber ?? 0, record.type, requestId, record.contentLength,
+        record.paddingLength, record.content, false);
+      return;
+    }
     if (!observer?.record || !observer.enabled()) return;
     this.#readKept = true; // the event may hold a view of the content
     observer.record(this, dir, record, rid ?? this.#requests.get(requestId)?.rid ?? this.#endedRids.get(requestId));
+  }
+
+  /** #notes: record events are built (someone traces, and not through the wire mirror). */
+  #notes(): boolean {
+    const observer = this.#ctx.observer;
+    return observer !== null && observer.enabled() && (observer.wire?.() ?? null) === null;
+  }
+
+  /** #mirrorOut: a record written, appended to the wire mirror (its content at `src[from...]`); kept growable (#growLastRecord). */
+  #mirrorOut(mirror: WireMirror, type: number, requestId: number, length: number, padding: number, src: Buffer, from: number): void {
+    const request = this.#requests.get(requestId);
+    this.#lastMirrorAt = mirror.recordOut(this.id, request?.ridNumber ?? 0, type, requestId, length, padding, src, from,
+      request !== undefined && request.wire ? request : null);
+    this.#lastMirrorGeneration = mirror.generation;
   }
 
   #params(request: FcgiRequest, content: Buffer): void {
@@ -481,7 +544,10 @@ export class Connection implements RequestTransport {
         request.paramsStream.append(content);
         return;
       }
-      request.setParams(decodeParamList(request.paramsStream.bytes(), this.#ctx.limits));
+      const bytes = request.paramsStream.bytes();
+      const list = decodeParamList(bytes, this.#ctx.limits);
+      request.setParams(list);
+      if (request.wire) this.#ctx.observer?.wire?.()?.params(this.id, request.ridNumber, request.requestId, bytes, list);
     } catch (err) {
       this.#refuseParams(request, err as ProtocolError | ConnectionError);
       return;
@@ -553,7 +619,10 @@ export class Connection implements RequestTransport {
     const slab = this.#slab as Buffer & DirectWritable;
     if (encoding === 'latin1') slab.latin1Write(text, at, length);
     else slab.utf8Write(text, at, length);
-    if (this.#ctx.observer?.enabled()) {
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror !== null) {
+      if (!this.#merged) this.#mirrorOut(mirror, type, requestId, length, paddingFor(length), this.#slab, at);
+    } else if (this.#ctx.observer?.enabled()) {
       this.#observe('out', {
         version: 1, type, requestId, contentLength: length, paddingLength: paddingFor(length), content: this.#slab.subarray(at, at + length),
       }, requestId);
@@ -568,8 +637,11 @@ export class Connection implements RequestTransport {
   #batchRecord(type: number, requestId: number, length: number): number {
     if (this.#lastRecordAt >= 0) {
       const at = this.#growLastRecord(type, requestId, length);
+      this.#merged = at >= 0;
       if (at >= 0) return at;
     }
+    this.#merged = false;
+    this.#lastMirrorAt = -1;
     const padding = paddingFor(length);
     const size = FCGI_HEADER_LEN + length + padding;
     const out = this.#reserve(size);
@@ -579,9 +651,9 @@ export class Connection implements RequestTransport {
     // the raw FastCGI path's CPU (--cpu-prof of micro.js raw: _fill under #batchRecord).
     for (let i = at + FCGI_HEADER_LEN + length, end = at + size; i < end; i++) out[i] = 0;
     this.#batchEnd = at + size;
-    // Only STDOUT grows (see #growLastRecord), and not while tracing: trace events show the
-    // records as they go out.
-    this.#lastRecordAt = type === RecordType.Stdout && !this.#ctx.observer?.enabled() ? at : -1;
+    // Only STDOUT grows (see #growLastRecord), and not while trace events show the records as
+    // they go out; with the wire mirror it does (its frame is told: WireMirror#grow).
+    this.#lastRecordAt = type === RecordType.Stdout && !this.#notes() ? at : -1;
     return at + FCGI_HEADER_LEN;
   }
 
@@ -595,13 +667,16 @@ export class Connection implements RequestTransport {
     const slab = this.#slab;
     const last = this.#lastRecordAt;
     if (type !== RecordType.Stdout || slab[last + 1] !== RecordType.Stdout
-      || ((slab[last + 2]! << 8) | slab[last + 3]!) !== requestId || this.#ctx.observer?.enabled()) return -1;
+      || ((slab[last + 2]! << 8) | slab[last + 3]!) !== requestId || this.#notes()) return -1;
     const oldLength = (slab[last + 4]! << 8) | slab[last + 5]!;
     const total = oldLength + length;
     if (total > COPY_THRESHOLD) return -1;
     const padding = paddingFor(total);
     const end = last + FCGI_HEADER_LEN + total + padding;
     if (end > slab.length) return -1;
+    // With the wire mirror on, the record's frame must say the new length, or no merging.
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror !== null && !mirror.grow(this.#lastMirrorAt, this.#lastMirrorGeneration, total, padding)) return -1;
     slab[last + 4] = total >> 8;
     slab[last + 5] = total & 0xff;
     slab[last + 6] = padding;
@@ -623,14 +698,17 @@ export class Connection implements RequestTransport {
 
   #writeRecord(type: number, requestId: number, content: Buffer): boolean {
     const padding = paddingFor(content.length);
-    if (this.#ctx.observer?.enabled()) {
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror === null && this.#ctx.observer?.enabled()) {
       this.#observe('out', { version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content }, requestId);
     }
     if (content.length <= COPY_THRESHOLD) {
       const at = this.#batchRecord(type, requestId, content.length); // may start a new slab: first
       content.copy(this.#slab, at);
+      if (mirror !== null && !this.#merged) this.#mirrorOut(mirror, type, requestId, content.length, padding, content, 0);
       return this.socket.writableLength < this.socket.writableHighWaterMark;
     }
+    if (mirror !== null) this.#mirrorOut(mirror, type, requestId, content.length, padding, content, 0);
     // Large chunks are not copied: header, content and padding are written as views into the
     // socket, corked until the end of the turn, after whatever this turn batched before them (records
     // keep their order): a 64 KiB response's head, body and END_REQUEST leave in one writev.
@@ -652,7 +730,7 @@ export class Connection implements RequestTransport {
     if (this.#requests.get(request.requestId) === request) {
       this.#requests.delete(request.requestId);
       if (!request.paramsComplete) this.#paramsDone(request);
-      if (this.#ctx.observer?.enabled()) {
+      if (this.#notes()) {
         if (this.#endedRids.size > 64) this.#endedRids.clear();
         this.#endedRids.set(request.requestId, request.rid);
       }
@@ -665,14 +743,15 @@ export class Connection implements RequestTransport {
       return;
     }
     // The rid is made only while tracing: newRid() per request was measurable with tracing off.
-    const rid = this.#ctx.observer?.enabled() ? request.rid : undefined;
-    this.#writeEndRequest(request.requestId, appStatus, protocolStatus, request.wroteStderr, rid, cb);
+    const rid = this.#notes() ? request.rid : undefined;
+    this.#writeEndRequest(request.requestId, appStatus, protocolStatus, request.wroteStderr, rid, cb,
+      request.wire ? request.ridNumber : 0);
     if ((!request.keepConn || this.#closeAfterRequests) && this.#requests.size === 0) this.#endSocket();
   }
 
   /** #writeEndRequest: the empty STDOUT (and STDERR) that end the streams, then END_REQUEST, in one write. */
   #writeEndRequest(requestId: number, appStatus: number, protocolStatus: ProtocolStatus, endStderr: boolean,
-    rid: string | undefined, cb?: (err?: Error | null) => void): void {
+    rid: string | undefined, cb?: (err?: Error | null) => void, ridNumber = 0): void {
     const streams = protocolStatus === ProtocolStatus.RequestComplete ? (endStderr ? 2 : 1) : 0;
     const size = FCGI_HEADER_LEN * (streams + 2);
     const out = this.#reserve(size);
@@ -690,7 +769,14 @@ export class Connection implements RequestTransport {
       offset += FCGI_HEADER_LEN;
     }
     writeEndRequest(out, offset, requestId, appStatus, protocolStatus);
-    if (this.#ctx.observer?.enabled()) {
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror !== null) {
+      for (let o = start; o < start + size; o += FCGI_HEADER_LEN) {
+        const type = out[o + 1]!;
+        mirror.recordOut(this.id, ridNumber, type, requestId, type === RecordType.EndRequest ? 8 : 0, 0, out, o + FCGI_HEADER_LEN, null);
+        if (type === RecordType.EndRequest) break;
+      }
+    } else if (this.#ctx.observer?.enabled()) {
       for (let o = start; o < start + size; o += FCGI_HEADER_LEN) {
         const type = out[o + 1]!;
         const contentLength = type === RecordType.EndRequest ? 8 : 0;
@@ -720,7 +806,8 @@ export class Connection implements RequestTransport {
 
   /** #nextSlab: an empty slab of at least `size` bytes: this one or the spare if the socket is done with it, else a new one. */
   #nextSlab(size: number): void {
-    const reuse = !this.#ctx.observer?.enabled();
+    // Not while record events may hold views of the slab; the wire mirror copies.
+    const reuse = !this.#notes();
     if (reuse && this.#slabInFlight === 0 && this.#spareInFlight === 0 && this.#slab.length >= size) return;
     const spare = reuse && this.#spareInFlight === 0 && this.#spare !== null && this.#spare.length >= size ? this.#spare : null;
     // The current slab becomes the spare; its writes still in flight are counted as the spare's.
@@ -733,6 +820,8 @@ export class Connection implements RequestTransport {
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
+    // One time stamp per output turn for the wire mirror's frames (taken when the first one is written).
+    this.#ctx.observer?.wire?.()?.tick();
     // A reaction on a settled promise, not queueMicrotask: that one builds an AsyncResource and a
     // bound function per call (runInAsyncScope in --cpu-prof of micro.js raw). Both run after the
     // tick queue; measured alone, 95-109 ns vs 44-51 ns per call. The flush needs no async context.
@@ -779,7 +868,11 @@ export class Connection implements RequestTransport {
 
   #write(buf: Buffer): void {
     if (this.#closed || this.#ending) return;
-    if (this.#ctx.observer?.enabled()) {
+    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    if (mirror !== null) {
+      mirror.tick();
+      mirror.recordOut(this.id, 0, buf[1]!, buf.readUInt16BE(2), buf.readUInt16BE(4), buf[6]!, buf, FCGI_HEADER_LEN, null);
+    } else if (this.#ctx.observer?.enabled()) {
       const contentLength = buf.readUInt16BE(4);
       this.#observe('out', {
         version: 1, type: buf[1]!, requestId: buf.readUInt16BE(2), contentLength, paddingLength: buf[6]!,

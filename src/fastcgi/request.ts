@@ -2,7 +2,7 @@ import type { ParamLookup, Params } from '../cgi/params';
 import type { BodySink, Exchange, RoleName } from '../handlers/exchange';
 import { ProtocolStatus, RecordType } from '../protocol/constants';
 import { ParamsStream } from '../protocol/pairs';
-import { newRid } from '../trace/channel';
+import { newRidNumber } from '../trace/channel';
 import { ConnectionError } from './errors';
 import { InboundStream } from './inbound-stream';
 import type { ParamList } from './param-list';
@@ -97,10 +97,23 @@ export class FcgiRequest implements Exchange {
   }
 
   #rid: string | undefined;
+  #ridNumber = 0;
+  /**
+   * wire: the request began while the wire mirror was on (trace/wire-mirror.ts): its records,
+   * start and end reach the trace socket as captured bytes, and no start or end event is built.
+   */
+  wire = false;
+  /** wireHead: how much of the response head the wire mirror has sent (-1: all of it). */
+  wireHead = 0;
+
+  /** ridNumber: the number in the request's rid, made on first use (only tracing asks for it). */
+  get ridNumber(): number {
+    return (this.#ridNumber ||= newRidNumber());
+  }
 
   /** rid: the request's trace key, made on first use (only tracing asks for it). */
   get rid(): string {
-    return (this.#rid ??= newRid());
+    return (this.#rid ??= `${process.pid}-${this.ridNumber}`);
   }
 
   get aborted(): boolean {

@@ -52,6 +52,12 @@ export interface Exchange {
   readonly aborted: boolean;
   /** rid: the request's key in trace events, unique across processes. */
   readonly rid: string;
+  /**
+   * wire: optional: the transport sends this request's traffic to the trace socket itself
+   * (trace/wire-mirror.ts), from which readers make its request.start and request.end: tracing
+   * then publishes neither.
+   */
+  readonly wire?: boolean;
   /** bytesIn/bytesOut: body bytes received and response bytes sent so far. */
   readonly bytesIn: number;
   readonly bytesOut: number;

@@ -8,6 +8,7 @@ import type { FetchServeOptions } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
 
 import { type RequestTrace, traceRequest } from '../trace/request-events';
+import { setWireTargetOptions } from '../trace/wire-target';
 
 /** runInRequestOf: loaded only while tracing (trace/request-context.ts says what it costs). */
 let runInRequest: typeof import('../trace/console-capture').runInRequest | undefined;
@@ -33,6 +34,8 @@ export interface ExchangeHandlerOptions extends RequestHeadOptions, NodeServeOpt
  */
 export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOptions = {}): (exchange: Exchange) => void {
   const headOptions: RequestHeadOptions = { stripMountPoint: options.stripMountPoint !== false, scriptFile: options.scriptFile };
+  // Readers of the wire mirror map params to a URL as this handler does (trace/wire-decode.ts).
+  setWireTargetOptions({ stripMountPoint: headOptions.stripMountPoint !== false, scriptFile: headOptions.scriptFile });
   return (exchange) => {
     let head;
     try {

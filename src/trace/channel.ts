@@ -54,6 +54,11 @@ export function subscribe(fn: (message: TraceMessage) => void): () => void {
 
 let nextRid = 0;
 
+/** newRidNumber: the per-process counter of newRid (the wire mirror sends rids as these numbers). */
+export function newRidNumber(): number {
+  return ++nextRid;
+}
+
 /** newRid: a request key unique across processes: pid and a per-process counter. */
 export function newRid(): string {
   return `${process.pid}-${++nextRid}`;

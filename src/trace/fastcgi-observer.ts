@@ -3,6 +3,7 @@ import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
 import { recordEvent, recordNote } from './record-event';
 import { traceOptions } from './redact';
+import { currentMirror } from './wire-mirror';
 
 function codeOf(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;
@@ -21,6 +22,8 @@ function peerOf(conn: Connection): string {
 export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
   return {
     enabled: isTracing,
+    // While a trace socket listens, records go to it as bytes (wire-mirror.ts), not as events.
+    wire: currentMirror,
     // A record that arrives in pieces: the connection keeps this much of its start for the preview.
     headBytes: traceOptions.previewBytes,
     record(conn, dir, record, rid) {

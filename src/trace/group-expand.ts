@@ -20,7 +20,7 @@ type Event = TraceEvent & Obj;
  * ExpandedItem: an event item whose object and line are made when first asked for: the dashboard
  * and pretty `tail` read only `event`, `tail --json` only `line`.
  */
-class ExpandedItem {
+export class ExpandedItem {
   readonly kind = 'event' as const;
   /** built: `line` comes from our own builders: one line, every string escaped (json-line.ts q). */
   readonly built = true as const;

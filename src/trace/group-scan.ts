@@ -16,6 +16,7 @@
  */
 
 import type { ParamsBaseRef } from './group-expand';
+import type { ReadItem } from './reader';
 
 /** GroupSummary: a grouped line's fields of fixed size (request-group.ts), and its record count. */
 export interface GroupSummary {
@@ -63,6 +64,11 @@ export interface GroupItem {
   bytes: Buffer;
   /** paramsBase: the connection's params base as of this line, for a line whose params are a delta (request-group.ts paramsText). */
   paramsBase: ParamsBaseRef | undefined;
+  /**
+   * expand: the request's events, made when called; set for a request decoded from wire frames
+   * (wire-decode.ts), whose `bytes` are then empty.
+   */
+  expand?: () => ReadItem[];
 }
 
 // The head of a grouped line, as request-group.ts writes it (keys in that order). STR: a JSON string

@@ -1,12 +1,19 @@
 import type { TraceEvent } from './events';
 import { expandGroup, ParamsBaseRef, type ParamsState } from './group-expand';
 import { type GroupItem, HEADERS_LIST, PARAMS_LIST, scanGroup } from './group-scan';
+import { WireDecoder } from './wire-decode';
+import { wireHeadOf } from './wire-format';
 
 const PARAMS_BYTES = Buffer.from(PARAMS_LIST);
 const HEADERS_BYTES = Buffer.from(HEADERS_LIST);
 const PARAMS_BASE = ',"paramsBase":';
 const PARAMS_BASE_BYTES = Buffer.from(PARAMS_BASE);
 const PARAMS_DELTA_BYTES = Buffer.from(',"paramsDelta":');
+/** A wire line (wire-mirror.ts wireLine): `"ev":"wire"` near its start, its frames last, as `"b64":"..."}`. */
+const WIRE_EV_BYTES = Buffer.from('"ev":"wire"');
+const B64_BYTES = Buffer.from(',"b64":"');
+/** WIRE_EV_WITHIN: how far into a line `"ev":"wire"` is looked for (level, time and pid come before it). */
+const WIRE_EV_WITHIN = 80;
 
 /** ReadItem: a parsed event, or a line that was not a trace event (shown as text, never trusted). */
 export type ReadItem =
@@ -56,12 +63,16 @@ export class NdjsonReader<Item = ReadItem> {
   #onGroup: ((item: GroupItem) => void) | undefined;
   /** #params: this connection's params base (request-group.ts paramsText): one reader per connection. */
   #params: ParamsState = { base: undefined };
+  /** #wire: this connection's wire frames decoder (wire-decode.ts), made with its first wire line. */
+  #wire: WireDecoder | undefined = undefined;
+  #summaries: boolean;
 
   /** Item: ReadItem, or ReadItem | GroupItem with `summaries`. */
   constructor(onItem: (item: Item) => void, options: NdjsonReaderOptions = {}) {
     this.#onItem = onItem as (item: ReadItem) => void;
     this.#onGroup = options.summaries === true ? onItem as (item: GroupItem) => void : undefined;
     this.#maxLine = options.maxLineBytes ?? 1024 * 1024;
+    this.#summaries = options.summaries === true;
   }
 
   push(chunk: Buffer | string): void {
@@ -112,6 +123,7 @@ export class NdjsonReader<Item = ReadItem> {
 
   /** #line: the line in `buf` from `start` to `end` (its newline excluded). */
   #line(buf: Buffer, start: number, end: number): void {
+    if (buf[start] === 0x7b && this.#wireLine(buf, start, end)) return;
     // A grouped line (`{...}`, nothing to trim) is summarised from its start alone, decoded up to
     // where its params (or, without a start, its headers) begin: about half of a hello request's
     // line, and the half the summary needs (group-scan.ts). `,"params` cannot occur inside a
@@ -143,6 +155,30 @@ export class NdjsonReader<Item = ReadItem> {
       }
     }
     readLine(trimmed, this.#onItem, this.#params);
+  }
+
+  /**
+   * #wireLine: a wire line's frames decoded into the events they stand for (wire-decode.ts); false
+   * when the line is not one (then read as any other). Its head is parsed on its own and the
+   * base64 decoded from the bytes: the frames are never a JS string of their own but once.
+   */
+  #wireLine(buf: Buffer, start: number, end: number): boolean {
+    const ev = buf.subarray(start, Math.min(end, start + WIRE_EV_WITHIN)).indexOf(WIRE_EV_BYTES);
+    if (ev === -1) return false;
+    const b64 = buf.indexOf(B64_BYTES, start + ev);
+    if (b64 === -1 || b64 >= end || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22) return false;
+    let head;
+    try {
+      const parsed: unknown = JSON.parse(`${buf.toString('utf8', start, b64)}}`);
+      head = typeof parsed === 'object' && parsed !== null ? wireHeadOf(parsed as Record<string, unknown>) : undefined;
+    } catch {
+      head = undefined;
+    }
+    if (head === undefined) return false;
+    const frames = Buffer.from(buf.toString('latin1', b64 + B64_BYTES.length, end - 2), 'base64');
+    const onItem = this.#onGroup ?? this.#onItem;
+    (this.#wire ??= new WireDecoder({ summaries: this.#summaries })).decode(head, frames, onItem as (item: ReadItem | GroupItem) => void);
+    return true;
   }
 
   /**

@@ -18,6 +18,16 @@ export function isSecretParam(name: string): boolean {
   return !traceOptions.showSecrets && SECRET_PARAMS.has(name);
 }
 
+/**
+ * isSecretParamName: a param whose value is secret, whatever the options (the wire mirror masks by
+ * it in the serving process, the reader shows those values redacted). A length test first: the
+ * names are 11, 13, 18 and 24 characters long, and most params are not.
+ */
+export function isSecretParamName(name: string): boolean {
+  const n = name.length;
+  return (n === 11 || n === 13 || n === 18 || n === 24) && SECRET_PARAMS.has(name);
+}
+
 /** isSecretHeader: a response header whose value is hidden (unless secrets are shown). */
 export function isSecretHeader(name: string): boolean {
   return !traceOptions.showSecrets && SECRET_HEADERS.has(name.toLowerCase());

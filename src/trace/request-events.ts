@@ -71,6 +71,7 @@ function scanHeaders(head: string): string {
 export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number; bytesOut: number },
   head: RequestHead): RequestTrace | null {
   if (!isTracing()) return null;
+  if (exchange.wire === true) return new WireTrace(exchange);
   const rid = exchange.rid;
   const started = process.hrtime.bigint();
   const uri = head.originalUrl;
@@ -108,6 +109,34 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
   };
   exchange.onAbort(() => trace.finish(null, 499));
   return trace;
+}
+
+/**
+ * WireTrace: the tracing of a request whose transport sends its traffic to the trace socket as
+ * bytes (fastcgi/connection.ts, wire-mirror.ts): the reader makes its request.start and
+ * request.end from them, so only errors are published here. One object, no closures.
+ */
+class WireTrace implements RequestTrace {
+  readonly rid: string;
+  readonly started = 0n;
+  #exchange: Exchange;
+
+  constructor(exchange: Exchange) {
+    this.#exchange = exchange;
+    this.rid = exchange.rid;
+  }
+
+  finish(): void {}
+
+  fail(err: Error, phase: string): void {
+    if (!isTracing()) return;
+    const code = (err as { code?: unknown }).code;
+    const exchange = this.#exchange;
+    publish({
+      ev: 'error', level: Level.error, mode: exchange.mode, rid: this.rid, requestId: exchange.requestId, phase,
+      msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}),
+    });
+  }
 }
 
 /** startLine: request.start as its own line, without the newline (file and stderr targets; `tail --json` expanding a group). */

@@ -5,6 +5,7 @@ import { isNote } from './notes';
 import { groupLine, noteLine, type ParamsWire, RequestGroup } from './request-group';
 import { originalStderrWrite } from './stdio';
 import type { TraceTarget } from './target';
+import { setMirror, WIRE_LINE_END, WireMirror, wireLineHead } from './wire-mirror';
 
 /** Sink: a subscriber that writes NDJSON lines to one target. */
 export interface Sink {
@@ -149,9 +150,16 @@ class SocketSink implements Sink {
   #turn: Array<string | RequestGroup> = [];
   /** #wire: which params base this connection has been sent (request-group.ts ParamsWire); new per connection. */
   #wire: ParamsWire = { sent: undefined };
+  /**
+   * #mirror: the FastCGI traffic captured while connected (wire-mirror.ts), sent as one wire line
+   * per batch; before a turn's lines when it has some, so a request's records come before the
+   * app's log lines about it.
+   */
+  #mirror = new WireMirror();
   #endTurn = (): void => {
     const turn = this.#turn;
     if (turn.length === 0) return;
+    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire();
     let text = '';
     for (let i = 0; i < turn.length; i++) {
       const item = turn[i]!;
@@ -171,6 +179,7 @@ class SocketSink implements Sink {
 
   #flushBatch = (): void => {
     this.#endTurn();
+    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire();
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
@@ -201,15 +210,31 @@ class SocketSink implements Sink {
    * suite, `hello-cpu` group, and the profile of the serving process). Written bytes are never
    * touched again: the chunk is only appended to, and replaced when full.
    */
-  #append(line: string): void {
-    const worst = line.length * 3;
-    if (this.#chunk === null || this.#used + worst > this.#chunk.length) {
+  /** #appendWire: the mirror's frames as a wire line into the batch (ASCII: base64 in a line of our own). */
+  #appendWire(): void {
+    const b64 = this.#mirror.take();
+    const head = wireLineHead(b64.length, process.pid, 'fcgi');
+    // In one chunk, in three writes (the head as UTF-8: the script's path is in it).
+    this.#room(head.length * 3 + b64.length + WIRE_LINE_END.length);
+    this.#append(head);
+    this.#append(b64, true);
+    this.#append(WIRE_LINE_END, true);
+  }
+
+  /** #room: the current chunk has room for `n` more bytes (a new one otherwise). */
+  #room(n: number): void {
+    if (this.#chunk === null || this.#used + n > this.#chunk.length) {
       if (this.#chunk !== null && this.#used > this.#start) this.#filled.push(this.#chunk.subarray(this.#start, this.#used));
-      this.#chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, worst));
+      this.#chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n));
       this.#start = 0;
       this.#used = 0;
     }
-    const n = this.#chunk.write(line, this.#used);
+  }
+
+  #append(line: string, ascii = false): void {
+    this.#room(ascii ? line.length : line.length * 3);
+    const chunk = this.#chunk!;
+    const n = ascii ? chunk.write(line, this.#used, 'latin1') : chunk.write(line, this.#used);
     this.#used += n;
     this.#batchBytes += n;
   }
@@ -218,6 +243,13 @@ class SocketSink implements Sink {
     this.#path = path;
     this.#maxQueued = maxQueued;
     this.#retryMs = retryMs;
+    this.#mirror.onData = () => {
+      this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
+    };
+    this.#mirror.onFull = () => {
+      if (this.#connected) this.#appendWire();
+      if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
+    };
     this.#connect();
   }
 
@@ -231,6 +263,8 @@ class SocketSink implements Sink {
     socket.on('connect', () => {
       this.#connected = true;
       this.#wire = { sent: undefined };
+      this.#mirror.clear();
+      setMirror(this.#mirror);
       const queued = this.#queue.join('');
       this.#queue = [];
       if (queued) socket.write(queued);
@@ -244,6 +278,8 @@ class SocketSink implements Sink {
   #onClose(): void {
     this.#connected = false;
     this.#socket = null;
+    setMirror(null);
+    this.#mirror.clear();
     // The batch was encoded for this connection (params deltas against what it was sent).
     if (this.#batchBytes > 0) this.dropped++;
     this.#filled = [];
@@ -316,7 +352,8 @@ class SocketSink implements Sink {
   }
 
   #checkFlushed(): void {
-    if (this.#socket && this.#connected && this.#socket.writableLength === 0 && this.#queue.length === 0 && this.#batchBytes === 0 && this.#turn.length === 0) {
+    if (this.#socket && this.#connected && this.#socket.writableLength === 0 && this.#queue.length === 0 && this.#batchBytes === 0 && this.#turn.length === 0
+      && this.#mirror.bytes === 0) {
       const waiters = this.#flushWaiters;
       this.#flushWaiters = [];
       for (const fn of waiters) fn();

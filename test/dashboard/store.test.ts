@@ -13,6 +13,8 @@ import { helloNotes } from '../trace/notes-fixture';
 import type { GroupItem } from '../../src/trace/group-scan';
 import type { RequestEntry } from '../../src/dashboard/store/requests';
 import { buildDetail } from '../../src/dashboard/views/detail';
+import { WireMirror, wireLine } from '../../src/trace/wire-mirror';
+import { request as wireRequest, respond as wireRespond } from '../trace/wire-fixture';
 
 /** whole: an entry's fields, its lists (read when asked for) included. */
 function whole(e: RequestEntry): Record<string, unknown> {
@@ -378,5 +380,32 @@ describe('ProcessTable', () => {
     table.touch({ pid: 1, dropped: 5 }, 2);
     table.touch({ pid: 2, dropped: 1 }, 3);
     assert.equal(table.droppedTotal(), 6);
+  });
+});
+
+describe('DashboardStore fed wire lines (the FastCGI traffic a worker mirrors: trace/wire-mirror.ts)', () => {
+  it('keeps a request of one line as an entry, its records, params and headers read when opened, as fed event by event', () => {
+    const m = new WireMirror();
+    wireRequest(m, 1, 31, 1);
+    wireRespond(m, 1, 31, 1);
+    const line = wireLine(m.take(), 4321, 'fcgi');
+    const summarised = new DashboardStore();
+    new NdjsonReader<ReadItem | GroupItem>((i) => summarised.ingest(i, 1000), { summaries: true }).push(line);
+    const byEvent = new DashboardStore();
+    new NdjsonReader((i: ReadItem) => byEvent.ingest(i, 1000)).push(line);
+    const a = summarised.requests.get('4321-31')!;
+    const b = byEvent.requests.get('4321-31')!;
+    assert.ok(a.unread, 'kept unread until asked for');
+    for (const key of ['method', 'uri', 'url', 'mountPoint', 'role', 'status', 'bytesIn', 'bytesOut', 'done', 'aborted'] as const) {
+      assert.equal(a[key], b[key], key);
+    }
+    assert.equal(a.status, 404);
+    assert.deepEqual(a.records, b.records);
+    assert.deepEqual(a.params, b.params);
+    assert.deepEqual(a.headers, b.headers);
+    assert.ok(a.params.some(([n, v]) => n === 'HTTP_COOKIE' && v === REDACTED));
+    const [sa, sb] = [summarised.stats.snapshot(1000), byEvent.stats.snapshot(1000)];
+    assert.deepEqual([sa.count, sa.window4xx], [1, 1]);
+    assert.deepEqual([sb.count, sb.window4xx], [1, 1]);
   });
 });

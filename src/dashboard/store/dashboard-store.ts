@@ -56,8 +56,9 @@ export class DashboardStore {
     this.version++;
     if (item.kind === 'group') {
       const g = item.group;
-      if (!this.requests.group(g, item.bytes, item.paramsBase)) {
-        readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now), { base: item.paramsBase });
+      if (!this.requests.group(g, item.bytes, item.paramsBase, item.expand)) {
+        if (item.expand !== undefined) for (const i of item.expand()) this.ingest(i, now);
+        else readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now), { base: item.paramsBase });
         return;
       }
       this.counters.events += g.records + 2;

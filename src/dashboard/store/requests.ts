@@ -3,6 +3,10 @@ import { Ring } from './ring';
 import type { RecordEvent } from '../../trace/events';
 import { expandGroup, type ParamsBaseRef } from '../../trace/group-expand';
 import type { GroupSummary } from '../../trace/group-scan';
+import type { ReadItem } from '../../trace/reader';
+
+/** EMPTY_LINE: the line of a request decoded from wire frames (it has none: its events are made from them). */
+const EMPTY_LINE = Buffer.alloc(0);
 
 /**
  * RecordEntry: one FastCGI record of a request, as kept (fields checked and bounded): the record
@@ -225,7 +229,7 @@ export class RequestStore {
    * dashboard's CPU per traced hello request and most of what its young generation kept (bench/
    * trace suite `listener µs/req`, bench/README "Fourth round").
    */
-  #pending: Array<{ g: GroupSummary; bytes: Buffer; paramsBase: ParamsBaseRef | undefined }> = [];
+  #pending: Array<{ g: GroupSummary; bytes: Buffer; paramsBase: ParamsBaseRef | undefined; expand: (() => ReadItem[]) | undefined }> = [];
 
   constructor(options: RequestStoreOptions = {}) {
     const max = options.maxRequests ?? 1000;
@@ -325,11 +329,11 @@ export class RequestStore {
    * must stay as they are until then (the dashboard's are socket reads, never reused). false when
    * the line is not such a request: the caller hands on its events one by one.
    */
-  group(g: GroupSummary, bytes: Buffer, paramsBase?: ParamsBaseRef): boolean {
+  group(g: GroupSummary, bytes: Buffer, paramsBase?: ParamsBaseRef, expand?: () => ReadItem[]): boolean {
     const rid = g.rid;
     if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return false;
     const pending = this.#pending;
-    pending.push({ g, bytes, paramsBase });
+    pending.push({ g, bytes, paramsBase, expand });
     // Bounded: past twice the ring, the oldest are skipped now (the newer ones would evict them).
     const capacity = this.#ring.capacity;
     if (pending.length >= 2 * capacity) {
@@ -351,10 +355,10 @@ export class RequestStore {
     this.#pending = [];
     const skip = pending.length - this.#ring.capacity;
     for (let i = 0; i < pending.length; i++) {
-      const { g, bytes, paramsBase } = pending[i]!;
+      const { g, bytes, paramsBase, expand } = pending[i]!;
       if (this.#byRid.has(g.rid) || this.#evictedSet.has(g.rid)) this.#dropped++;
       else if (i < skip) this.#skip(g.rid);
-      else this.#enter(g, bytes, paramsBase);
+      else this.#enter(g, bytes, paramsBase, expand);
     }
   }
 
@@ -365,7 +369,7 @@ export class RequestStore {
   }
 
   /** #enter: a pending request made into an entry. */
-  #enter(g: GroupSummary, bytes: Buffer, paramsBase: ParamsBaseRef | undefined): void {
+  #enter(g: GroupSummary, bytes: Buffer, paramsBase: ParamsBaseRef | undefined, expand: (() => ReadItem[]) | undefined): void {
     const rid = g.rid;
     const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
     this.#byRid.set(rid, entry);
@@ -386,6 +390,11 @@ export class RequestStore {
     entry.aborted = g.aborted;
     entry.done = true;
     entry.version += g.records + 2; // as one change per event
+    if (expand !== undefined) {
+      // Decoded from wire frames (trace/wire-decode.ts): its events are made when first asked for.
+      entry.defer(EMPTY_LINE, undefined, (e) => this.#fillItems(e, expand()));
+      return;
+    }
     // Kept as a copy: a view would keep the whole socket read alive (up to ~64 KiB per request).
     const kept = Buffer.allocUnsafe(bytes.length);
     bytes.copy(kept, 0);
@@ -410,6 +419,11 @@ export class RequestStore {
       entry.unreadable = true;
       return;
     }
+    this.#fillItems(entry, items);
+  };
+
+  /** #fillItems: a deferred request's events into its entry's lists (as record(), start() and end() keep them). */
+  #fillItems(entry: RequestEntry, items: ReadItem[]): void {
     for (const item of items) {
       if (item.kind !== 'event') continue;
       const ev = item.event as unknown as Record<string, unknown>;
@@ -426,7 +440,7 @@ export class RequestStore {
         default:
       }
     }
-  };
+  }
 
   /** log: an app.log (or error) of a request. */
   log(log: LogEntry): RequestEntry | undefined {

@@ -1,0 +1,457 @@
+/**
+ * WireDecoder: the reading side of the wire mirror (wire-mirror.ts, frames in wire-format.ts):
+ * one trace connection's wire lines back into the events a line per event would have carried:
+ * `record` (decoded as record-event.ts decodes them), `request.start` (method, uri, url, mount
+ * point, role, params: the request mapping of cgi/request-head.ts, with the serving process's
+ * options from the line) and `request.end` (status and headers from the response's head, bytes in
+ * and out from the stream records, the duration between the end of PARAMS and END_REQUEST, aborts
+ * from ABORT_REQUEST and lost connections). Each event's line is made by the same builders as
+ * before (record-event.ts, request-events.ts), when first asked for.
+ *
+ * With `summaries` (the dashboard), a request whose frames from BEGIN_REQUEST to END_REQUEST came
+ * in one wire line is handed on as one group item: its summary, and its events made when asked
+ * for (group-scan.ts says why the dashboard wants that).
+ *
+ * Input is never trusted: frames that do not fit end the line's decoding (what came before them
+ * stands), and values are checked before use.
+ */
+import { parseContentLength, resolveTarget } from '../cgi/request-head';
+import { decodeParamList, type ParamList } from '../fastcgi/param-list';
+import { RecordType, roleName } from '../protocol/constants';
+import { Level, type TraceEvent } from './events';
+import { ExpandedItem } from './group-expand';
+import type { GroupItem } from './group-scan';
+import { NO_DELTA, pairsJson } from './json-line';
+import type { ReadItem } from './reader';
+import { countPairs } from './record-event';
+import { endLine, startLine } from './request-events';
+import { headersFrom, noteItem, paramPairs, type RecordFrame, recordItem } from './wire-events';
+import { CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead } from './wire-format';
+import { READER_LIMITS, statusAt, WireSummary } from './wire-summary';
+
+type Obj = Record<string, unknown>;
+type Event = TraceEvent & Obj;
+
+const never = (): boolean => false;
+
+/** Req: what the reader knows of one request in flight. */
+interface Req {
+  rid: string;
+  ridNumber: number;
+  conn: number;
+  requestId: number;
+  role: string;
+  /** began: its BEGIN_REQUEST was seen (a listener that connected later sees requests without one). */
+  began: boolean;
+  /** held: its PARAMS records, until the whole stream comes (their pair counts need it). */
+  held: Array<{ time: number; contentLength: number; paddingLength: number }> | null;
+  started: boolean;
+  startTime: number;
+  method: string;
+  uri: string;
+  url: string;
+  mountPoint: string;
+  ended: boolean;
+  bytesIn: number;
+  bytesOut: number;
+  head: Buffer[] | null;
+  headMasked: boolean;
+  /** status: from the head's `Status:` line (200 without one). */
+  status: number;
+  headSeen: boolean;
+  /** paramsAt, paramsEnd, paramsMasked: a gathered request's PARAMS stream in the line (its summary reads it when asked). */
+  paramsAt: number;
+  paramsEnd: number;
+  paramsMasked: boolean;
+  /**
+   * spans: with summaries, where the request's frames are in this line (start, end, time: three
+   * numbers a frame) while it may still become one group; null once handed on. Its events are
+   * made only if asked for, by decoding a copy of those frames again (#group says why).
+   */
+  spans: number[] | null;
+  records: number;
+  startAt: number;
+}
+
+/** Piece: a record arriving in pieces, until its last piece. */
+interface Piece {
+  frame: RecordFrame;
+  bytes: Buffer[];
+}
+
+export class WireDecoder {
+  #conns = new Map<number, Map<number, Req>>();
+  #pieces = new Map<number, Piece>();
+  #summaries: boolean;
+  #time = 0;
+  #head: WireHead = { pid: 0, mode: 'fcgi', preview: 256, strip: true, script: undefined };
+  #onItem: (item: ReadItem | GroupItem) => void = () => {};
+  /** #open: requests with frames gathered in this line (summaries): handed on one by one at its end if not done. */
+  #open: Req[] = [];
+  /** #frame: the frame being decoded, in #bytes from #frameStart to #frameEnd. */
+  #bytes: Buffer = EMPTY;
+  #frameStart = 0;
+  #frameEnd = 0;
+
+  constructor(options: { summaries?: boolean } = {}) {
+    this.#summaries = options.summaries === true;
+  }
+
+  /** decode: one wire line's frames (`bytes`, base64-decoded) with its head's fields. */
+  decode(head: WireHead, bytes: Buffer, onItem: (item: ReadItem | GroupItem) => void): void {
+    this.#head = head;
+    this.#onItem = onItem;
+    this.#bytes = bytes;
+    try {
+      this.#frames(bytes);
+    } finally {
+      for (const req of this.#open) this.#release(req);
+      this.#open = [];
+      this.#bytes = EMPTY;
+    }
+  }
+
+  #frames(b: Buffer): void {
+    let at = 0;
+    while (at < b.length) {
+      const kind = b[at]!;
+      switch (kind) {
+        case FrameKind.time:
+          if (at + 9 > b.length) return;
+          this.#time = b.readDoubleLE(at + 1);
+          at += 9;
+          break;
+        case FrameKind.recordIn:
+        case FrameKind.recordOut: {
+          if (at + RECORD_FRAME_BYTES > b.length) return;
+          const n = b.readUInt32LE(at + 18);
+          const end = at + RECORD_FRAME_BYTES + n;
+          if (end > b.length) return;
+          this.#frameStart = at;
+          this.#frameEnd = end;
+          const flags = b[at + 1]!;
+          const type = b[at + 11]!;
+          const requestId = (b[at + 12]! << 8) | b[at + 13]!;
+          let req: Req | undefined;
+          if ((flags & FrameFlag.piece) === 0) {
+            req = this.#req(readU32(b, at + 2), requestId, readU32(b, at + 6), type === RecordType.BeginRequest && kind === FrameKind.recordIn);
+            if (req !== undefined && req.spans !== null) {
+              this.#gather(req, kind, type, flags, at, end);
+              at = end;
+              break;
+            }
+          }
+          const frame: RecordFrame = {
+            dir: kind === FrameKind.recordIn ? 'in' : 'out', flags: b[at + 1]!, conn: b.readUInt32LE(at + 2), rid: b.readUInt32LE(at + 6),
+            type: b[at + 11]!, requestId: b.readUInt16BE(at + 12), contentLength: b.readUInt16BE(at + 14), paddingLength: b[at + 16]!,
+            bytes: b.subarray(at + RECORD_FRAME_BYTES, end),
+          };
+          if ((frame.flags & FrameFlag.piece) !== 0) {
+            // A record in pieces is not gathered (its frames are apart): its request goes on one event at a time.
+            const req = this.#conns.get(frame.conn)?.get(frame.requestId);
+            if (req !== undefined) this.#release(req);
+            this.#pieces.set(frame.conn, { frame, bytes: [frame.bytes] });
+          }
+          else this.#record(frame, req);
+          at = end;
+          break;
+        }
+        case FrameKind.cont: {
+          if (at + CONT_FRAME_BYTES > b.length) return;
+          const conn = b.readUInt32LE(at + 2);
+          const n = b.readUInt32LE(at + 6);
+          const end = at + CONT_FRAME_BYTES + n;
+          if (end > b.length) return;
+          const piece = this.#pieces.get(conn);
+          if (piece !== undefined) {
+            if (n > 0) piece.bytes.push(b.subarray(at + CONT_FRAME_BYTES, end));
+            if ((b[at + 1]! & FrameFlag.last) !== 0) {
+              this.#pieces.delete(conn);
+              const f = piece.frame;
+              this.#record({ ...f, bytes: Buffer.concat(piece.bytes) }, this.#req(f.conn, f.requestId, f.rid, false));
+            }
+          }
+          at = end;
+          break;
+        }
+        case FrameKind.params: {
+          if (at + PARAMS_FRAME_BYTES > b.length) return;
+          const n = b.readUInt32LE(at + 12);
+          const end = at + PARAMS_FRAME_BYTES + n;
+          if (end > b.length) return;
+          this.#frameStart = at;
+          this.#frameEnd = end;
+          this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
+            b.subarray(at + PARAMS_FRAME_BYTES, end));
+          at = end;
+          break;
+        }
+        case FrameKind.close:
+          if (at + 5 > b.length) return;
+          this.#close(b.readUInt32LE(at + 1));
+          at += 5;
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  /** #req: the request a frame belongs to: by its rid, else the last one on its connection and id (a STDIN after END_REQUEST). */
+  #req(conn: number, requestId: number, rid: number, begin: boolean): Req | undefined {
+    let byId = this.#conns.get(conn);
+    const known = byId?.get(requestId);
+    if (known !== undefined && (rid === 0 || known.ridNumber === rid) && !begin) return known;
+    if (rid === 0 || requestId === 0) return undefined;
+    if (byId === undefined) this.#conns.set(conn, byId = new Map());
+    const req: Req = {
+      rid: `${this.#head.pid}-${rid}`, ridNumber: rid, conn, requestId, role: '', began: begin, held: null, started: false, startTime: 0,
+      method: '', uri: '', url: '', mountPoint: '', ended: false, bytesIn: 0, bytesOut: 0, head: null, headMasked: false, headSeen: false,
+      status: 200, spans: null, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
+    };
+    if (begin && this.#summaries) {
+      req.spans = [];
+      this.#open.push(req);
+    }
+    byId.set(requestId, req);
+    return req;
+  }
+
+  /**
+   * #gather: a record frame of a request being gathered (summaries): what its summary needs is
+   * read from the bytes where they are (no frame object, no view), and where the frame is noted.
+   */
+  #gather(req: Req, kind: number, type: number, flags: number, at: number, end: number): void {
+    const b = this.#bytes;
+    const body = at + RECORD_FRAME_BYTES;
+    const contentLength = (b[at + 14]! << 8) | b[at + 15]!;
+    req.records++;
+    req.spans!.push(at, end, this.#time);
+    const dirIn = kind === FrameKind.recordIn;
+    switch (type) {
+      case RecordType.BeginRequest:
+        if (dirIn && end - body === 8) req.role = roleName((b[body]! << 8) | b[body + 1]!);
+        return;
+      case RecordType.Stdin:
+        if (dirIn) req.bytesIn += contentLength;
+        return;
+      case RecordType.Stdout:
+        if (dirIn) return;
+        req.bytesOut += contentLength;
+        if ((flags & FrameFlag.head) !== 0 && !req.headSeen) {
+          req.headSeen = true;
+          req.status = statusAt(b, body, end);
+        }
+        return;
+      case RecordType.AbortRequest:
+        if (dirIn) this.#end(req, this.#time, true);
+        return;
+      case RecordType.EndRequest:
+        if (!dirIn) this.#end(req, this.#time, false);
+        return;
+      default:
+    }
+  }
+
+  #record(f: RecordFrame, req: Req | undefined): void {
+    const time = this.#time;
+    switch (f.type) {
+      case RecordType.BeginRequest:
+        if (req !== undefined && f.dir === 'in' && f.bytes.length === 8) req.role = roleName(f.bytes.readUInt16BE(0));
+        break;
+      case RecordType.Params:
+        if (req !== undefined && f.dir === 'in' && !req.started && req.began) {
+          (req.held ??= []).push({ time, contentLength: f.contentLength, paddingLength: f.paddingLength });
+          return;
+        }
+        break;
+      case RecordType.Stdin:
+        if (req !== undefined && f.dir === 'in') req.bytesIn += f.contentLength;
+        break;
+      case RecordType.Stdout:
+        if (req !== undefined && f.dir === 'out') {
+          req.bytesOut += f.contentLength;
+          if ((f.flags & FrameFlag.head) !== 0) {
+            if (!req.headSeen) req.status = statusAt(f.bytes, 0, f.bytes.length);
+            req.headSeen = true;
+            (req.head ??= []).push(Buffer.from(f.bytes));
+            if ((f.flags & FrameFlag.masked) !== 0) req.headMasked = true;
+          }
+        }
+        break;
+      default:
+    }
+    if (req !== undefined) this.#flushHeld(req, undefined);
+    this.#onItem(recordItem(f, req?.rid, time, -1, this.#head));
+    if (req === undefined) return;
+    if (f.type === RecordType.AbortRequest && f.dir === 'in') this.#end(req, time, true);
+    else if (f.type === RecordType.EndRequest && f.dir === 'out') this.#end(req, time, false);
+  }
+
+  /** #flushHeld: a request's held PARAMS records handed on, with their pair counts when the stream (`params`) is known. */
+  #flushHeld(req: Req, params: Buffer | undefined): void {
+    const held = req.held;
+    if (held === null) return;
+    req.held = null;
+    let total = 0;
+    for (const h of held) total += h.contentLength;
+    let off = 0;
+    for (const h of held) {
+      const num = params !== undefined && total === params.length && h.contentLength > 0 ? countPairs(params.subarray(off, off + h.contentLength)) : -1;
+      off += h.contentLength;
+      this.#onItem(noteItem({
+        note: 'record', time: Math.floor(h.time), pid: this.#head.pid, mode: this.#head.mode, conn: req.conn, dir: 'in', type: RecordType.Params,
+        requestId: req.requestId, contentLength: h.contentLength, paddingLength: h.paddingLength, rid: req.rid, num, text: '',
+      }));
+    }
+  }
+
+  #params(conn: number, rid: number, requestId: number, masked: boolean, bytes: Buffer): void {
+    const req = this.#req(conn, requestId, rid, false);
+    if (req === undefined) return;
+    if (req.spans !== null) {
+      // Gathered: the request counts as started; its method, uri and url are read when its summary is (WireSummary).
+      if (req.started) return;
+      req.spans.push(this.#frameStart, this.#frameEnd, this.#time);
+      req.started = true;
+      req.startTime = this.#time;
+      req.startAt = req.records;
+      req.paramsAt = this.#frameStart + PARAMS_FRAME_BYTES;
+      req.paramsEnd = this.#frameEnd;
+      req.paramsMasked = masked;
+      return;
+    }
+    const own = Buffer.from(bytes);
+    this.#flushHeld(req, own);
+    if (req.started) return;
+    let list: ParamList;
+    try {
+      list = decodeParamList(own, READER_LIMITS);
+    } catch {
+      return;
+    }
+    const method = list.get('REQUEST_METHOD');
+    if (!method) return; // the serving process answered 400 without starting the request (cgi/request-head.ts)
+    let target;
+    try {
+      parseContentLength(list.get('CONTENT_LENGTH'));
+      target = resolveTarget(list, this.#head.strip, this.#head.script);
+    } catch {
+      return;
+    }
+    req.started = true;
+    req.startTime = this.#time;
+    req.method = method;
+    req.uri = target.originalUrl;
+    req.url = target.url;
+    req.mountPoint = target.mountPoint;
+    req.startAt = req.records;
+    const fields = {
+      pid: this.#head.pid, mode: this.#head.mode, rid: req.rid, requestId, time: Math.floor(this.#time), method, uri: req.uri, url: req.url,
+      mountPoint: req.mountPoint, role: req.role,
+    };
+    let params: Array<[string, string]> | undefined;
+    const pairs = (): Array<[string, string]> => (params ??= paramPairs(list, masked));
+    this.#onItem(new ExpandedItem(
+      () => ({ level: 30, ev: 'request.start', msg: `${method} ${fields.uri}`, ...fields, params: pairs() }) as unknown as Event,
+      () => startLine({ note: 'start', ...fields, paramsJson: pairsJson(pairs(), never, ''), paramsBase: undefined, paramsDelta: NO_DELTA }),
+    ));
+  }
+
+  /** #end: request.end of a started request (or one whose start this reader never saw), once. */
+  #end(req: Req, time: number, aborted: boolean): void {
+    if (req.ended) return;
+    req.ended = true;
+    if (!req.started && req.began) return; // never started (a 400 from the request mapping): no end either, as before
+    const status = aborted ? 499 : req.status;
+    const durationMs = req.started ? Math.round((time - req.startTime) * 1000) / 1000 : 0;
+    const level = status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info;
+    if (req.spans !== null && req.started) {
+      const spans = req.spans;
+      req.spans = null;
+      const head = this.#head;
+      const bytes = this.#bytes;
+      this.#onItem({
+        kind: 'group', group: new WireSummary(req, head, bytes, Math.floor(time), level, status, durationMs, aborted), bytes: EMPTY,
+        paramsBase: undefined, expand: () => redecode(head, copySpans(bytes, spans)),
+      });
+      return;
+    }
+    this.#release(req);
+    const fields = {
+      pid: this.#head.pid, mode: this.#head.mode, rid: req.rid, requestId: req.requestId, time: Math.floor(time), level,
+      msg: `${req.method} ${req.uri} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)}ms`, method: req.method, uri: req.uri, status,
+      bytesIn: req.bytesIn, bytesOut: req.bytesOut, durationMs, aborted,
+    };
+    let headers: Array<[string, string]> | undefined;
+    const headersOf = (): Array<[string, string]> => (headers ??= aborted ? [] : headersFrom(req));
+    this.#onItem(new ExpandedItem(
+      () => ({ ...fields, ev: 'request.end', headers: headersOf(), appStatus: 0 }) as unknown as Event,
+      () => endLine({ note: 'end', ...fields, headersJson: pairsJson(headersOf(), never, '') }),
+    ));
+  }
+
+  /** flushAllHeld: PARAMS records still waiting for their stream handed on without pair counts (redecode). */
+  flushAllHeld(): void {
+    for (const byId of this.#conns.values()) for (const req of byId.values()) this.#flushHeld(req, undefined);
+  }
+
+  #close(conn: number): void {
+    this.#pieces.delete(conn);
+    const byId = this.#conns.get(conn);
+    if (byId === undefined) return;
+    this.#conns.delete(conn);
+    for (const req of byId.values()) {
+      this.#release(req); // its end is not among its frames: it goes as events
+      if (req.started) this.#end(req, this.#time, true);
+    }
+  }
+
+  /**
+   * #release: a gathered request that will not be one group (not done by the end of the line, or
+   * never started): its events so far are handed on one by one (decoded again from its frames),
+   * the rest as they come. Its PARAMS records still held are handed on by this decoder later.
+   */
+  #release(req: Req): void {
+    const spans = req.spans;
+    if (spans === null) return;
+    req.spans = null;
+    for (const item of redecode(this.#head, copySpans(this.#bytes, spans))) this.#onItem(item);
+  }
+
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** copySpans: a gathered request's frames (start, end, time triples) copied out of its line, each after a TIME frame: decodable on their own. */
+function copySpans(bytes: Buffer, spans: number[]): Buffer {
+  let size = 0;
+  for (let i = 0; i < spans.length; i += 3) size += TIME_FRAME_BYTES + spans[i + 1]! - spans[i]!;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < spans.length; i += 3) {
+    out[at] = FrameKind.time;
+    out.writeDoubleLE(spans[i + 2]!, at + 1);
+    at += TIME_FRAME_BYTES;
+    at += bytes.copy(out, at, spans[i]!, spans[i + 1]!);
+  }
+  return out;
+}
+
+/**
+ * redecode: a gathered request's frames (copySpans) decoded on their own into its events; PARAMS
+ * records whose stream is not among them are handed on without their pair counts.
+ */
+function redecode(head: WireHead, frames: Buffer): ReadItem[] {
+  const items: ReadItem[] = [];
+  const decoder = new WireDecoder();
+  decoder.decode(head, frames, (item) => {
+    if (item.kind !== 'group') items.push(item);
+  });
+  decoder.flushAllHeld();
+  return items;
+}
+
+function readU32(b: Buffer, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}

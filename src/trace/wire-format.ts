@@ -1,0 +1,63 @@
+/**
+ * The wire mirror's frames (wire-mirror.ts writes them, wire-decode.ts reads them): what the
+ * serving process captured of its FastCGI traffic, sent to a trace socket as base64 in one
+ * `ev: "wire"` NDJSON line per batch, and decoded into trace events by the reader (like tcpdump's
+ * capture and wireshark's dissectors). Numbers are little-endian.
+ *
+ *   TIME    u8 1, f64 epoch ms                                   the time of the frames after it
+ *   RECORD  u8 2 (in) | 3 (out), u8 flags, u32 conn, u32 rid, the record's 8-byte header as sent,
+ *           u32 n, n bytes of its content (what the redaction policy lets through; see flags)
+ *   CONT    u8 4, u8 flags (LAST), u32 conn, u32 n, n bytes: more of the connection's record that
+ *           arrived in pieces (RECORD with PIECE); LAST: its last piece is in
+ *   PARAMS  u8 5, u8 flags (MASKED), u32 conn, u32 rid, u16 requestId, u32 n, n bytes: the request's
+ *           whole PARAMS stream, once it is complete
+ *   CLOSE   u8 6, u32 conn: the connection closed (its requests in flight were aborted)
+ *
+ * `rid` is the number in the request's rid (`<pid>-<number>`); 0 for records of no request in
+ * flight (management records, a refused BEGIN_REQUEST, a web server's STDIN after END_REQUEST).
+ */
+
+export const FrameKind = { time: 1, recordIn: 2, recordOut: 3, cont: 4, params: 5, close: 6 } as const;
+
+/** Flags of a RECORD frame (PIECE, PREVIEW, HEAD, MASKED), of CONT (LAST) and of PARAMS (MASKED). */
+export const FrameFlag = {
+  /** piece: the record's content arrives in pieces; CONT frames follow, the last with LAST. */
+  piece: 1,
+  /** preview: the bytes are the content's start, to be shown (bodies with secrets shown; STDERR). */
+  preview: 2,
+  /** head: the bytes are the start of a response's CGI head (status and headers), not to be shown as a body. */
+  head: 4,
+  /** masked: the values of secret params or headers were overwritten with '*' (same length). */
+  masked: 8,
+  /** last: CONT carries the record's last piece. */
+  last: 1,
+} as const;
+
+export const TIME_FRAME_BYTES = 9;
+export const RECORD_FRAME_BYTES = 22;
+export const CONT_FRAME_BYTES = 10;
+export const PARAMS_FRAME_BYTES = 16;
+export const CLOSE_FRAME_BYTES = 5;
+
+/** WIRE_VERSION: the `v` of a wire line; a reader shows a line of another version as it came. */
+export const WIRE_VERSION = 1;
+
+/** MASK_BYTE: what a secret value's bytes are overwritten with ('*'). */
+export const MASK_BYTE = 0x2a;
+
+/** WireHead: a wire line's fields before its frames. */
+export interface WireHead {
+  pid: number;
+  mode: string;
+  preview: number;
+  strip: boolean;
+  script: string | undefined;
+}
+
+/** wireHeadOf: the fields of a wire line's head (parsed JSON), or undefined when they are not a wire line's. */
+export function wireHeadOf(ev: Record<string, unknown>): WireHead | undefined {
+  const { pid, mode, v, preview: pv, target } = ev;
+  if (v !== WIRE_VERSION || !Number.isInteger(pid) || typeof mode !== 'string' || !Number.isInteger(pv)) return undefined;
+  const t = typeof target === 'object' && target !== null ? target as Record<string, unknown> : {};
+  return { pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined };
+}

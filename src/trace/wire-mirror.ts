@@ -1,0 +1,334 @@
+/**
+ * WireMirror: the serving side of "capture cheap, decode at the reader". While a trace socket
+ * listens (the dashboard, `tail`), a FastCGI connection builds no trace event for its records:
+ * it appends each record it reads or writes (its header, and of its content what the redaction
+ * policy lets through) to this per-process buffer as a frame (wire-format.ts), and the socket sink
+ * sends the buffer every 20 ms as one `ev: "wire"` line (base64). Readers decode the frames into
+ * the record, request.start and request.end events a line per event would have carried
+ * (wire-decode.ts).
+ *
+ * Why: events built per record and per request (notes, the params JSON, a grouped line per
+ * request, its encoding) were ~10 µs of the serving process's CPU per traced hello request, after
+ * five rounds of trimming them (bench/README "trace", fifth round); a frame is a copy of a few
+ * dozen bytes (the PARAMS stream once per request), and the text is made once per batch, natively
+ * (base64). What it buys: bench/README "trace", sixth round.
+ *
+ * Redaction happens here, in the serving process: stream bodies (STDIN, STDOUT, DATA) are not
+ * sent unless secrets are shown (then their first bytes, as a preview); PARAMS with a secret name
+ * and response heads with a secret header have those values overwritten (same length, so the
+ * reader can still cut the stream at its records' boundaries); STDERR's first bytes always go
+ * (diagnostics, as before). A response's head goes (its status and headers), never its body.
+ */
+import { performance } from 'node:perf_hooks';
+import { RecordType } from '../protocol/constants';
+import { traceOptions } from './redact';
+import {
+  CLOSE_FRAME_BYTES, CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, WIRE_VERSION,
+} from './wire-format';
+import { hasSecretName, headEnd, headKnownClean, maskHead, maskParams } from './wire-redact';
+import { wireTargetJson } from './wire-target';
+
+/** HEAD_LIMIT: at most this much of a response's head is sent (a head without its end is cut there). */
+const HEAD_LIMIT = 8 * 1024;
+/** CONTROL_LIMIT: at most this much of a management record's content (GET_VALUES names) is sent. */
+const CONTROL_LIMIT = 4 * 1024;
+const INITIAL_BYTES = 64 * 1024;
+
+/** HeadState: a request's response head as far as it was sent (FcgiRequest keeps it): bytes sent, or -1 once it is complete. */
+export interface HeadState {
+  wireHead: number;
+}
+
+/** ParamNames: what the mirror reads of a request's decoded params (fastcgi/param-list.ts ParamList). */
+export interface ParamNames {
+  readonly names: readonly string[];
+}
+
+/** WireMirror: the frames captured since the last batch, in one growing buffer. */
+export class WireMirror {
+  #buf: Buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES);
+  #used = 0;
+  /** #stamp: the next frame takes a new time (set by tick(): once per read or output turn). */
+  #stamp = true;
+  /** generation: bumped when the buffer is taken; a frame's position is good only within one. */
+  generation = 0;
+  /** onData: called when the first frame of a batch is written (the sink arms its timer). */
+  onData: () => void = () => {};
+  /**
+   * onFull: the sink takes the frames as a line of their own: at the start of a read once the
+   * batch has passed `fullBytes` (readRead), so a request read and answered in one turn is not cut
+   * across two lines (a reader gathers a request within a line: wire-decode.ts), or before a frame
+   * that would take it past `hardBytes`. 88 KiB of frames is ~117 KiB of base64: a string V8 still
+   * makes in its young generation. Larger ones went to its large-object space, fresh pages each
+   * (mmap): with batches of 128 KiB the serving process had ~23k page faults a second more, and
+   * ~4 µs of system time more per traced hello request (trace-probe drain; bench/README "trace",
+   * sixth round).
+   */
+  onFull: () => void = () => {};
+  fullBytes = 40 * 1024;
+  hardBytes = 88 * 1024;
+
+  /** bytes: how much is waiting. */
+  get bytes(): number {
+    return this.#used;
+  }
+
+  /** tick: the next frame starts a new time (a turn's output). No clock read until a frame needs it. */
+  tick(): void {
+    this.#stamp = true;
+  }
+
+  /** startRead: a read begins: a new time for its frames, and the batch is taken here if it is full (see onFull). */
+  startRead(): void {
+    this.#stamp = true;
+    if (this.#used > this.fullBytes) this.onFull();
+  }
+
+  /** take: the batch's frames, as base64 (empty when none); the buffer starts again. */
+  take(): string {
+    if (this.#used === 0) return '';
+    const text = this.#buf.toString('base64', 0, this.#used);
+    this.#used = 0;
+    this.#stamp = true;
+    this.generation++;
+    return text;
+  }
+
+  /** clear: drop the batch (the listener went away: nobody will read it). */
+  clear(): void {
+    this.#used = 0;
+    this.#stamp = true;
+    this.generation++;
+  }
+
+  /** #room: where `n` more bytes go (a TIME frame first when one is due); the caller writes them. */
+  #room(n: number): number {
+    if (this.#used > 0 && this.#used + n > this.hardBytes) this.onFull();
+    if (this.#used === 0) {
+      this.onData();
+      this.#stamp = true;
+    }
+    const need = this.#used + n + TIME_FRAME_BYTES;
+    if (need > this.#buf.length) {
+      const next = Buffer.allocUnsafeSlow(Math.max(need, this.#buf.length * 2));
+      this.#buf.copy(next, 0, 0, this.#used);
+      this.#buf = next;
+    }
+    if (this.#stamp) {
+      this.#stamp = false;
+      const at = this.#used;
+      this.#buf[at] = FrameKind.time;
+      this.#buf.writeDoubleLE(performance.timeOrigin + performance.now(), at + 1);
+      this.#used = at + TIME_FRAME_BYTES;
+    }
+    const at = this.#used;
+    this.#used = at + n;
+    return at;
+  }
+
+  /**
+   * recordIn: a record read from the web server (`piece`: its content arrives in pieces and this
+   * is the first). PARAMS content is not sent here: the whole stream goes once it is complete
+   * (params()), where secret values can be found whatever the record boundaries. Returns how many
+   * content bytes went.
+   */
+  recordIn(conn: number, rid: number, type: number, requestId: number, contentLength: number, paddingLength: number,
+    content: Buffer, piece: boolean): number {
+    const [ship, flags] = inPolicy(type, content.length);
+    this.#record(FrameKind.recordIn, flags | (piece ? FrameFlag.piece : 0), conn, rid, type, requestId, contentLength, paddingLength, content, 0, ship);
+    return ship;
+  }
+
+  /**
+   * cont: more of a record that arrives in pieces (`last`: its last piece). Bytes go only while
+   * its preview wants them (`sent`: how many went already); returns the new count.
+   */
+  cont(conn: number, type: number, content: Buffer, sent: number, last: boolean): number {
+    const want = pieceWant(type);
+    const ship = Math.min(content.length, Math.max(0, want - sent));
+    if (ship === 0 && !last) return sent;
+    const at = this.#room(CONT_FRAME_BYTES + ship);
+    const b = this.#buf;
+    b[at] = FrameKind.cont;
+    b[at + 1] = last ? FrameFlag.last : 0;
+    writeU32(b, at + 2, conn);
+    writeU32(b, at + 6, ship);
+    if (ship > 0) content.copy(b, at + CONT_FRAME_BYTES, 0, ship);
+    return sent + ship;
+  }
+
+  /**
+   * recordOut: a record written to the web server, its content at `src[from, from + contentLength)`.
+   * A response's first STDOUT bytes up to the end of its head go (`head`: its request's state);
+   * returns the frame's position (for grow()), or -1.
+   */
+  recordOut(conn: number, rid: number, type: number, requestId: number, contentLength: number, paddingLength: number,
+    src: Buffer, from: number, head: HeadState | null): number {
+    let ship = 0;
+    let flags = 0;
+    let headBytes = 0;
+    let headDone = false;
+    switch (type) {
+      case RecordType.Stdout:
+        if (head !== null && head.wireHead >= 0 && contentLength > 0) {
+          const r = headEnd(src, from, from + contentLength, HEAD_LIMIT - head.wireHead);
+          headDone = r > 0 && head.wireHead === 0;
+          headBytes = r > 0 ? r : -r;
+          head.wireHead = r > 0 || head.wireHead + headBytes >= HEAD_LIMIT ? -1 : head.wireHead + headBytes;
+          ship = headBytes;
+          flags = FrameFlag.head;
+        }
+        if (traceOptions.showSecrets && contentLength > 0) {
+          ship = Math.max(ship, Math.min(contentLength, traceOptions.previewBytes + 1));
+          flags |= FrameFlag.preview;
+        }
+        break;
+      case RecordType.Stderr:
+        [ship, flags] = inPolicy(type, contentLength);
+        break;
+      case RecordType.EndRequest:
+      case RecordType.GetValuesResult:
+      case RecordType.UnknownType:
+        ship = Math.min(contentLength, CONTROL_LIMIT);
+        break;
+      default:
+    }
+    const at = this.#record(FrameKind.recordOut, flags, conn, rid, type, requestId, contentLength, paddingLength, src, from, ship);
+    if (headBytes > 0 && !traceOptions.showSecrets && !(headDone && headKnownClean())
+      && maskHead(this.#buf, at + RECORD_FRAME_BYTES, at + RECORD_FRAME_BYTES + headBytes, headDone)) {
+      this.#buf[at + 1] = flags | FrameFlag.masked;
+    }
+    // Growable (the connection adds the next STDOUT write of the turn to this record) only while
+    // nothing more of it is to be sent: a body that is not a preview.
+    return type === RecordType.Stdout && (head === null || head.wireHead < 0) && (flags & FrameFlag.preview) === 0 ? at : -1;
+  }
+
+  /**
+   * grow: the record whose frame is at `at` (recordOut, this generation) was made longer by the
+   * connection (a STDOUT write added to it): its header in the frame says so. false when the
+   * frame is gone (the batch was sent): the connection then writes a record of its own.
+   */
+  grow(at: number, generation: number, contentLength: number, paddingLength: number): boolean {
+    if (at < 0 || generation !== this.generation) return false;
+    const b = this.#buf;
+    b[at + 14] = contentLength >> 8;
+    b[at + 15] = contentLength & 0xff;
+    b[at + 16] = paddingLength;
+    return true;
+  }
+
+  /**
+   * params: a request's whole PARAMS stream, once complete (`list`: the same, decoded). Unless
+   * secrets are shown, the values of secret params are overwritten in the copy; whether there are
+   * any is read from the decoded names (a length test per name, cached strings), so a request
+   * without them costs the copy alone.
+   */
+  params(conn: number, rid: number, requestId: number, bytes: Buffer, list: ParamNames): void {
+    const n = bytes.length;
+    const at = this.#room(PARAMS_FRAME_BYTES + n);
+    const b = this.#buf;
+    const masked = !traceOptions.showSecrets;
+    b[at] = FrameKind.params;
+    b[at + 1] = masked ? FrameFlag.masked : 0;
+    writeU32(b, at + 2, conn);
+    writeU32(b, at + 6, rid);
+    b[at + 10] = requestId & 0xff;
+    b[at + 11] = requestId >> 8;
+    writeU32(b, at + 12, n);
+    bytes.copy(b, at + PARAMS_FRAME_BYTES);
+    if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_FRAME_BYTES, at + PARAMS_FRAME_BYTES + n);
+  }
+
+  /** close: the connection closed. */
+  close(conn: number): void {
+    const at = this.#room(CLOSE_FRAME_BYTES);
+    this.#buf[at] = FrameKind.close;
+    writeU32(this.#buf, at + 1, conn);
+  }
+
+  #record(kind: number, flags: number, conn: number, rid: number, type: number, requestId: number, contentLength: number,
+    paddingLength: number, src: Buffer, from: number, ship: number): number {
+    const at = this.#room(RECORD_FRAME_BYTES + ship);
+    const b = this.#buf;
+    b[at] = kind;
+    b[at + 1] = flags;
+    writeU32(b, at + 2, conn);
+    writeU32(b, at + 6, rid);
+    b[at + 10] = 1;
+    b[at + 11] = type;
+    b[at + 12] = requestId >> 8;
+    b[at + 13] = requestId & 0xff;
+    b[at + 14] = contentLength >> 8;
+    b[at + 15] = contentLength & 0xff;
+    b[at + 16] = paddingLength;
+    b[at + 17] = 0;
+    writeU32(b, at + 18, ship);
+    // A few bytes (BEGIN_REQUEST's and END_REQUEST's eight) by hand: Buffer#copy's argument
+    // handling (_copyActual) was most of this function in the serving process's profile.
+    if (ship <= 16) for (let i = 0; i < ship; i++) b[at + RECORD_FRAME_BYTES + i] = src[from + i]!;
+    else src.copy(b, at + RECORD_FRAME_BYTES, from, from + ship);
+    return at;
+  }
+}
+
+function writeU32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
+/** inPolicy: how much of a record's content goes, and as what, by type (not PARAMS: see recordIn). */
+function inPolicy(type: number, length: number): [number, number] {
+  switch (type) {
+    case RecordType.BeginRequest:
+    case RecordType.EndRequest:
+    case RecordType.AbortRequest:
+    case RecordType.GetValues:
+    case RecordType.GetValuesResult:
+    case RecordType.UnknownType:
+      return [Math.min(length, CONTROL_LIMIT), 0];
+    case RecordType.Stdin:
+    case RecordType.Stdout:
+    case RecordType.Data:
+      return traceOptions.showSecrets ? [Math.min(length, traceOptions.previewBytes + 1), FrameFlag.preview] : [0, 0];
+    case RecordType.Stderr:
+      return [Math.min(length, traceOptions.previewBytes + 1), FrameFlag.preview];
+    default:
+      return [0, 0];
+  }
+}
+
+/** pieceWant: how many bytes of a record in pieces its preview wants (the preview and one more, which says it goes on). */
+function pieceWant(type: number): number {
+  const [ship] = inPolicy(type, traceOptions.previewBytes + 1);
+  return ship;
+}
+
+/**
+ * wireLineHead: a wire line up to its frames (`..."b64":"`); the line is that, the frames as base64
+ * (take()) and WIRE_LINE_END, written one after the other (not joined: no copy of the frames' text).
+ */
+export function wireLineHead(b64Length: number, pid: number, mode: string): string {
+  return `{"level":20,"time":${Date.now()},"pid":${pid},"ev":"wire","mode":${JSON.stringify(mode)},"msg":"FastCGI traffic (${
+    b64Length} base64 bytes; dualcgi tail decodes it)","v":${WIRE_VERSION},"preview":${traceOptions.previewBytes},"target":${wireTargetJson()},"b64":"`;
+}
+
+export const WIRE_LINE_END = '"}\n';
+
+/** wireLine: a batch's frames (take()) as its NDJSON line, with its newline. */
+export function wireLine(b64: string, pid: number, mode: string): string {
+  return `${wireLineHead(b64.length, pid, mode)}${b64}${WIRE_LINE_END}`;
+}
+
+let current: WireMirror | null = null;
+
+/** currentMirror: the mirror while a trace socket listens, else null (connections then publish events as before). */
+export function currentMirror(): WireMirror | null {
+  return current;
+}
+
+/** setMirror: the socket sink's mirror while its listener is connected, null otherwise. */
+export function setMirror(mirror: WireMirror | null): void {
+  current = mirror;
+}
