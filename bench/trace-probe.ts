@@ -7,11 +7,17 @@
 //
 //   node dist/bench/trace-probe.js VARIANT [SECONDS] [CONNECTIONS]
 //   VARIANT: off | none (nobody listening) | drain (a listener that discards) | tail (tail --json > /dev/null)
+//            | node-http (the peer: apps/http-server.js with the hello app, sent what nginx's proxy_pass sends)
 //            | dashboard (`dualcgi dashboard` in a detached 160x48 tmux session on a tmux server of its own)
 // Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS, for the dashboard
 // in TRACE_PROBE_CONSUMER_FLAGS. TRACE_PROBE_COOKIE=1 adds a Cookie and an Authorization header.
+// TRACE_PROBE_MIX=1 first sends what the nginx suite's warm-ups send
+// before hello is measured (64 KiB responses, then 1 MiB POSTs, each for a few seconds), so hello
+// is measured in a process that served mixed traffic (bench/README.md, nginx, "sixth session");
+// TRACE_PROBE_MIX=hello spends the same time on hello only (the control). TRACE_PROBE_SERVER_LOG:
+// a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +39,45 @@ if (process.env['TRACE_PROBE_COOKIE'] === '1') {
 }
 const REQUEST = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, NGINX_PARAMS), encodeRecord(RecordType.Stdin, 1)]);
 
+// What nginx's proxy_pass sends node:http (proxy_http_version 1.1, Connection ""): the peer of REQUEST.
+const HTTP_HELLO = Buffer.from('GET / HTTP/1.1\r\nHost: node-http\r\n\r\n');
+const HTTP_64K = Buffer.from('GET /64k HTTP/1.1\r\nHost: node-http\r\n\r\n');
+
+/** withUri: NGINX_PARAMS for another URI (and method, body headers as nginx adds them). */
+function withUri(uri: string, extra: Array<[string, string]> = []): Array<[string, string]> {
+  const over = new Map<string, string>([['REQUEST_URI', uri], ['DOCUMENT_URI', uri], ['PATH_INFO', uri], ...extra]);
+  return [...NGINX_PARAMS.map(([n, v]): [string, string] => [n, over.get(n) ?? v]),
+    ...extra.filter(([n]) => !NGINX_PARAMS.some(([m]) => m === n))];
+}
+const GET_64K = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN), ...encodeParams(1, withUri('/64k')), encodeRecord(RecordType.Stdin, 1)]);
+const POST_BODY = Buffer.alloc(1 << 20, 'p');
+const POST_1M = Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN),
+  ...encodeParams(1, withUri('/post', [['REQUEST_METHOD', 'POST'], ['CONTENT_TYPE', 'application/octet-stream'],
+    ['CONTENT_LENGTH', String(POST_BODY.length)], ['HTTP_CONTENT_TYPE', 'application/octet-stream'],
+    ['HTTP_CONTENT_LENGTH', String(POST_BODY.length)]])),
+  // nginx sends the body in records of up to 32 KiB.
+  ...Array.from({ length: POST_BODY.length / 32768 }, (_, i) => encodeRecord(RecordType.Stdin, 1, POST_BODY.subarray(i * 32768, (i + 1) * 32768))),
+  encodeRecord(RecordType.Stdin, 1)]);
+const HTTP_POST_1M = Buffer.concat([Buffer.from(`POST /post HTTP/1.1\r\nHost: node-http\r\nContent-Length: ${POST_BODY.length}\r\n`
+  + 'Content-Type: application/octet-stream\r\n\r\n'), POST_BODY]);
+
+/** httpResponses: complete HTTP/1.1 responses (each with Content-Length) at the start of buf, and the bytes they take. */
+function httpResponses(buf: Buffer): { count: number; used: number } {
+  let at = 0;
+  let count = 0;
+  for (;;) {
+    const end = buf.indexOf('\r\n\r\n', at);
+    if (end === -1) break;
+    const head = buf.toString('latin1', at, end);
+    const m = /content-length: *(\d+)/i.exec(head);
+    const size = end + 4 - at + (m ? Number(m[1]) : 0);
+    if (at + size > buf.length) break;
+    at += size;
+    count++;
+  }
+  return { count, used: at };
+}
+
 function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -48,22 +93,32 @@ async function until(check: () => boolean, what: string, tries = 100): Promise<v
 }
 
 /** drive: C connections sending the request again on each END_REQUEST; `counting` counts answers. */
-function drive(sock: string, connections: number): { done: () => number; count: (on: boolean) => void; stop: () => void } {
+function drive(sock: string, connections: number, http: boolean): { done: () => number; count: (on: boolean) => void; stop: () => void;
+  send: (bytes: Buffer) => void } {
   let done = 0;
+  let request: Buffer = http ? HTTP_HELLO : REQUEST;
   let counting = false;
   let stopped = false;
   for (let c = 0; c < connections; c++) {
-    const s = connect(sock, () => s.write(REQUEST));
+    const s = connect(sock, () => s.write(request));
     let rest: Buffer = Buffer.alloc(0);
     s.on('data', (chunk: Buffer) => {
       const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
       let at = 0;
-      while (at + 8 <= buf.length) {
+      if (http) {
+        const { count, used } = httpResponses(buf);
+        for (let i = 0; i < count; i++) {
+          if (counting) done++;
+          if (!stopped) s.write(request);
+        }
+        at = used;
+      }
+      while (!http && at + 8 <= buf.length) {
         const size = 8 + buf.readUInt16BE(at + 4) + buf[at + 6]!;
         if (at + size > buf.length) break;
         if (buf[at + 1] === RecordType.EndRequest) {
           if (counting) done++;
-          if (!stopped) s.write(REQUEST);
+          if (!stopped) s.write(request);
         }
         at += size;
       }
@@ -71,7 +126,7 @@ function drive(sock: string, connections: number): { done: () => number; count: 
     });
     s.on('error', () => {});
   }
-  return { done: () => done, count: (on) => { counting = on; }, stop: () => { stopped = true; } };
+  return { done: () => done, count: (on) => { counting = on; }, stop: () => { stopped = true; }, send: (bytes) => { request = bytes; } };
 }
 
 async function main(): Promise<void> {
@@ -83,7 +138,8 @@ async function main(): Promise<void> {
   let drain: Server | undefined;
   const tmuxServer = `dualcgi-probe-${process.pid}`;
   try {
-    const trace = { off: 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
+    const http = variant === 'node-http';
+    const trace = { off: 'off', 'node-http': 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
       dashboard: `unix:${traceSock}` }[variant];
     if (trace === undefined) throw new Error(`unknown variant ${variant}`);
     if (variant === 'drain') drain = createServer((s) => s.resume()).listen(traceSock);
@@ -100,12 +156,34 @@ async function main(): Promise<void> {
     }
     if (variant === 'drain' || variant === 'tail') await until(() => existsSync(traceSock), 'the listener');
     const flags = (process.env['TRACE_PROBE_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    const server = spawn(process.execPath, [...flags, join(ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register',
-      join(ROOT, 'dist', 'bench', 'apps', 'hello.js')], { env: { ...process.env, NODE_ENV: 'production', DUALCGI_TRACE: trace }, stdio: 'ignore' });
+    const serverLog = process.env['TRACE_PROBE_SERVER_LOG'] === undefined ? undefined : openSync(process.env['TRACE_PROBE_SERVER_LOG'], 'w');
+    const helloApp = join(ROOT, 'dist', 'bench', 'apps', 'hello.js');
+    const serverArgs = http ? [join(ROOT, 'dist', 'bench', 'apps', 'http-server.js'), helloApp, appSock]
+      : [join(ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register', helloApp];
+    const server = spawn(process.execPath, [...flags, ...serverArgs], { env: { ...process.env, NODE_ENV: 'production', DUALCGI_TRACE: trace },
+      stdio: serverLog === undefined ? 'ignore' : ['ignore', serverLog, serverLog] });
     children.push(server);
     await until(() => existsSync(appSock), 'the server');
-    const load = drive(appSock, Number(connectionsArg));
+    const load = drive(appSock, Number(connectionsArg), http);
     await sleep(1500); // warm up
+    const mixed = process.env['TRACE_PROBE_MIX'] ?? '';
+    if (mixed !== '' && mixed !== '1' && mixed !== 'hello') throw new Error(`TRACE_PROBE_MIX: 1 or hello, not ${mixed}`);
+    /** phases: requests answered in each mixed phase (a phase that answered none was not measured). */
+    const phases: number[] = [];
+    if (mixed === '1' || mixed === 'hello') {
+      const hello = http ? HTTP_HELLO : REQUEST;
+      load.count(true);
+      for (const bytes of mixed === '1' ? (http ? [HTTP_64K, HTTP_POST_1M] : [GET_64K, POST_1M]) : [hello, hello]) {
+        const from = load.done();
+        load.send(bytes);
+        await sleep(3000);
+        phases.push(load.done() - from);
+      }
+      load.count(false);
+      load.send(hello);
+      await sleep(1500);
+    }
+    const counted = load.done();
     const tailPid = consumerPid;
     const before = cpuSeconds(server.pid!);
     const sysBefore = cpuSeconds(server.pid!, 'sys');
@@ -114,13 +192,14 @@ async function main(): Promise<void> {
     load.count(true);
     await sleep(Number(secondsArg) * 1000);
     load.count(false);
-    const n = load.done();
+    const n = load.done() - counted;
     const serverUs = ((cpuSeconds(server.pid!) - before) * 1e6) / n;
     const serverSysUs = ((cpuSeconds(server.pid!, 'sys') - sysBefore) * 1e6) / n;
     const tailUs = tailPid !== undefined ? ((cpuSeconds(tailPid) - tailBefore) * 1e6) / n : undefined;
     load.stop();
     const rps = Math.round(n / ((Date.now() - started) / 1000));
-    process.stdout.write(`${JSON.stringify({ variant, requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+    process.stdout.write(`${JSON.stringify({ variant, mixed: mixed === '' ? undefined : mixed,
+      ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
     server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
     await new Promise((r) => server.once('exit', r));
   } finally {

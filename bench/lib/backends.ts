@@ -66,7 +66,10 @@ export interface DualcgiOptions {
 
 /** startDualcgi: `node bin/dualcgi serve --bind unix:SOCK APP`, one process (no workers). */
 export function startDualcgi(world: string, name: string, opts: DualcgiOptions): Promise<Backend> {
-  const cmd = [process.execPath, path.join(opts.root ?? repoRoot(), 'bin', 'dualcgi'), 'serve', '--bind', 'unix:{sock}',
+  // BENCH_DUALCGI_NODE_FLAGS: node flags for the dualcgi backends only (--trace-deopt, --cpu-prof:
+  // their output lands in the backend's log and folder; keep them with --keep-world).
+  const flags = (process.env['BENCH_DUALCGI_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const cmd = [process.execPath, ...flags, path.join(opts.root ?? repoRoot(), 'bin', 'dualcgi'), 'serve', '--bind', 'unix:{sock}',
     '--socket-mode', '666', '--no-register', ...(opts.trace === 'off' ? ['--trace', 'off'] : []), opts.app];
   return startCommand(world, name, cmd, opts.trace === 'off' ? {} : { DUALCGI_TRACE: opts.trace }, 'fastcgi');
 }
