@@ -323,12 +323,31 @@ export function wireLine(b64: string, pid: number, mode: string): string {
 
 let current: WireMirror | null = null;
 
+/** MirrorHolder: what keeps the current mirror in a field of its own (a connection observer). */
+export interface MirrorHolder {
+  wire?: WireMirror | null;
+}
+
+/** holders: observers told of the mirror as it changes (a few a process: one per server). */
+const holders = new Set<MirrorHolder>();
+
 /** currentMirror: the mirror while a trace socket listens, else null (connections then publish events as before). */
 export function currentMirror(): WireMirror | null {
   return current;
 }
 
+/**
+ * watchMirror: `holder.wire` is the current mirror from now on (set now and on every setMirror), so
+ * the hot path reads a field instead of calling for it; returns the holder.
+ */
+export function watchMirror<T extends MirrorHolder>(holder: T): T {
+  holder.wire = current;
+  holders.add(holder);
+  return holder;
+}
+
 /** setMirror: the socket sink's mirror while its listener is connected, null otherwise. */
 export function setMirror(mirror: WireMirror | null): void {
   current = mirror;
+  for (const holder of holders) holder.wire = mirror;
 }
