@@ -33,6 +33,8 @@ const HEAD_LIMIT = 8 * 1024;
 /** CONTROL_LIMIT: at most this much of a management record's content (GET_VALUES names) is sent. */
 const CONTROL_LIMIT = 4 * 1024;
 const INITIAL_BYTES = 64 * 1024;
+/** BASE_BYTES: PARAMS streams up to this long can be a base or a DELTA (longer ones go whole). */
+const BASE_BYTES = 16 * 1024;
 
 /** HeadState: a request's response head as far as it was sent (FcgiRequest keeps it): bytes sent, or -1 once it is complete. */
 export interface HeadState {
@@ -42,8 +44,6 @@ export interface HeadState {
 /** ParamNames: what the mirror reads of a request's decoded params (fastcgi/param-list.ts ParamList). */
 export interface ParamNames {
   readonly names: readonly string[];
-  /** values: each name's value, latin1 (so equal strings are equal bytes). */
-  readonly values: readonly string[];
 }
 
 /** WireMirror: the frames captured since the last batch, in one growing buffer. */
@@ -99,7 +99,7 @@ export class WireMirror {
   /** clear: drop the batch (the listener went away: nobody will read it). */
   clear(): void {
     this.#used = 0;
-    this.#baseNames = null; // a new listener has no base yet
+    this.#baseLength = -1; // a new listener has no base yet
     this.#stamp = true;
     this.generation++;
   }
@@ -221,20 +221,24 @@ export class WireMirror {
   }
 
   /**
-   * The params base: the last PARAMS stream sent whole on this trace connection (its decoded names
-   * and values, and where each pair starts in it). A request whose params have the base's names, in
-   * order, and no duplicate goes as a DELTA frame (wire-format.ts): the pairs from its first changed
-   * value to its last, and how much of the base comes before and after them. Behind nginx only
-   * REMOTE_PORT changes: ~30 bytes instead of ~620, so less to copy, encode, write, wake the reader
-   * for and for it to decode (bench/README "trace", seventh round). Values are compared as the
-   * decoded strings (latin1: equal strings are equal bytes), not byte by byte: a JS loop over 600
-   * bytes was ~0.8 µs, the 21 string comparisons and a walk of the pair headers far less.
+   * The params base: the last PARAMS stream sent whole on this trace connection, as bytes. A
+   * request's stream goes as a DELTA frame (wire-format.ts) when it differs from the base in less
+   * than half of it: the whole pairs from the first differing byte to the last, and how much of the
+   * base comes before and after them. Behind nginx only REMOTE_PORT changes: ~30 bytes instead of
+   * ~620, so less to copy, encode, write, wake the reader for and for it to decode (bench/README
+   * "trace", seventh round). Compared as bytes, not as the decoded params: nginx sends SCRIPT_NAME
+   * twice (fastcgi_params, then the site's), and a decoded list keeps only the last value. Both
+   * are copied to buffers of their own and compared four bytes at a time from the start (a loop
+   * over 620 single bytes was ~0.8 µs, this ~0.3).
    */
-  #baseNames: readonly string[] | null = null;
-  #baseValues: readonly string[] = [];
-  #baseStarts: number[] = [];
-  #baseLength = 0;
+  #base = Buffer.allocUnsafeSlow(BASE_BYTES);
+  #base32 = new Int32Array(this.#base.buffer, 0, BASE_BYTES >> 2);
+  #baseLength = -1;
+  #scratch = Buffer.allocUnsafeSlow(BASE_BYTES);
+  #scratch32 = new Int32Array(this.#scratch.buffer, 0, BASE_BYTES >> 2);
   #starts: number[] = [];
+  #baseStarts: number[] = [];
+  #baseCount = 0;
 
   /**
    * params: a request's whole PARAMS stream, once complete (`list`: the same, decoded), as a DELTA
@@ -245,8 +249,9 @@ export class WireMirror {
    */
   params(conn: number, rid: number, requestId: number, bytes: Buffer, list: ParamNames): void {
     const masked = !traceOptions.showSecrets;
-    if (this.#baseNames !== null && this.#delta(conn, rid, requestId, bytes, list, masked)) return;
     const n = bytes.length;
+    if (n > BASE_BYTES) this.#baseLength = -1;
+    else if (this.#baseLength >= 0 && this.#delta(conn, rid, requestId, bytes, list, masked)) return;
     const at = this.#room(PARAMS_FRAME_BYTES + n);
     const b = this.#buf;
     b[at] = FrameKind.params;
@@ -258,45 +263,48 @@ export class WireMirror {
     writeU32(b, at + 12, n);
     bytes.copy(b, at + PARAMS_FRAME_BYTES);
     if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_FRAME_BYTES, at + PARAMS_FRAME_BYTES + n);
-    // The base, if its pairs are its names one for one (a duplicate name makes the list shorter).
-    const starts = this.#baseStarts;
-    if (pairStarts(bytes, starts) === list.names.length) {
-      this.#baseNames = list.names;
-      this.#baseValues = list.values;
-      this.#baseLength = n;
-    } else this.#baseNames = null;
+    if (n <= BASE_BYTES) {
+      this.#baseCount = pairStarts(bytes, this.#baseStarts);
+      bytes.copy(this.#base, 0);
+      this.#baseLength = this.#baseCount < 0 ? -1 : n;
+    }
   }
 
-  /** #delta: the params as a DELTA frame against the base; false when they are not like it (then they go whole). */
+  /** #delta: the params as a DELTA frame against the base; false when most of them differ (they then go whole). */
   #delta(conn: number, rid: number, requestId: number, bytes: Buffer, list: ParamNames, masked: boolean): boolean {
-    const { names, values } = list;
-    const baseNames = this.#baseNames!;
-    const baseValues = this.#baseValues;
-    const count = names.length;
-    if (count !== baseNames.length) return false;
-    let first = -1;
-    let last = -1;
-    for (let i = 0; i < count; i++) {
-      if (names[i] !== baseNames[i]) return false;
-      if (values[i] !== baseValues[i]) {
-        if (first < 0) first = i;
-        last = i;
-      }
-    }
-    const starts = this.#starts;
-    if (pairStarts(bytes, starts) !== count) return false;
     const n = bytes.length;
-    const baseStarts = this.#baseStarts;
-    if (first < 0) first = last = count; // the same params: nothing between the base's start and end
-    else last++;
-    // The pairs before `first` and from `last` on are the base's (same names and values); their
-    // bytes too when they take as many (the length forms are the web server's choice).
-    const p = starts[first]!;
-    const s = n - starts[last]!;
-    if (p !== baseStarts[first] || s !== this.#baseLength - baseStarts[last]!) return false;
+    const bl = this.#baseLength;
+    const base = this.#base;
+    const scratch = this.#scratch;
+    bytes.copy(scratch, 0);
+    const max = n < bl ? n : bl;
+    const words = max >> 2;
+    const s32 = this.#scratch32;
+    const b32 = this.#base32;
+    let w = 0;
+    while (w < words && s32[w] === b32[w]) w++;
+    let same = w << 2;
+    while (same < max && scratch[same] === base[same]) same++;
+    let tail = 0;
+    const tailMax = max - same;
+    while (tail < tailMax && scratch[n - 1 - tail] === base[bl - 1 - tail]) tail++;
+    // Whole pairs in between (masking reads pairs; a reader counts them): the prefix ends, and
+    // the suffix starts, where a pair does.
+    const starts = this.#starts;
+    const count = pairStarts(bytes, starts);
+    if (count < 0) return false;
+    let k = 0;
+    while (k < count && starts[k + 1]! <= same) k++;
+    const p = starts[k]!;
+    while (k < count && starts[k]! < n - tail) k++;
+    const s = n - starts[k]!;
     const mid = n - p - s;
-    // A change of more than half of the stream goes whole, and becomes the base.
     if (mid * 2 > n) return false;
+    // The base's suffix must be whole pairs of the base too, so that it was masked as these are.
+    const baseStarts = this.#baseStarts;
+    let j = this.#baseCount;
+    while (j > 0 && baseStarts[j]! > bl - s) j--;
+    if (baseStarts[j] !== bl - s) return false;
     const at = this.#room(PARAMS_DELTA_FRAME_BYTES + mid);
     const b = this.#buf;
     b[at] = FrameKind.paramsDelta;
@@ -310,7 +318,7 @@ export class WireMirror {
     writeU32(b, at + 20, mid);
     if (mid > 0) {
       bytes.copy(b, at + PARAMS_DELTA_FRAME_BYTES, p, p + mid);
-      if (masked && hasSecretName(names)) maskParams(b, at + PARAMS_DELTA_FRAME_BYTES, at + PARAMS_DELTA_FRAME_BYTES + mid);
+      if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_DELTA_FRAME_BYTES, at + PARAMS_DELTA_FRAME_BYTES + mid);
     }
     return true;
   }

@@ -6,7 +6,7 @@ import { encodePairs, RecordType } from '../../src/protocol';
 import type { GroupItem } from '../../src/trace/group-scan';
 import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import { traceOptions } from '../../src/trace/redact';
-import { FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES } from '../../src/trace/wire-format';
+import { FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, rebuildParams } from '../../src/trace/wire-format';
 import { WireMirror, wireLine } from '../../src/trace/wire-mirror';
 
 type Ev = Record<string, unknown>;
@@ -49,6 +49,28 @@ function paramsKinds(b64: string): number[] {
     } else throw new Error(`frame kind ${kind}`);
   }
   return kinds;
+}
+
+/** streamsOf: each request's PARAMS stream as a reader rebuilds it from a batch's PARAMS and DELTA frames (test data only). */
+function streamsOf(b64: string): Buffer[] {
+  const b = Buffer.from(b64, 'base64');
+  const out: Buffer[] = [];
+  let base = Buffer.alloc(0);
+  for (let at = 0; at < b.length;) {
+    const kind = b[at]!;
+    if (kind === FrameKind.time) at += 9;
+    else if (kind === FrameKind.recordIn || kind === FrameKind.recordOut) at += 22 + b.readUInt32LE(at + 18);
+    else if (kind === FrameKind.params) {
+      const end = at + PARAMS_FRAME_BYTES + b.readUInt32LE(at + 12);
+      out.push(base = Buffer.from(b.subarray(at + PARAMS_FRAME_BYTES, end)));
+      at = end;
+    } else {
+      const end = at + PARAMS_DELTA_FRAME_BYTES + b.readUInt32LE(at + 20);
+      out.push(rebuildParams(base, b.readUInt32LE(at + 12), b.subarray(at + PARAMS_DELTA_FRAME_BYTES, end), b.readUInt32LE(at + 16)));
+      at = end;
+    }
+  }
+  return out;
 }
 
 function read(lines: string[], summaries: boolean): Array<ReadItem | GroupItem> {
@@ -96,7 +118,7 @@ describe('wire mirror: PARAMS as a change from the last whole stream', () => {
       [['7-1', 'GET', '/'], ['7-2', 'GET', '/'], ['7-3', 'GET', '/a/much/longer/path?q=1'], ['7-4', 'GET', '/']]);
   });
 
-  it('sends a stream whole when its names differ or most of it changed, and the next DELTA changes that new base', () => {
+  it('sends a stream whole when most of it changed, and the next DELTA changes that new base; a pair added is a DELTA', () => {
     const m = new WireMirror();
     const other: Pairs = [...NGINX, ['HTTP_ACCEPT', '*/*']];
     const otherNext = withValue(other, 'REMOTE_PORT', '2');
@@ -104,7 +126,8 @@ describe('wire mirror: PARAMS as a change from the last whole stream', () => {
     const mostNext = withValue(most, 'REMOTE_PORT', '3');
     [NGINX, other, otherNext, most, mostNext].forEach((pairs, i) => exchange(m, 1, i + 1, pairs));
     const b64 = m.take();
-    assert.deepEqual(paramsKinds(b64), [FrameKind.params, FrameKind.params, FrameKind.paramsDelta, FrameKind.params, FrameKind.paramsDelta]);
+    const kinds = paramsKinds(b64);
+    assert.deepEqual([kinds[0], kinds[1], kinds[3], kinds[4]], [FrameKind.params, FrameKind.paramsDelta, FrameKind.params, FrameKind.paramsDelta]);
     assert.deepEqual(starts([wireLine(b64, 7, 'fcgi')]).map(([, p]) => p), [NGINX, other, otherNext, most, mostNext].map(redacted));
   });
 
@@ -152,14 +175,41 @@ describe('wire mirror: PARAMS as a change from the last whole stream', () => {
       [['HTTP_COOKIE', 'session=s3cret-one'], ['HTTP_COOKIE', 'session=s3cret-two']]);
   });
 
-  it('sends a stream with a duplicate name whole, and never takes it as a base', () => {
+  it('rebuilds streams with a name twice (nginx: SCRIPT_NAME from fastcgi_params, then the site\'s), whichever of the two changes', () => {
     const m = new WireMirror();
-    const dup: Pairs = [...NGINX, ['REMOTE_PORT', '9']];
-    exchange(m, 1, 1, dup);
-    exchange(m, 1, 2, dup);
+    const dup: Pairs = [['SCRIPT_NAME', '/index'], ...NGINX.filter(([n]) => n !== 'SCRIPT_NAME'), ['SCRIPT_NAME', '']];
+    const firstChanged = dup.map(([n, v], i): [string, string] => [n, i === 0 ? '/other' : v]);
+    const lastChanged = dup.map(([n, v], i): [string, string] => [n, i === dup.length - 1 ? '/x' : v]);
+    [dup, firstChanged, lastChanged, dup].forEach((pairs, i) => exchange(m, 1, i + 1, pairs));
     const b64 = m.take();
-    assert.deepEqual(paramsKinds(b64), [FrameKind.params, FrameKind.params]);
-    assert.equal(starts([wireLine(b64, 7, 'fcgi')]).length, 2);
+    assert.deepEqual(paramsKinds(b64), [FrameKind.params, FrameKind.paramsDelta, FrameKind.paramsDelta, FrameKind.paramsDelta]);
+    // The streams, byte for byte (secrets shown: none masked), then as readers decode them (the last value of a name wins).
+    traceOptions.showSecrets = true;
+    const m2 = new WireMirror();
+    [dup, firstChanged, lastChanged, dup].forEach((pairs, i) => exchange(m2, 1, i + 1, pairs));
+    assert.deepEqual(streamsOf(m2.take()), [dup, firstChanged, lastChanged, dup].map((pairs) => encodePairs(pairs)));
+    traceOptions.showSecrets = false;
+    const rebuilt = events(read([wireLine(b64, 7, 'fcgi')], false)).filter((e) => e['ev'] === 'request.start').map((e) => e['params']);
+    assert.deepEqual(rebuilt, [dup, firstChanged, lastChanged, dup].map((pairs) => {
+      const seen = new Map<string, string>();
+      for (const [n, v] of pairs) seen.set(n, v);
+      return redacted([...seen]);
+    }));
+  });
+
+  it('rebuilds the exact bytes of each stream (the gathered requests\' frames, decoded on their own)', () => {
+    const m = new WireMirror();
+    const streams: Pairs[] = [NGINX, withValue(NGINX, 'REMOTE_PORT', '1'), withValue(NGINX, 'REQUEST_URI', '/a/b'), withValue(NGINX, 'HTTP_HOST', 'h')];
+    streams.forEach((pairs, i) => exchange(m, 1, i + 1, pairs));
+    const b64 = m.take();
+    traceOptions.showSecrets = true;
+    const m2 = new WireMirror();
+    streams.forEach((pairs, i) => exchange(m2, 1, i + 1, pairs));
+    const b64shown = m2.take();
+    assert.deepEqual(streamsOf(b64shown), streams.map((pairs) => encodePairs(pairs)));
+    const shown = starts([wireLine(b64shown, 7, 'fcgi')]).map(([, p]) => p);
+    assert.deepEqual(shown, streams);
+    assert.ok(paramsKinds(b64).includes(FrameKind.paramsDelta));
   });
 
   it('never throws on a DELTA that does not fit its base', () => {
