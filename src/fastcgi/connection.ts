@@ -31,9 +31,12 @@ export interface ConnectionObserver {
   headBytes?: number;
   /**
    * wire: the wire mirror while a trace socket listens (trace/wire-mirror.ts), else null: records
-   * are then appended to it as bytes, and `record` is not called.
+   * are then appended to it as bytes, and `record` is not called. A field the trace module sets
+   * when its sink connects and disconnects, not a call: with tracing compiled in and nobody
+   * listening, each record, read and flush asks it (one property read; bench/README "trace",
+   * seventh round).
    */
-  wire?(): WireMirror | null;
+  wire?: WireMirror | null;
   error?(conn: Connection | null, err: Error, phase: string, requestId?: number): void;
   open?(conn: Connection): void;
   close?(conn: Connection): void;
@@ -282,7 +285,7 @@ export class Connection implements RequestTransport {
   #socketOnData(chunk: Buffer, end: number): void {
     if (this.#ending) return;
     // One time stamp per read for the wire mirror's frames (taken when the first one is written).
-    this.#ctx.observer?.wire?.()?.startRead();
+    this.#ctx.observer?.wire?.startRead();
     try {
       this.#decoder.push(chunk, end);
     } catch (err) {
@@ -352,7 +355,7 @@ export class Connection implements RequestTransport {
 
   #socketOnClose(): void {
     this.#closed = true;
-    this.#ctx.observer?.wire?.()?.close(this.id);
+    this.#ctx.observer?.wire?.close(this.id);
     const lost = new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
     const requests = this.#requests.values();
     this.#requests.clear();
@@ -383,7 +386,7 @@ export class Connection implements RequestTransport {
     const { type, requestId } = record;
     // BEGIN_REQUEST is observed once its request exists, so the event carries the request's rid.
     // A record that arrives in pieces is traced once, when its last piece is in (#observePiece).
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror !== null) this.#mirrorIn(mirror, record);
     else if (record.partial === true || this.#pieceHead !== null) this.#observePiece(record);
     else if (type !== RecordType.BeginRequest || requestId === FCGI_NULL_REQUEST_ID) this.#observe('in', record, requestId);
@@ -461,7 +464,7 @@ export class Connection implements RequestTransport {
     this.#requests.set(requestId, request);
     this.#pendingParams++;
     this.#ctx.inFlight.count++;
-    if (this.#ctx.observer?.wire?.()) request.wire = true;
+    if (this.#ctx.observer?.wire) request.wire = true;
     this.#observe('in', record, requestId);
   }
 
@@ -512,7 +515,7 @@ export class Connection implements RequestTransport {
   /** #observe: a record event, built only when someone traces. */
   #observe(dir: 'in' | 'out', record: FastCGIRecord, requestId: number, rid?: string): void {
     const observer = this.#ctx.observer;
-    const mirror = observer?.wire?.() ?? null;
+    const mirror = observer?.wire ?? null;
     if (mirror !== null) {
       // Only BEGIN_REQUEST comes here with the mirror on (#begin, once its request exists).
       mirror.recordIn(this.id, this.#requests.get(requestId)?.ridNumber ?? 0, record.type, requestId, record.contentLength,
@@ -527,7 +530,7 @@ export class Connection implements RequestTransport {
   /** #notes: record events are built (someone traces, and not through the wire mirror). */
   #notes(): boolean {
     const observer = this.#ctx.observer;
-    return observer !== null && observer.enabled() && (observer.wire?.() ?? null) === null;
+    return observer !== null && observer.enabled() && (observer.wire ?? null) === null;
   }
 
   /** #mirrorOut: a record written, appended to the wire mirror (its content at `src[from...]`); kept growable (#growLastRecord). */
@@ -547,7 +550,7 @@ export class Connection implements RequestTransport {
       const bytes = request.paramsStream.bytes();
       const list = decodeParamList(bytes, this.#ctx.limits);
       request.setParams(list);
-      if (request.wire) this.#ctx.observer?.wire?.()?.params(this.id, request.ridNumber, request.requestId, bytes, list);
+      if (request.wire) this.#ctx.observer?.wire?.params(this.id, request.ridNumber, request.requestId, bytes, list);
     } catch (err) {
       this.#refuseParams(request, err as ProtocolError | ConnectionError);
       return;
@@ -619,7 +622,7 @@ export class Connection implements RequestTransport {
     const slab = this.#slab as Buffer & DirectWritable;
     if (encoding === 'latin1') slab.latin1Write(text, at, length);
     else slab.utf8Write(text, at, length);
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror !== null) {
       if (!this.#merged) this.#mirrorOut(mirror, type, requestId, length, paddingFor(length), this.#slab, at);
     } else if (this.#ctx.observer?.enabled()) {
@@ -675,7 +678,7 @@ export class Connection implements RequestTransport {
     const end = last + FCGI_HEADER_LEN + total + padding;
     if (end > slab.length) return -1;
     // With the wire mirror on, the record's frame must say the new length, or no merging.
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror !== null && !mirror.grow(this.#lastMirrorAt, this.#lastMirrorGeneration, total, padding)) return -1;
     slab[last + 4] = total >> 8;
     slab[last + 5] = total & 0xff;
@@ -698,7 +701,7 @@ export class Connection implements RequestTransport {
 
   #writeRecord(type: number, requestId: number, content: Buffer): boolean {
     const padding = paddingFor(content.length);
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror === null && this.#ctx.observer?.enabled()) {
       this.#observe('out', { version: 1, type, requestId, contentLength: content.length, paddingLength: padding, content }, requestId);
     }
@@ -769,7 +772,7 @@ export class Connection implements RequestTransport {
       offset += FCGI_HEADER_LEN;
     }
     writeEndRequest(out, offset, requestId, appStatus, protocolStatus);
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror !== null) {
       for (let o = start; o < start + size; o += FCGI_HEADER_LEN) {
         const type = out[o + 1]!;
@@ -821,7 +824,7 @@ export class Connection implements RequestTransport {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     // One time stamp per output turn for the wire mirror's frames (taken when the first one is written).
-    this.#ctx.observer?.wire?.()?.tick();
+    this.#ctx.observer?.wire?.tick();
     // A reaction on a settled promise, not queueMicrotask: that one builds an AsyncResource and a
     // bound function per call (runInAsyncScope in --cpu-prof of micro.js raw). Both run after the
     // tick queue; measured alone, 95-109 ns vs 44-51 ns per call. The flush needs no async context.
@@ -868,7 +871,7 @@ export class Connection implements RequestTransport {
 
   #write(buf: Buffer): void {
     if (this.#closed || this.#ending) return;
-    const mirror = this.#ctx.observer?.wire?.() ?? null;
+    const mirror = this.#ctx.observer?.wire ?? null;
     if (mirror !== null) {
       mirror.tick();
       mirror.recordOut(this.id, 0, buf[1]!, buf.readUInt16BE(2), buf.readUInt16BE(4), buf[6]!, buf, FCGI_HEADER_LEN, null);

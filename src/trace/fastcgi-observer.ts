@@ -3,7 +3,7 @@ import { isTracing, publish, publishNote } from './channel';
 import { Level } from './events';
 import { recordEvent, recordNote } from './record-event';
 import { traceOptions } from './redact';
-import { currentMirror } from './wire-mirror';
+import { watchMirror } from './wire-mirror';
 
 function codeOf(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;
@@ -20,10 +20,11 @@ function peerOf(conn: Connection): string {
  * protocol errors). `enabled` is the channel's hasSubscribers: nothing is built while nobody listens.
  */
 export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
-  return {
+  // While a trace socket listens, records go to it as bytes (wire-mirror.ts), not as events: `wire`
+  // is that mirror, kept up to date by watchMirror.
+  return watchMirror<ConnectionObserver>({
     enabled: isTracing,
-    // While a trace socket listens, records go to it as bytes (wire-mirror.ts), not as events.
-    wire: currentMirror,
+    wire: null,
     // A record that arrives in pieces: the connection keeps this much of its start for the preview.
     headBytes: traceOptions.previewBytes,
     record(conn, dir, record, rid) {
@@ -46,5 +47,5 @@ export function createTraceObserver(mode = 'fcgi'): ConnectionObserver {
     close(conn) {
       publish({ ev: 'conn.close', mode, conn: conn.id, msg: `connection ${conn.id} closed` });
     },
-  };
+  });
 }

@@ -26,7 +26,9 @@ import type { ReadItem } from './reader';
 import { countPairs } from './record-event';
 import { endLine, startLine } from './request-events';
 import { headersFrom, noteItem, paramPairs, type RecordFrame, recordItem } from './wire-events';
-import { CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead } from './wire-format';
+import {
+  CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, rebuildParams, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead,
+} from './wire-format';
 import { READER_LIMITS, statusAt, WireSummary } from './wire-summary';
 
 type Obj = Record<string, unknown>;
@@ -64,6 +66,13 @@ interface Req {
   paramsEnd: number;
   paramsMasked: boolean;
   /**
+   * paramsBase, paramsPrefix, paramsSuffix: for params that came as a DELTA frame, the base it
+   * changes (paramsAt..paramsEnd is then the changed middle): paramsStream() rebuilds the stream.
+   */
+  paramsBase: Buffer | null;
+  paramsPrefix: number;
+  paramsSuffix: number;
+  /**
    * spans: with summaries, where the request's frames are in this line (start, end, time: three
    * numbers a frame) while it may still become one group; null once handed on. Its events are
    * made only if asked for, by decoding a copy of those frames again (#group says why).
@@ -92,6 +101,8 @@ export class WireDecoder {
   #bytes: Buffer = EMPTY;
   #frameStart = 0;
   #frameEnd = 0;
+  /** #paramsBase: the last whole PARAMS stream of this connection's lines (a copy), which DELTA frames change. */
+  #paramsBase: Buffer | null = null;
 
   constructor(options: { summaries?: boolean } = {}) {
     this.#summaries = options.summaries === true;
@@ -181,8 +192,28 @@ export class WireDecoder {
           if (end > b.length) return;
           this.#frameStart = at;
           this.#frameEnd = end;
+          // The next DELTA frames change this stream (a copy: a line is not kept for its base).
+          this.#paramsBase = Buffer.from(b.subarray(at + PARAMS_FRAME_BYTES, end));
           this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
-            b.subarray(at + PARAMS_FRAME_BYTES, end));
+            b.subarray(at + PARAMS_FRAME_BYTES, end), null, 0, 0);
+          at = end;
+          break;
+        }
+        case FrameKind.paramsDelta: {
+          if (at + PARAMS_DELTA_FRAME_BYTES > b.length) return;
+          const n = b.readUInt32LE(at + 20);
+          const end = at + PARAMS_DELTA_FRAME_BYTES + n;
+          if (end > b.length) return;
+          this.#frameStart = at;
+          this.#frameEnd = end;
+          const base = this.#paramsBase;
+          const p = b.readUInt32LE(at + 12);
+          const s = b.readUInt32LE(at + 16);
+          // Without its base (none yet, or not the one it was made against) the request has no params.
+          if (base !== null && p + s <= base.length) {
+            this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
+              b.subarray(at + PARAMS_DELTA_FRAME_BYTES, end), base, p, s);
+          }
           at = end;
           break;
         }
@@ -208,6 +239,7 @@ export class WireDecoder {
       rid: `${this.#head.pid}-${rid}`, ridNumber: rid, conn, requestId, role: '', began: begin, held: null, started: false, startTime: 0,
       method: '', uri: '', url: '', mountPoint: '', ended: false, bytesIn: 0, bytesOut: 0, head: null, headMasked: false, headSeen: false,
       status: 200, spans: null, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
+      paramsBase: null, paramsPrefix: 0, paramsSuffix: 0,
     };
     if (begin && this.#summaries) {
       req.spans = [];
@@ -306,7 +338,8 @@ export class WireDecoder {
     }
   }
 
-  #params(conn: number, rid: number, requestId: number, masked: boolean, bytes: Buffer): void {
+  /** #params: a request's PARAMS stream: `bytes`, or (`base` not null) the base's first p bytes, `bytes` and its last s. */
+  #params(conn: number, rid: number, requestId: number, masked: boolean, bytes: Buffer, base: Buffer | null, p: number, s: number): void {
     const req = this.#req(conn, requestId, rid, false);
     if (req === undefined) return;
     if (req.spans !== null) {
@@ -319,9 +352,15 @@ export class WireDecoder {
       req.paramsAt = this.#frameStart + PARAMS_FRAME_BYTES;
       req.paramsEnd = this.#frameEnd;
       req.paramsMasked = masked;
+      if (base !== null) {
+        req.paramsAt = this.#frameStart + PARAMS_DELTA_FRAME_BYTES;
+        req.paramsBase = base;
+        req.paramsPrefix = p;
+        req.paramsSuffix = s;
+      }
       return;
     }
-    const own = Buffer.from(bytes);
+    const own = base === null ? Buffer.from(bytes) : rebuildParams(base, p, bytes, s);
     this.#flushHeld(req, own);
     if (req.started) return;
     let list: ParamList;
@@ -373,7 +412,7 @@ export class WireDecoder {
       const bytes = this.#bytes;
       this.#onItem({
         kind: 'group', group: new WireSummary(req, head, bytes, Math.floor(time), level, status, durationMs, aborted), bytes: EMPTY,
-        paramsBase: undefined, expand: () => redecode(head, copySpans(bytes, spans)),
+        paramsBase: undefined, expand: () => redecode(head, copySpans(bytes, spans, req.paramsBase)),
       });
       return;
     }
@@ -416,27 +455,53 @@ export class WireDecoder {
     const spans = req.spans;
     if (spans === null) return;
     req.spans = null;
-    for (const item of redecode(this.#head, copySpans(this.#bytes, spans))) this.#onItem(item);
+    for (const item of redecode(this.#head, copySpans(this.#bytes, spans, req.paramsBase))) this.#onItem(item);
   }
 
 }
 
 const EMPTY = Buffer.alloc(0);
 
-/** copySpans: a gathered request's frames (start, end, time triples) copied out of its line, each after a TIME frame: decodable on their own. */
-function copySpans(bytes: Buffer, spans: number[]): Buffer {
+/**
+ * copySpans: a gathered request's frames (start, end, time triples) copied out of its line, each
+ * after a TIME frame: decodable on their own. A DELTA frame is copied as the whole PARAMS frame it
+ * stands for (`base`: the base it changes), since the decoder it goes to has no base.
+ */
+function copySpans(bytes: Buffer, spans: number[], base: Buffer | null): Buffer {
   let size = 0;
-  for (let i = 0; i < spans.length; i += 3) size += TIME_FRAME_BYTES + spans[i + 1]! - spans[i]!;
+  for (let i = 0; i < spans.length; i += 3) {
+    const start = spans[i]!;
+    size += TIME_FRAME_BYTES + (bytes[start] === FrameKind.paramsDelta ? deltaAsParamsBytes(bytes, start, base) : spans[i + 1]! - start);
+  }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = 0; i < spans.length; i += 3) {
     out[at] = FrameKind.time;
     out.writeDoubleLE(spans[i + 2]!, at + 1);
     at += TIME_FRAME_BYTES;
-    at += bytes.copy(out, at, spans[i]!, spans[i + 1]!);
+    const start = spans[i]!;
+    if (bytes[start] !== FrameKind.paramsDelta) {
+      at += bytes.copy(out, at, start, spans[i + 1]!);
+      continue;
+    }
+    if (base === null) continue;
+    const stream = rebuildParams(base, bytes.readUInt32LE(start + 12), bytes.subarray(start + PARAMS_DELTA_FRAME_BYTES, spans[i + 1]!),
+      bytes.readUInt32LE(start + 16));
+    out[at] = FrameKind.params;
+    bytes.copy(out, at + 1, start + 1, start + 12); // flags, conn, rid, requestId
+    out.writeUInt32LE(stream.length, at + 12);
+    at += PARAMS_FRAME_BYTES;
+    at += stream.copy(out, at);
   }
   return out;
 }
+
+/** deltaAsParamsBytes: the size of the PARAMS frame a DELTA frame at `start` stands for (0 without its base). */
+function deltaAsParamsBytes(bytes: Buffer, start: number, base: Buffer | null): number {
+  if (base === null) return 0;
+  return PARAMS_FRAME_BYTES + bytes.readUInt32LE(start + 12) + bytes.readUInt32LE(start + 20) + bytes.readUInt32LE(start + 16);
+}
+
 
 /**
  * redecode: a gathered request's frames (copySpans) decoded on their own into its events; PARAMS

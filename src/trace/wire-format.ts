@@ -12,12 +12,16 @@
  *   PARAMS  u8 5, u8 flags (MASKED), u32 conn, u32 rid, u16 requestId, u32 n, n bytes: the request's
  *           whole PARAMS stream, once it is complete
  *   CLOSE   u8 6, u32 conn: the connection closed (its requests in flight were aborted)
+ *   DELTA   u8 7, u8 flags (MASKED), u32 conn, u32 rid, u16 requestId, u32 p, u32 s, u32 n, n bytes:
+ *           a request's PARAMS stream as a change from the base (the last PARAMS frame of this
+ *           trace connection): the base's first p bytes, these n bytes (whole pairs), the base's
+ *           last s bytes. A reader without a base (none yet, or p + s longer than it) has no params.
  *
  * `rid` is the number in the request's rid (`<pid>-<number>`); 0 for records of no request in
  * flight (management records, a refused BEGIN_REQUEST, a web server's STDIN after END_REQUEST).
  */
 
-export const FrameKind = { time: 1, recordIn: 2, recordOut: 3, cont: 4, params: 5, close: 6 } as const;
+export const FrameKind = { time: 1, recordIn: 2, recordOut: 3, cont: 4, params: 5, close: 6, paramsDelta: 7 } as const;
 
 /** Flags of a RECORD frame (PIECE, PREVIEW, HEAD, MASKED), of CONT (LAST) and of PARAMS (MASKED). */
 export const FrameFlag = {
@@ -38,6 +42,7 @@ export const RECORD_FRAME_BYTES = 22;
 export const CONT_FRAME_BYTES = 10;
 export const PARAMS_FRAME_BYTES = 16;
 export const CLOSE_FRAME_BYTES = 5;
+export const PARAMS_DELTA_FRAME_BYTES = 24;
 
 /** WIRE_VERSION: the `v` of a wire line; a reader shows a line of another version as it came. */
 export const WIRE_VERSION = 1;
@@ -60,4 +65,13 @@ export function wireHeadOf(ev: Record<string, unknown>): WireHead | undefined {
   if (v !== WIRE_VERSION || !Number.isInteger(pid) || typeof mode !== 'string' || !Number.isInteger(pv)) return undefined;
   const t = typeof target === 'object' && target !== null ? target as Record<string, unknown> : {};
   return { pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined };
+}
+
+/** rebuildParams: a PARAMS stream from a DELTA frame's parts: the base's first p bytes, `mid`, the base's last s bytes. */
+export function rebuildParams(base: Buffer, p: number, mid: Buffer, s: number): Buffer {
+  const out = Buffer.allocUnsafe(p + mid.length + s);
+  base.copy(out, 0, 0, p);
+  mid.copy(out, p);
+  base.copy(out, p + mid.length, base.length - s);
+  return out;
 }

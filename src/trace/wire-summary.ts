@@ -5,7 +5,7 @@
 import { parseContentLength, resolveTarget } from '../cgi/request-head';
 import { decodeParamList } from '../fastcgi/param-list';
 import type { GroupSummary } from './group-scan';
-import type { WireHead } from './wire-format';
+import { rebuildParams, type WireHead } from './wire-format';
 
 /** READER_LIMITS: a reader shows what the serving process accepted; these only keep a hostile line bounded. */
 export const READER_LIMITS = {
@@ -26,6 +26,10 @@ export interface SummarySource {
   bytesOut: number;
   paramsAt: number;
   paramsEnd: number;
+  /** paramsBase (not null: the params came as a DELTA, paramsAt..paramsEnd being its middle), paramsPrefix, paramsSuffix. */
+  paramsBase: Buffer | null;
+  paramsPrefix: number;
+  paramsSuffix: number;
 }
 
 const STATUS_BYTES = Buffer.from('status:', 'latin1');
@@ -76,6 +80,9 @@ export class WireSummary implements GroupSummary {
   #bytes: Buffer | null;
   #at: number;
   #end: number;
+  #base: Buffer | null;
+  #prefix: number;
+  #suffix: number;
   #head: WireHead;
   #target = { method: '', uri: '', url: '', mountPoint: '' };
   #msg = '';
@@ -103,6 +110,9 @@ export class WireSummary implements GroupSummary {
     this.#bytes = bytes;
     this.#at = req.paramsAt;
     this.#end = req.paramsEnd;
+    this.#base = req.paramsBase;
+    this.#prefix = req.paramsPrefix;
+    this.#suffix = req.paramsSuffix;
     this.#head = head;
   }
 
@@ -110,7 +120,10 @@ export class WireSummary implements GroupSummary {
     const bytes = this.#bytes;
     if (bytes !== null) {
       this.#bytes = null;
-      const t = targetOf(bytes.subarray(this.#at, this.#end), this.#head);
+      const base = this.#base;
+      this.#base = null;
+      const mid = bytes.subarray(this.#at, this.#end);
+      const t = targetOf(base === null ? mid : rebuildParams(base, this.#prefix, mid, this.#suffix), this.#head);
       if (t !== undefined) this.#target = t;
       this.#msg = `${this.#target.method} ${this.#target.uri} ${this.aborted ? 'aborted' : this.status} ${this.durationMs.toFixed(1)}ms`;
     }
