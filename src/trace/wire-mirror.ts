@@ -254,12 +254,7 @@ export class WireMirror {
     else if (this.#baseLength >= 0 && this.#delta(conn, rid, requestId, bytes, list, masked)) return;
     const at = this.#room(PARAMS_FRAME_BYTES + n);
     const b = this.#buf;
-    b[at] = FrameKind.params;
-    b[at + 1] = masked ? FrameFlag.masked : 0;
-    writeU32(b, at + 2, conn);
-    writeU32(b, at + 6, rid);
-    b[at + 10] = requestId & 0xff;
-    b[at + 11] = requestId >> 8;
+    paramsFrameHead(b, at, FrameKind.params, masked, conn, rid, requestId);
     writeU32(b, at + 12, n);
     bytes.copy(b, at + PARAMS_FRAME_BYTES);
     if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_FRAME_BYTES, at + PARAMS_FRAME_BYTES + n);
@@ -307,12 +302,7 @@ export class WireMirror {
     if (baseStarts[j] !== bl - s) return false;
     const at = this.#room(PARAMS_DELTA_FRAME_BYTES + mid);
     const b = this.#buf;
-    b[at] = FrameKind.paramsDelta;
-    b[at + 1] = masked ? FrameFlag.masked : 0;
-    writeU32(b, at + 2, conn);
-    writeU32(b, at + 6, rid);
-    b[at + 10] = requestId & 0xff;
-    b[at + 11] = requestId >> 8;
+    paramsFrameHead(b, at, FrameKind.paramsDelta, masked, conn, rid, requestId);
     writeU32(b, at + 12, p);
     writeU32(b, at + 16, s);
     writeU32(b, at + 20, mid);
@@ -383,6 +373,16 @@ function pairStarts(b: Buffer, out: number[]): number {
   }
   out[k] = end;
   return k;
+}
+
+/** paramsFrameHead: the head a PARAMS and a DELTA frame share (kind, flags, connection, rid, request id little-endian). */
+function paramsFrameHead(b: Buffer, at: number, kind: number, masked: boolean, conn: number, rid: number, requestId: number): void {
+  b[at] = kind;
+  b[at + 1] = masked ? FrameFlag.masked : 0;
+  writeU32(b, at + 2, conn);
+  writeU32(b, at + 6, rid);
+  b[at + 10] = requestId & 0xff;
+  b[at + 11] = requestId >> 8;
 }
 
 function writeU32(b: Buffer, at: number, v: number): void {

@@ -2,23 +2,13 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodePairs, RecordType } from '../../src/protocol';
 import type { GroupItem } from '../../src/trace/group-scan';
-import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import { countPairs } from '../../src/trace/record-event';
 import { traceOptions } from '../../src/trace/redact';
 import { WireMirror, wireLine } from '../../src/trace/wire-mirror';
-import { AUTH, BODY, COOKIE, HEAD, PARAMS, request, respond, SET_COOKIE } from './wire-fixture';
+import { AUTH, BODY, COOKIE, type Ev, events, HEAD, PARAMS, read, request, respond, SET_COOKIE } from './wire-fixture';
 
-type Ev = Record<string, unknown>;
 
-function read(lines: string[], summaries = false): Array<ReadItem | GroupItem> {
-  const items: Array<ReadItem | GroupItem> = [];
-  const reader = new NdjsonReader<ReadItem | GroupItem>((i) => items.push(i), { summaries });
-  for (const line of lines) reader.push(line);
-  return items;
-}
 
-const events = (items: Array<ReadItem | GroupItem>): Ev[] => items.flatMap((i) => (i.kind === 'event' ? [i.event as unknown as Ev]
-  : i.kind === 'group' ? i.expand!().flatMap((e) => (e.kind === 'event' ? [e.event as unknown as Ev] : [])) : []));
 
 describe('wire mirror frames, decoded by the reader', () => {
   afterEach(() => {

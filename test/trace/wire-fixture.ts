@@ -2,6 +2,8 @@
 import { decodeParamList } from '../../src/fastcgi/param-list';
 import { DEFAULT_LIMITS } from '../../src/fastcgi/limits';
 import { encodeBeginRequest, encodeEndRequest, encodePairs, FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role } from '../../src/protocol';
+import type { GroupItem } from '../../src/trace/group-scan';
+import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import type { WireMirror } from '../../src/trace/wire-mirror';
 
 export const COOKIE = 'session=s3cret-cookie';
@@ -38,3 +40,16 @@ export function respond(m: WireMirror, conn: number, rid: number, requestId: num
   m.recordOut(conn, rid, RecordType.EndRequest, requestId, 8, 0, end, 0, null);
 }
 
+export type Ev = Record<string, unknown>;
+
+/** read: lines through the reader every dualcgi consumer uses (with summaries: the dashboard's way). */
+export function read(lines: string[], summaries = false): Array<ReadItem | GroupItem> {
+  const items: Array<ReadItem | GroupItem> = [];
+  const reader = new NdjsonReader<ReadItem | GroupItem>((i) => items.push(i), { summaries });
+  for (const line of lines) reader.push(line);
+  return items;
+}
+
+/** events: the events the items stand for (a summary expanded). */
+export const events = (items: Array<ReadItem | GroupItem>): Ev[] => items.flatMap((i) => (i.kind === 'event' ? [i.event as unknown as Ev]
+  : i.kind === 'group' ? i.expand!().flatMap((e) => (e.kind === 'event' ? [e.event as unknown as Ev] : [])) : []));

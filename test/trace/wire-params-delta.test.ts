@@ -3,13 +3,11 @@ import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS } from '../../src/fastcgi/limits';
 import { decodeParamList } from '../../src/fastcgi/param-list';
 import { encodePairs, RecordType } from '../../src/protocol';
-import type { GroupItem } from '../../src/trace/group-scan';
-import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import { traceOptions } from '../../src/trace/redact';
 import { FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, rebuildParams } from '../../src/trace/wire-format';
 import { WireMirror, wireLine } from '../../src/trace/wire-mirror';
+import { events, read } from './wire-fixture';
 
-type Ev = Record<string, unknown>;
 type Pairs = Array<[string, string]>;
 
 const NGINX: Pairs = [
@@ -73,15 +71,7 @@ function streamsOf(b64: string): Buffer[] {
   return out;
 }
 
-function read(lines: string[], summaries: boolean): Array<ReadItem | GroupItem> {
-  const items: Array<ReadItem | GroupItem> = [];
-  const reader = new NdjsonReader<ReadItem | GroupItem>((i) => items.push(i), { summaries });
-  for (const line of lines) reader.push(line);
-  return items;
-}
 
-const events = (items: Array<ReadItem | GroupItem>): Ev[] => items.flatMap((i) => (i.kind === 'event' ? [i.event as unknown as Ev]
-  : i.kind === 'group' ? i.expand!().flatMap((e) => (e.kind === 'event' ? [e.event as unknown as Ev] : [])) : []));
 
 /** starts: each request's rid and params, as a reader shows them (with and without summaries, which must agree). */
 function starts(lines: string[]): Array<[unknown, unknown]> {
