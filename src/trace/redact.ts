@@ -11,21 +11,37 @@ export const traceOptions = {
 };
 
 const SECRET_PARAMS = new Set(['HTTP_AUTHORIZATION', 'HTTP_COOKIE', 'HTTP_PROXY_AUTHORIZATION', 'PHP_AUTH_PW', 'REMOTE_PASSWD']);
-const SECRET_HEADERS = new Set(['set-cookie', 'authorization', 'cookie', 'proxy-authorization']);
+/** SECRET_HEADER_NAMES: response and request headers whose values are secret, lower case. */
+export const SECRET_HEADER_NAMES: readonly string[] = ['set-cookie', 'authorization', 'cookie', 'proxy-authorization'];
+const SECRET_HEADERS = new Set(SECRET_HEADER_NAMES);
+/** SECRET_PARAM_LENGTH: 1 at the length of each secret param's name (11, 13, 18 and 24). */
+const SECRET_PARAM_LENGTH = new Uint8Array(Math.max(...[...SECRET_PARAMS].map((name) => name.length)) + 1);
+for (const name of SECRET_PARAMS) SECRET_PARAM_LENGTH[name.length] = 1;
 
 /** isSecretParam: a param whose value is hidden (unless secrets are shown). */
 export function isSecretParam(name: string): boolean {
-  return !traceOptions.showSecrets && SECRET_PARAMS.has(name);
+  return !traceOptions.showSecrets && isSecretParamName(name);
+}
+
+/**
+ * isSecretParamLength: a name of `n` characters can be a secret param's. Tested first (the wire
+ * mirror before it makes a name's string): the names have four lengths, and most params other ones.
+ */
+export function isSecretParamLength(n: number): boolean {
+  return n < SECRET_PARAM_LENGTH.length && SECRET_PARAM_LENGTH[n] === 1;
 }
 
 /**
  * isSecretParamName: a param whose value is secret, whatever the options (the wire mirror masks by
- * it in the serving process, the reader shows those values redacted). A length test first: the
- * names are 11, 13, 18 and 24 characters long, and most params are not.
+ * it in the serving process, the reader shows those values redacted).
  */
 export function isSecretParamName(name: string): boolean {
-  const n = name.length;
-  return (n === 11 || n === 13 || n === 18 || n === 24) && SECRET_PARAMS.has(name);
+  return isSecretParamLength(name.length) && SECRET_PARAMS.has(name);
+}
+
+/** isSecretHeaderName: a header whose value is secret, whatever the options (`lowerName` in lower case). */
+export function isSecretHeaderName(lowerName: string): boolean {
+  return SECRET_HEADERS.has(lowerName);
 }
 
 /** isSecretHeader: a response header whose value is hidden (unless secrets are shown). */
@@ -37,7 +53,7 @@ export function isSecretHeader(name: string): boolean {
 export function redactParams(pairs: Iterable<readonly [string, string]>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [name, value] of pairs) {
-    out.push([name, !traceOptions.showSecrets && SECRET_PARAMS.has(name) ? REDACTED : value]);
+    out.push([name, isSecretParam(name) ? REDACTED : value]);
   }
   return out;
 }
@@ -46,7 +62,7 @@ export function redactParams(pairs: Iterable<readonly [string, string]>): Array<
 export function redactHeaders(headers: Iterable<readonly [string, string]>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [name, value] of headers) {
-    out.push([name, !traceOptions.showSecrets && SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : value]);
+    out.push([name, isSecretHeader(name) ? REDACTED : value]);
   }
   return out;
 }

@@ -99,12 +99,7 @@ export function traceRequest(exchange: Exchange & { rid: string; bytesIn: number
       });
     },
     fail(err, phase) {
-      if (!isTracing()) return;
-      const code = (err as { code?: unknown }).code;
-      publish({
-        ev: 'error', level: Level.error, mode: exchange.mode, rid, requestId: exchange.requestId, phase,
-        msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}),
-      });
+      publishFailure(exchange, rid, err, phase);
     },
   };
   exchange.onAbort(() => trace.finish(null, 499));
@@ -129,14 +124,18 @@ class WireTrace implements RequestTrace {
   finish(): void {}
 
   fail(err: Error, phase: string): void {
-    if (!isTracing()) return;
-    const code = (err as { code?: unknown }).code;
-    const exchange = this.#exchange;
-    publish({
-      ev: 'error', level: Level.error, mode: exchange.mode, rid: this.rid, requestId: exchange.requestId, phase,
-      msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}),
-    });
+    publishFailure(this.#exchange, this.rid, err, phase);
   }
+}
+
+/** publishFailure: a request's error event (a handler that threw, a response that failed). */
+function publishFailure(exchange: Exchange, rid: string, err: Error, phase: string): void {
+  if (!isTracing()) return;
+  const code = (err as { code?: unknown }).code;
+  publish({
+    ev: 'error', level: Level.error, mode: exchange.mode, rid, requestId: exchange.requestId, phase,
+    msg: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}),
+  });
 }
 
 /** startLine: request.start as its own line, without the newline (file and stderr targets; `tail --json` expanding a group). */

@@ -10,13 +10,11 @@ import { ExpandedItem } from './group-expand';
 import type { RecordNote } from './notes';
 import type { ReadItem } from './reader';
 import { recordEvent, recordNoteEvent, recordNoteLine } from './record-event';
-import { isSecretParamName, preview, REDACTED } from './redact';
+import { isSecretHeaderName, isSecretParamName, preview, REDACTED } from './redact';
 import { FrameFlag, type WireHead } from './wire-format';
 
 type Obj = Record<string, unknown>;
 type Event = TraceEvent & Obj;
-
-const SECRET_HEADERS = new Set(['set-cookie', 'authorization', 'cookie', 'proxy-authorization']);
 
 /** RecordFrame: a RECORD frame (wire-format.ts), its content bytes (a view) with it. */
 export interface RecordFrame {
@@ -114,7 +112,7 @@ export function headersFrom(req: { head: Buffer[] | null; headMasked: boolean })
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon);
-    headers.push([name, req.headMasked && SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : line.slice(colon + 1).trim()]);
+    headers.push([name, req.headMasked && isSecretHeaderName(name.toLowerCase()) ? REDACTED : line.slice(colon + 1).trim()]);
   }
   return headers;
 }

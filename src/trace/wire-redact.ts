@@ -3,7 +3,7 @@
  * ends, and secret values overwritten in the copies of heads and PARAMS streams (same length, so a
  * reader can still cut the stream at its records; it shows those values as redacted).
  */
-import { isSecretParamName } from './redact';
+import { isSecretParamLength, isSecretParamName, SECRET_HEADER_NAMES } from './redact';
 import { MASK_BYTE } from './wire-format';
 
 /**
@@ -63,11 +63,11 @@ export function maskHead(buf: Buffer, from: number, to: number, complete: boolea
 const lastClean = Buffer.alloc(1024);
 let lastCleanLength = -1;
 
-const SECRET_HEADER_NAMES = ['set-cookie', 'cookie', 'authorization', 'proxy-authorization'].map((s) => Buffer.from(s, 'latin1'));
+const SECRET_HEADER_BYTES = SECRET_HEADER_NAMES.map((s) => Buffer.from(s, 'latin1'));
 
 function isSecretHeaderBytes(buf: Buffer, from: number, to: number): boolean {
   const n = to - from;
-  for (const name of SECRET_HEADER_NAMES) {
+  for (const name of SECRET_HEADER_BYTES) {
     if (name.length !== n) continue;
     let i = 0;
     while (i < n && (buf[from + i]! | 0x20) === name[i]) i++;
@@ -101,7 +101,7 @@ export function maskParams(buf: Buffer, from: number, to: number): void {
     } else i += 1;
     if (i + nameLen + valueLen > to) return;
     // The length test before making the name's string: only four lengths can be a secret's.
-    if ((nameLen === 11 || nameLen === 13 || nameLen === 18 || nameLen === 24) && isSecretParamName(buf.toString('latin1', i, i + nameLen))) {
+    if (isSecretParamLength(nameLen) && isSecretParamName(buf.toString('latin1', i, i + nameLen))) {
       buf.fill(MASK_BYTE, i + nameLen, i + nameLen + valueLen);
     }
     i += nameLen + valueLen;
