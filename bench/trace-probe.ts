@@ -16,6 +16,11 @@
 // is measured in a process that served mixed traffic (bench/README.md, nginx, "sixth session");
 // TRACE_PROBE_MIX=hello spends the same time on hello only (the control). TRACE_PROBE_SERVER_LOG:
 // a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS).
+// TRACE_PROBE_SERVER_ROOT: a checkout whose build (bin/, dist/) serves instead of this one, to
+// compare two builds under the same probe. TRACE_PROBE_CALLGRIND=N: the server runs under
+// valgrind's callgrind, is sent N requests and stopped; the probe prints the instructions its whole
+// process ran (all threads). Two runs with different N give instructions per request, which the
+// machine's load does not move as it moves CPU time (bench/README.md, trace, "seventh session").
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -24,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../src/protocol';
 
 const ROOT = resolve(__dirname, '..', '..');
+const SERVER_ROOT = resolve(process.env['TRACE_PROBE_SERVER_ROOT'] ?? ROOT);
 const NGINX_PARAMS: Array<[string, string]> = [
   ['QUERY_STRING', ''], ['REQUEST_METHOD', 'GET'], ['CONTENT_TYPE', ''], ['CONTENT_LENGTH', ''], ['SCRIPT_NAME', ''],
   ['REQUEST_URI', '/'], ['DOCUMENT_URI', '/'], ['DOCUMENT_ROOT', '/tmp/dualcgi-bench/nginx/html'], ['SERVER_PROTOCOL', 'HTTP/1.1'],
@@ -157,14 +163,32 @@ async function main(): Promise<void> {
     if (variant === 'drain' || variant === 'tail') await until(() => existsSync(traceSock), 'the listener');
     const flags = (process.env['TRACE_PROBE_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     const serverLog = process.env['TRACE_PROBE_SERVER_LOG'] === undefined ? undefined : openSync(process.env['TRACE_PROBE_SERVER_LOG'], 'w');
-    const helloApp = join(ROOT, 'dist', 'bench', 'apps', 'hello.js');
-    const serverArgs = http ? [join(ROOT, 'dist', 'bench', 'apps', 'http-server.js'), helloApp, appSock]
-      : [join(ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register', helloApp];
-    const server = spawn(process.execPath, [...flags, ...serverArgs], { env: { ...process.env, NODE_ENV: 'production', DUALCGI_TRACE: trace },
+    const helloApp = join(SERVER_ROOT, 'dist', 'bench', 'apps', 'hello.js');
+    const serverArgs = http ? [join(SERVER_ROOT, 'dist', 'bench', 'apps', 'http-server.js'), helloApp, appSock]
+      : [join(SERVER_ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register', helloApp];
+    const callgrind = Number(process.env['TRACE_PROBE_CALLGRIND'] ?? 0);
+    const callgrindOut = join(dir, 'callgrind.out');
+    const command = callgrind > 0
+      ? ['valgrind', '--tool=callgrind', '--cache-sim=no', '--dump-instr=no', `--callgrind-out-file=${callgrindOut}`, process.execPath]
+      : [process.execPath];
+    const server = spawn(command[0]!, [...command.slice(1), ...flags, ...serverArgs], { env: { ...process.env, NODE_ENV: 'production', DUALCGI_TRACE: trace },
       stdio: serverLog === undefined ? 'ignore' : ['ignore', serverLog, serverLog] });
     children.push(server);
-    await until(() => existsSync(appSock), 'the server');
+    await until(() => existsSync(appSock), 'the server', callgrind > 0 ? 1200 : 100);
     const load = drive(appSock, Number(connectionsArg), http);
+    if (callgrind > 0) {
+      load.count(true);
+      while (load.done() < callgrind) await sleep(20);
+      load.stop();
+      const n = load.done(); // the requests in flight when it stopped are answered too
+      await sleep(1000);
+      server.kill('SIGINT');
+      await new Promise((r) => server.once('exit', r));
+      const summary = /^summary: (\d+)/m.exec(readFileSync(callgrindOut, 'utf8'));
+      if (summary === null) throw new Error('callgrind wrote no summary');
+      process.stdout.write(`${JSON.stringify({ variant, requests: load.done(), stoppedAt: n, instructions: Number(summary[1]) })}\n`);
+      return;
+    }
     await sleep(1500); // warm up
     const mixed = process.env['TRACE_PROBE_MIX'] ?? '';
     if (mixed !== '' && mixed !== '1' && mixed !== 'hello') throw new Error(`TRACE_PROBE_MIX: 1 or hello, not ${mixed}`);
