@@ -167,7 +167,8 @@ async function main(): Promise<void> {
     const serverArgs = http ? [join(SERVER_ROOT, 'dist', 'bench', 'apps', 'http-server.js'), helloApp, appSock]
       : [join(SERVER_ROOT, 'bin', 'dualcgi'), 'serve', '--bind', `unix:${appSock}`, '--no-register', helloApp];
     const callgrind = Number(process.env['TRACE_PROBE_CALLGRIND'] ?? 0);
-    const callgrindOut = join(dir, 'callgrind.out');
+    // TRACE_PROBE_CALLGRIND_OUT: where callgrind's profile goes (callgrind_annotate reads it), else the temp folder.
+    const callgrindOut = process.env['TRACE_PROBE_CALLGRIND_OUT'] ?? join(dir, 'callgrind.out');
     const command = callgrind > 0
       ? ['valgrind', '--tool=callgrind', '--cache-sim=no', '--dump-instr=no', `--callgrind-out-file=${callgrindOut}`, process.execPath]
       : [process.execPath];
