@@ -15,9 +15,10 @@
 // before hello is measured (64 KiB responses, then 1 MiB POSTs, each for a few seconds), so hello
 // is measured in a process that served mixed traffic (bench/README.md, nginx, "sixth session");
 // TRACE_PROBE_MIX=hello spends the same time on hello only (the control). TRACE_PROBE_SERVER_LOG:
-// a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS).
+// a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS). TRACE_PROBE_CAPTURE: a
+// file the drain variant appends the trace stream to.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -142,7 +143,14 @@ async function main(): Promise<void> {
     const trace = { off: 'off', 'node-http': 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
       dashboard: `unix:${traceSock}` }[variant];
     if (trace === undefined) throw new Error(`unknown variant ${variant}`);
-    if (variant === 'drain') drain = createServer((s) => s.resume()).listen(traceSock);
+    // TRACE_PROBE_CAPTURE=FILE: the drain listener keeps what it reads (bench/dashboard-replay.ts feeds it to the dashboard's store).
+    const capture = process.env['TRACE_PROBE_CAPTURE'];
+    if (variant === 'drain') {
+      drain = createServer((s) => {
+        if (capture === undefined) s.resume();
+        else s.pipe(createWriteStream(capture, { flags: 'a' }));
+      }).listen(traceSock);
+    }
     if (variant === 'tail') {
       children.push(spawn('/bin/sh', ['-c', `exec '${process.execPath}' '${join(ROOT, 'bin', 'dualcgi')}' tail --json --listen 'unix:${traceSock}' >/dev/null 2>&1`]));
     }
