@@ -194,8 +194,8 @@ export class WireDecoder {
           this.#frameEnd = end;
           // The next DELTA frames change this stream (a copy: a line is not kept for its base).
           this.#paramsBase = Buffer.from(b.subarray(at + PARAMS_FRAME_BYTES, end));
-          this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
-            b.subarray(at + PARAMS_FRAME_BYTES, end), null, 0, 0);
+          this.#params(readU32(b, at + 2), readU32(b, at + 6), b[at + 10]! | (b[at + 11]! << 8), (b[at + 1]! & FrameFlag.masked) !== 0,
+            at + PARAMS_FRAME_BYTES, null, 0, 0);
           at = end;
           break;
         }
@@ -211,8 +211,8 @@ export class WireDecoder {
           const s = b.readUInt32LE(at + 16);
           // Without its base (none yet, or not the one it was made against) the request has no params.
           if (base !== null && p + s <= base.length) {
-            this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
-              b.subarray(at + PARAMS_DELTA_FRAME_BYTES, end), base, p, s);
+            this.#params(readU32(b, at + 2), readU32(b, at + 6), b[at + 10]! | (b[at + 11]! << 8), (b[at + 1]! & FrameFlag.masked) !== 0,
+              at + PARAMS_DELTA_FRAME_BYTES, base, p, s);
           }
           at = end;
           break;
@@ -338,8 +338,12 @@ export class WireDecoder {
     }
   }
 
-  /** #params: a request's PARAMS stream: `bytes`, or (`base` not null) the base's first p bytes, `bytes` and its last s. */
-  #params(conn: number, rid: number, requestId: number, masked: boolean, bytes: Buffer, base: Buffer | null, p: number, s: number): void {
+  /**
+   * #params: a request's PARAMS stream: the frame's bytes from `from` to its end, or (`base` not
+   * null) the base's first p bytes, those and its last s. Offsets, not a view: a gathered request
+   * (nearly all) needs none.
+   */
+  #params(conn: number, rid: number, requestId: number, masked: boolean, from: number, base: Buffer | null, p: number, s: number): void {
     const req = this.#req(conn, requestId, rid, false);
     if (req === undefined) return;
     if (req.spans !== null) {
@@ -360,6 +364,7 @@ export class WireDecoder {
       }
       return;
     }
+    const bytes = this.#bytes.subarray(from, this.#frameEnd);
     const own = base === null ? Buffer.from(bytes) : rebuildParams(base, p, bytes, s);
     this.#flushHeld(req, own);
     if (req.started) return;
@@ -408,12 +413,8 @@ export class WireDecoder {
     if (req.spans !== null && req.started) {
       const spans = req.spans;
       req.spans = null;
-      const head = this.#head;
-      const bytes = this.#bytes;
-      this.#onItem({
-        kind: 'group', group: new WireSummary(req, head, bytes, Math.floor(time), level, status, durationMs, aborted), bytes: EMPTY,
-        paramsBase: undefined, expand: () => redecode(head, copySpans(bytes, spans, req.paramsBase)),
-      });
+      // One object, the summary and its item (wire-summary.ts says why).
+      this.#onItem(new WireSummary(req, this.#head, this.#bytes, spans, expandSpans, Math.floor(time), level, status, durationMs, aborted));
       return;
     }
     this.#release(req);
@@ -502,6 +503,11 @@ function deltaAsParamsBytes(bytes: Buffer, start: number, base: Buffer | null): 
   return PARAMS_FRAME_BYTES + bytes.readUInt32LE(start + 12) + bytes.readUInt32LE(start + 20) + bytes.readUInt32LE(start + 16);
 }
 
+
+/** expandSpans: a gathered request's events, from its frames in a line (WireSummary#expand). */
+function expandSpans(head: WireHead, bytes: Buffer, spans: number[], base: Buffer | null): ReadItem[] {
+  return redecode(head, copySpans(bytes, spans, base));
+}
 
 /**
  * redecode: a gathered request's frames (copySpans) decoded on their own into its events; PARAMS
