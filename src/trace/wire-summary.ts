@@ -31,6 +31,8 @@ export interface SummarySource {
   paramsBase: Buffer | null;
   paramsPrefix: number;
   paramsSuffix: number;
+  /** spansTime: the time of the request's first frame in the line. */
+  spansTime: number;
 }
 
 const STATUS_BYTES = Buffer.from('status:', 'latin1');
@@ -60,7 +62,7 @@ interface Target {
 }
 
 /** Expander: a gathered request's events from its frames in a line (wire-decode.ts expandSpans; passed in, so the modules do not import each other). */
-export type Expander = (head: WireHead, bytes: Buffer, spans: number[], base: Buffer | null) => ReadItem[];
+export type Expander = (head: WireHead, bytes: Buffer, spans: number[], time: number, base: Buffer | null) => ReadItem[];
 
 const NO_TARGET: Target = { method: '', uri: '', url: '', mountPoint: '' };
 const EMPTY = Buffer.alloc(0);
@@ -94,8 +96,9 @@ export class WireSummary implements GroupSummary, GroupItem {
   durationMs: number;
   aborted: boolean;
   #bytes: Buffer;
-  /** #spans: where the request's frames are in #bytes (start, end, time: three numbers a frame). */
+  /** #spans: where the request's frames start in #bytes; #spansTime: the time of the first (wire-decode.ts copySpans). */
   #spans: number[];
+  #spansTime: number;
   #at: number;
   #end: number;
   #base: Buffer | null;
@@ -127,6 +130,7 @@ export class WireSummary implements GroupSummary, GroupItem {
     this.aborted = aborted;
     this.#bytes = bytes;
     this.#spans = spans;
+    this.#spansTime = req.spansTime;
     this.#at = req.paramsAt;
     this.#end = req.paramsEnd;
     this.#base = req.paramsBase;
@@ -156,7 +160,7 @@ export class WireSummary implements GroupSummary, GroupItem {
 
   /** expand: the request's events, decoded again from its frames (wire-decode.ts expandSpans). */
   expand(): ReadItem[] {
-    return this.#expand(this.#head, this.#bytes, this.#spans, this.#base);
+    return this.#expand(this.#head, this.#bytes, this.#spans, this.#spansTime, this.#base);
   }
 
   // The fields a gathered request always has the same way (start and end in the line).

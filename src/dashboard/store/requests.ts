@@ -437,10 +437,10 @@ export class RequestStore {
     }
   }
 
-  /** #skip: a pending request that is evicted before it was made into an entry. */
+  /** #skip: a pending request that is evicted before it was made into an entry (never in #byRid: group() checked). */
   #skip(rid: string): void {
     this.#seq++;
-    this.#forget(own(rid));
+    this.#evict(own(rid));
   }
 
   /** #enter: a pending request made into an entry. */
@@ -586,6 +586,11 @@ export class RequestStore {
 
   #forget(rid: string): void {
     this.#byRid.delete(rid);
+    this.#evict(rid);
+  }
+
+  /** #evict: remembered as evicted (late events for it are dropped), among the last ones so. */
+  #evict(rid: string): void {
     const old = this.#evicted.push(rid);
     if (old !== undefined) this.#evictedSet.delete(old);
     this.#evictedSet.add(rid);
