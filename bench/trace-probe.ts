@@ -86,6 +86,13 @@ function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {
   return (which === 'sys' ? Number(f[12]) : Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** switches: the process's voluntary and involuntary (preempted) context switches so far, from /proc/PID/status. */
+function switches(pid: number): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const read = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { voluntary: read('voluntary_ctxt_switches'), involuntary: read('nonvoluntary_ctxt_switches') };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, what: string, tries = 100): Promise<void> {
@@ -195,6 +202,7 @@ async function main(): Promise<void> {
     const tailPid = consumerPid;
     const before = cpuSeconds(server.pid!);
     const sysBefore = cpuSeconds(server.pid!, 'sys');
+    const switchesBefore = switches(server.pid!);
     const tailBefore = tailPid !== undefined ? cpuSeconds(tailPid) : 0;
     const started = Date.now();
     load.count(true);
@@ -203,11 +211,16 @@ async function main(): Promise<void> {
     const n = load.done() - counted;
     const serverUs = ((cpuSeconds(server.pid!) - before) * 1e6) / n;
     const serverSysUs = ((cpuSeconds(server.pid!, 'sys') - sysBefore) * 1e6) / n;
+    const switchesAfter = switches(server.pid!);
+    // Context switches of the serving process per 1,000 requests: waits (voluntary) and preemptions.
+    const perK = (d: number): number => +((d * 1000) / n).toFixed(1);
     const tailUs = tailPid !== undefined ? ((cpuSeconds(tailPid) - tailBefore) * 1e6) / n : undefined;
     load.stop();
     const rps = Math.round(n / ((Date.now() - started) / 1000));
     process.stdout.write(`${JSON.stringify({ variant, mixed: mixed === '' ? undefined : mixed,
-      ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+      ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1),
+      serverWaitsPerK: perK(switchesAfter.voluntary - switchesBefore.voluntary),
+      serverPreemptedPerK: perK(switchesAfter.involuntary - switchesBefore.involuntary), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
     server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
     await new Promise((r) => server.once('exit', r));
   } finally {
