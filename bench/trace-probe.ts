@@ -15,14 +15,15 @@
 // before hello is measured (64 KiB responses, then 1 MiB POSTs, each for a few seconds), so hello
 // is measured in a process that served mixed traffic (bench/README.md, nginx, "sixth session");
 // TRACE_PROBE_MIX=hello spends the same time on hello only (the control). TRACE_PROBE_SERVER_LOG:
-// a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS).
+// a file for the server's output (--trace-deopt in TRACE_PROBE_NODE_FLAGS). TRACE_PROBE_CAPTURE: a
+// file the drain variant appends the trace stream to.
 // TRACE_PROBE_SERVER_ROOT: a checkout whose build (bin/, dist/) serves instead of this one, to
 // compare two builds under the same probe. TRACE_PROBE_CALLGRIND=N: the server runs under
 // valgrind's callgrind, is sent N requests and stopped; the probe prints the instructions its whole
 // process ran (all threads). Two runs with different N give instructions per request, which the
 // machine's load does not move as it moves CPU time (bench/README.md, trace, "seventh session").
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +92,13 @@ function cpuSeconds(pid: number, which: 'all' | 'sys' = 'all'): number {
   return (which === 'sys' ? Number(f[12]) : Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** switches: the process's voluntary and involuntary (preempted) context switches so far, from /proc/PID/status. */
+function switches(pid: number): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const read = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { voluntary: read('voluntary_ctxt_switches'), involuntary: read('nonvoluntary_ctxt_switches') };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, what: string, tries = 100): Promise<void> {
@@ -148,7 +156,14 @@ async function main(): Promise<void> {
     const trace = { off: 'off', 'node-http': 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
       dashboard: `unix:${traceSock}` }[variant];
     if (trace === undefined) throw new Error(`unknown variant ${variant}`);
-    if (variant === 'drain') drain = createServer((s) => s.resume()).listen(traceSock);
+    // TRACE_PROBE_CAPTURE=FILE: the drain listener keeps what it reads (bench/dashboard-replay.ts feeds it to the dashboard's store).
+    const capture = process.env['TRACE_PROBE_CAPTURE'];
+    if (variant === 'drain') {
+      drain = createServer((s) => {
+        if (capture === undefined) s.resume();
+        else s.pipe(createWriteStream(capture, { flags: 'a' }));
+      }).listen(traceSock);
+    }
     if (variant === 'tail') {
       children.push(spawn('/bin/sh', ['-c', `exec '${process.execPath}' '${join(ROOT, 'bin', 'dualcgi')}' tail --json --listen 'unix:${traceSock}' >/dev/null 2>&1`]));
     }
@@ -212,6 +227,7 @@ async function main(): Promise<void> {
     const tailPid = consumerPid;
     const before = cpuSeconds(server.pid!);
     const sysBefore = cpuSeconds(server.pid!, 'sys');
+    const switchesBefore = switches(server.pid!);
     const tailBefore = tailPid !== undefined ? cpuSeconds(tailPid) : 0;
     const started = Date.now();
     load.count(true);
@@ -220,11 +236,16 @@ async function main(): Promise<void> {
     const n = load.done() - counted;
     const serverUs = ((cpuSeconds(server.pid!) - before) * 1e6) / n;
     const serverSysUs = ((cpuSeconds(server.pid!, 'sys') - sysBefore) * 1e6) / n;
+    const switchesAfter = switches(server.pid!);
+    // Context switches of the serving process per 1,000 requests: waits (voluntary) and preemptions.
+    const perK = (d: number): number => +((d * 1000) / n).toFixed(1);
     const tailUs = tailPid !== undefined ? ((cpuSeconds(tailPid) - tailBefore) * 1e6) / n : undefined;
     load.stop();
     const rps = Math.round(n / ((Date.now() - started) / 1000));
     process.stdout.write(`${JSON.stringify({ variant, mixed: mixed === '' ? undefined : mixed,
-      ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+      ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1),
+      serverWaitsPerK: perK(switchesAfter.voluntary - switchesBefore.voluntary),
+      serverPreemptedPerK: perK(switchesAfter.involuntary - switchesBefore.involuntary), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
     server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
     await new Promise((r) => server.once('exit', r));
   } finally {

@@ -79,10 +79,11 @@ function record(series: Series, w: HttpWorkload, r: WrkResult, all: WrkResult[],
 
 /**
  * measureWorkloads: a group per workload, filled over `rounds` interleaved rounds. Variants that
- * fail their check are skipped with the reason.
+ * fail their check are skipped with the reason. `settle`: awaited before each measured run (the
+ * trace suite waits there for its consumers to finish reading what the last run sent them).
  */
 export async function measureWorkloads(ctx: SuiteContext, suite: SuiteName, front: Front,
-  workloads: HttpWorkload[], watch?: CpuWatch): Promise<Group[]> {
+  workloads: HttpWorkload[], watch?: CpuWatch, settle?: () => Promise<void>): Promise<Group[]> {
   const { rounds, seconds, warmupSeconds } = ctx.options;
   const groups = new Map<string, Group>();
   const live = new Map<string, string[]>();
@@ -112,6 +113,7 @@ export async function measureWorkloads(ctx: SuiteContext, suite: SuiteName, fron
     for (const w of workloads) {
       for (const v of live.get(w.id)!) {
         const backendPid = watch?.backends.get(v);
+        await settle?.();
         const before = watch && backendPid !== undefined ? { backend: cpuSeconds(backendPid), front: cpuSeconds(watch.front) } : undefined;
         const res = await wrkOnce(ctx, front, v, w, seconds);
         const cpu = cpuRuns.get(`${w.id}\0${v}`)!;

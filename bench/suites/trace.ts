@@ -3,12 +3,13 @@
 // (src/trace/listener.ts), as `dualcgi tail --json > /dev/null` (a separate process) and as the
 // real `dualcgi dashboard`, running in a detached tmux session (when tmux is installed).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import * as path from 'node:path';
 import { repoRoot } from '../../test/e2e/fixtures/world';
 import { launch, mkdirp } from '../../test/e2e/harness/util';
 import { listenForTraces } from '../../src/trace/listener';
+import { cpuSeconds as allCpuSeconds } from '../lib/cpu';
 import { benchApp, startDualcgi, type Backend } from '../lib/backends';
 import { onCleanup } from '../lib/cleanup';
 import { emptyResult, type Suite, type SuiteContext } from '../lib/context';
@@ -39,9 +40,64 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** childTicks: CPU ticks of this process's reaped children (cutime + cstime): a wrk run's, once it has exited. */
+function childTicks(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[13]) + Number(f[14]);
+}
+
+/** idleTicks: the machine's idle (+ iowait), softirq and total ticks, all cores, from /proc/stat. */
+function idleTicks(): { idle: number; softirq: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: cpu[3]! + cpu[4]!, softirq: cpu[5]! + cpu[6]!, total: cpu.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+
+/** allTicks: utime + stime of every process now, by pid (who else took the machine during a run). */
+function allTicks(): Map<number, { name: string; ticks: number }> {
+  const out = new Map<number, { name: string; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(entry), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** others: the processes outside `mine` that used the most CPU between two allTicks, as `name pid ticks`. */
+function others(before: Map<number, { name: string; ticks: number }>, after: Map<number, { name: string; ticks: number }>, mine: Set<number>): string {
+  const used: Array<[string, number]> = [];
+  let total = 0;
+  for (const [pid, a] of after) {
+    if (mine.has(pid)) continue;
+    const d = a.ticks - (before.get(pid)?.ticks ?? 0);
+    if (d <= 0) continue;
+    total += d;
+    used.push([`${a.name}:${pid}`, d]);
+  }
+  used.sort((x, y) => y[1] - x[1]);
+  return `${total} ticks (${used.slice(0, 4).map(([n, d]) => `${n} ${d}`).join(', ')})`;
+}
+
+/** childrenPids: the direct children of `pid` (nginx's worker). */
+function childrenPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Running: the consumer process (tail or the dashboard), for its CPU time. */
 interface Tail {
   pid: number;
+  /** helper: a process that works for this one (the dashboard's tmux server, drawing its output). */
+  helper?: number;
   stop(): Promise<void>;
 }
 
@@ -86,8 +142,10 @@ async function startDashboard(world: string, sock: string): Promise<Tail | undef
     throw new Error(`the dashboard did not listen on ${sock}: ${readFileSync(path.join(dir, 'dashboard.log'), 'utf8').slice(-500)}`);
   }
   const pid = Number(tmux('list-panes', '-t', 'bench', '-F', '#{pane_pid}').trim());
+  const helper = Number(tmux('display-message', '-p', '-t', 'bench', '#{pid}').trim());
   return {
     pid,
+    helper,
     stop: async () => {
       off();
       await stop();
@@ -96,37 +154,97 @@ async function startDashboard(world: string, sock: string): Promise<Tail | undef
 }
 
 /**
+ * quiet: resolves once the consumers (tail, the dashboard) and this process (the in-process
+ * listener) have used no CPU for 200 ms, or after 15 s; logs how long that took when it was not at
+ * once. A consumer slower than its producer is still reading the last run's backlog when the next
+ * run starts: tail (~22 µs a request, read while the serving process keeps up to 8 MiB queued for
+ * it) was measured taking ~2.5 s of CPU, about half a core, during the next variant's 5 s run, and
+ * the next variant was always the dashboard's (bench/README, trace, "Seventh session").
+ */
+async function quiet(ctx: SuiteContext, consumers: number[]): Promise<void> {
+  const started = Date.now();
+  const sample = (): number => consumers.reduce((sum, pid) => sum + (cpuSeconds(pid) || 0), 0) * 1e6 +
+    process.cpuUsage().user + process.cpuUsage().system;
+  let last = sample();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = sample();
+    // A tick is 10 ms; this process's own timers and /proc reads take a little.
+    if (now - last < 5000) break;
+    last = now;
+    if (Date.now() - started > 15_000) {
+      ctx.log('trace: the consumers were still busy after 15 s; measuring anyway');
+      return;
+    }
+  }
+  const waited = Date.now() - started;
+  if (waited > 400) ctx.log(`trace: waited ${(waited / 1000).toFixed(1)} s for the consumers to finish the last run's backlog`);
+}
+
+/**
  * measureCpu: CPU per request, which a busy shared machine disturbs far less than req/s: for each
  * round and variant one more wrk run, with utime+stime of the serving process (and of tail, for
  * the tail variant) read from /proc before and after, divided by the requests wrk completed.
  */
 async function measureCpu(ctx: SuiteContext, url: (variant: string) => string, variants: string[], pids: number[],
-  consumers: Map<string, number>): Promise<Group> {
+  consumers: Map<string, Tail>, nginx: number): Promise<Group> {
   const c = ctx.options.connections;
   const group = createGroup('trace', 'hello-cpu', `CPU per request in the serving process (µs), hello, wrk -t1 -c${c}`,
     'µs/req', false, variants, [OFF]);
-  const consumerSamples = new Map<string, number[]>();
+  // Every process of the chain is accounted (nginx with its worker, wrk, the consumer and its tmux
+  // server), and how much of the machine stayed idle: is a ratio short of CPU, or of wakeups?
+  const extras = new Map<string, Map<string, number[]>>();
+  const note = (v: string, column: string, value: number): void => {
+    const byColumn = extras.get(v) ?? new Map<string, number[]>();
+    extras.set(v, byColumn);
+    const samples = byColumn.get(column) ?? [];
+    samples.push(value);
+    byColumn.set(column, samples);
+    seriesOf(group, v).extra[column] = median(samples);
+  };
   for (let r = 1; r <= ctx.options.rounds; r++) {
     for (let i = 0; i < variants.length; i++) {
       const v = variants[i]!;
       const consumer = consumers.get(v);
+      await quiet(ctx, [...consumers.values()].map((t) => t.pid));
       const before = cpuSeconds(pids[i]!);
-      const consumerBefore = consumer !== undefined ? cpuSeconds(consumer) : 0;
+      const consumerBefore = consumer !== undefined ? cpuSeconds(consumer.pid) : 0;
+      const helperBefore = consumer?.helper !== undefined ? cpuSeconds(consumer.helper) : 0;
+      const nginxBefore = allCpuSeconds(nginx);
+      const wrkBefore = childTicks();
+      const idleBefore = idleTicks();
+      const procsBefore = allTicks();
       const res = await runWrk({ url: url(v), connections: c, seconds: ctx.options.seconds, dir: ctx.world });
-      const us = ((cpuSeconds(pids[i]!) - before) * 1e6) / res.requests;
+      const perRequest = (seconds: number): number => (seconds * 1e6) / res.requests;
+      const us = perRequest(cpuSeconds(pids[i]!) - before);
+      const idleAfter = idleTicks();
+      const procsAfter = allTicks();
       const series = seriesOf(group, v);
       series.samples.push(us);
       series.errors += res.errors;
       let shown = `${us.toFixed(1)} µs/req`;
       if (consumer !== undefined) {
-        const consumerUs = ((cpuSeconds(consumer) - consumerBefore) * 1e6) / res.requests;
-        const samples = consumerSamples.get(v) ?? [];
-        samples.push(consumerUs);
-        consumerSamples.set(v, samples);
-        series.extra['listener µs/req'] = median(samples);
+        const consumerUs = perRequest(cpuSeconds(consumer.pid) - consumerBefore);
+        note(v, 'listener µs/req', consumerUs);
         shown += `, listener process ${consumerUs.toFixed(1)} µs/req`;
+        if (consumer.helper !== undefined) {
+          const helperUs = perRequest(cpuSeconds(consumer.helper) - helperBefore);
+          note(v, 'tmux µs/req', helperUs);
+          shown += `, tmux ${helperUs.toFixed(1)}`;
+        }
       }
-      ctx.log(`trace cpu round ${r}/${ctx.options.rounds} ${v}: ${shown}`);
+      const nginxUs = perRequest(allCpuSeconds(nginx) - nginxBefore);
+      const wrkUs = perRequest((childTicks() - wrkBefore) / (clockTicks || 100));
+      const totalTicks = Math.max(1, idleAfter.total - idleBefore.total);
+      const idle = (100 * (idleAfter.idle - idleBefore.idle)) / totalTicks;
+      const softirq = (100 * (idleAfter.softirq - idleBefore.softirq)) / totalTicks;
+      const mine = new Set([process.pid, pids[i]!, nginx, ...childrenPids(nginx), ...(consumer ? [consumer.pid, consumer.helper ?? 0] : [])]);
+      note(v, 'nginx µs/req', nginxUs);
+      note(v, 'wrk µs/req', wrkUs);
+      note(v, 'idle %', idle);
+      ctx.log(`trace cpu round ${r}/${ctx.options.rounds} ${v}: ${shown}, nginx ${nginxUs.toFixed(1)}, wrk ${wrkUs.toFixed(1)}, ` +
+        `${Math.round(res.rps)} req/s, machine idle ${idle.toFixed(1)}%, irq+softirq ${softirq.toFixed(1)}% of ${totalTicks} ticks, ` +
+        `others ${others(procsBefore, procsAfter, mine)}`);
     }
   }
   return group;
@@ -160,9 +278,9 @@ async function run(ctx: SuiteContext) {
     ...(dashboard ? [await startDualcgi(w, 'trace-dashboard', { app: hello, trace: `unix:${dashboardSock}` })] : []),
   ];
   const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : []), ...(dashboard ? [DASHBOARD] : [])];
-  const consumers = new Map<string, number>();
-  if (tail) consumers.set(TAIL, tail.pid);
-  if (dashboard) consumers.set(DASHBOARD, dashboard.pid);
+  const consumers = new Map<string, Tail>();
+  if (tail) consumers.set(TAIL, tail);
+  if (dashboard) consumers.set(DASHBOARD, dashboard);
   try {
     const front = await startFront(w, backends.map((b, i) => ({ ...b.upstream, name: labels[i]! })));
     try {
@@ -170,8 +288,8 @@ async function run(ctx: SuiteContext) {
       result.groups.push(...await measureWorkloads(ctx, 'trace', front, [{
         id: 'hello-c32', title: `tracing cost, hello through nginx, wrk -t1 -c${c}`, path: '/', connections: c, metric: 'rps',
         variants: labels, refs: [OFF], expect: (b) => b.toString('utf8') === 'Hello, World!\n',
-      }]));
-      const cpu = await measureCpu(ctx, (v) => front.url(v, '/'), labels, backends.map((b) => b.pid), consumers);
+      }], undefined, () => quiet(ctx, [...consumers.values()].map((t) => t.pid))));
+      const cpu = await measureCpu(ctx, (v) => front.url(v, '/'), labels, backends.map((b) => b.pid), consumers, front.server.pid);
       result.groups.push(cpu);
     } finally {
       await front.server.stop();

@@ -27,7 +27,7 @@ import { countPairs } from './record-event';
 import { endLine, startLine } from './request-events';
 import { headersFrom, noteItem, paramPairs, type RecordFrame, recordItem } from './wire-events';
 import {
-  CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, rebuildParams, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead,
+  CLOSE_FRAME_BYTES, CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, rebuildParams, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, type WireHead,
 } from './wire-format';
 import { READER_LIMITS, statusAt, WireSummary } from './wire-summary';
 
@@ -73,11 +73,14 @@ interface Req {
   paramsPrefix: number;
   paramsSuffix: number;
   /**
-   * spans: with summaries, where the request's frames are in this line (start, end, time: three
-   * numbers a frame) while it may still become one group; null once handed on. Its events are
-   * made only if asked for, by decoding a copy of those frames again (#group says why).
+   * spans: with summaries, where the request's frames start in this line while it may still
+   * become one group; null once handed on. Its events are made only if asked for, by decoding a
+   * copy of those frames again (#group says why). One number a frame: its end is in its head, its
+   * time found by walking the line from the first, whose time is spansTime (copySpans): a third
+   * of what a summary kept until a draw (bench/README, trace, "Seventh session").
    */
   spans: number[] | null;
+  spansTime: number;
   records: number;
   startAt: number;
 }
@@ -194,8 +197,8 @@ export class WireDecoder {
           this.#frameEnd = end;
           // The next DELTA frames change this stream (a copy: a line is not kept for its base).
           this.#paramsBase = Buffer.from(b.subarray(at + PARAMS_FRAME_BYTES, end));
-          this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
-            b.subarray(at + PARAMS_FRAME_BYTES, end), null, 0, 0);
+          this.#params(readU32(b, at + 2), readU32(b, at + 6), b[at + 10]! | (b[at + 11]! << 8), (b[at + 1]! & FrameFlag.masked) !== 0,
+            at + PARAMS_FRAME_BYTES, null, 0, 0);
           at = end;
           break;
         }
@@ -211,8 +214,8 @@ export class WireDecoder {
           const s = b.readUInt32LE(at + 16);
           // Without its base (none yet, or not the one it was made against) the request has no params.
           if (base !== null && p + s <= base.length) {
-            this.#params(b.readUInt32LE(at + 2), b.readUInt32LE(at + 6), b.readUInt16LE(at + 10), (b[at + 1]! & FrameFlag.masked) !== 0,
-              b.subarray(at + PARAMS_DELTA_FRAME_BYTES, end), base, p, s);
+            this.#params(readU32(b, at + 2), readU32(b, at + 6), b[at + 10]! | (b[at + 11]! << 8), (b[at + 1]! & FrameFlag.masked) !== 0,
+              at + PARAMS_DELTA_FRAME_BYTES, base, p, s);
           }
           at = end;
           break;
@@ -238,11 +241,12 @@ export class WireDecoder {
     const req: Req = {
       rid: `${this.#head.pid}-${rid}`, ridNumber: rid, conn, requestId, role: '', began: begin, held: null, started: false, startTime: 0,
       method: '', uri: '', url: '', mountPoint: '', ended: false, bytesIn: 0, bytesOut: 0, head: null, headMasked: false, headSeen: false,
-      status: 200, spans: null, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
+      status: 200, spans: null, spansTime: 0, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
       paramsBase: null, paramsPrefix: 0, paramsSuffix: 0,
     };
     if (begin && this.#summaries) {
       req.spans = [];
+      req.spansTime = this.#time;
       this.#open.push(req);
     }
     byId.set(requestId, req);
@@ -258,7 +262,7 @@ export class WireDecoder {
     const body = at + RECORD_FRAME_BYTES;
     const contentLength = (b[at + 14]! << 8) | b[at + 15]!;
     req.records++;
-    req.spans!.push(at, end, this.#time);
+    req.spans!.push(at);
     const dirIn = kind === FrameKind.recordIn;
     switch (type) {
       case RecordType.BeginRequest:
@@ -338,14 +342,18 @@ export class WireDecoder {
     }
   }
 
-  /** #params: a request's PARAMS stream: `bytes`, or (`base` not null) the base's first p bytes, `bytes` and its last s. */
-  #params(conn: number, rid: number, requestId: number, masked: boolean, bytes: Buffer, base: Buffer | null, p: number, s: number): void {
+  /**
+   * #params: a request's PARAMS stream: the frame's bytes from `from` to its end, or (`base` not
+   * null) the base's first p bytes, those and its last s. Offsets, not a view: a gathered request
+   * (nearly all) needs none.
+   */
+  #params(conn: number, rid: number, requestId: number, masked: boolean, from: number, base: Buffer | null, p: number, s: number): void {
     const req = this.#req(conn, requestId, rid, false);
     if (req === undefined) return;
     if (req.spans !== null) {
       // Gathered: the request counts as started; its method, uri and url are read when its summary is (WireSummary).
       if (req.started) return;
-      req.spans.push(this.#frameStart, this.#frameEnd, this.#time);
+      req.spans.push(this.#frameStart);
       req.started = true;
       req.startTime = this.#time;
       req.startAt = req.records;
@@ -360,6 +368,7 @@ export class WireDecoder {
       }
       return;
     }
+    const bytes = this.#bytes.subarray(from, this.#frameEnd);
     const own = base === null ? Buffer.from(bytes) : rebuildParams(base, p, bytes, s);
     this.#flushHeld(req, own);
     if (req.started) return;
@@ -408,12 +417,8 @@ export class WireDecoder {
     if (req.spans !== null && req.started) {
       const spans = req.spans;
       req.spans = null;
-      const head = this.#head;
-      const bytes = this.#bytes;
-      this.#onItem({
-        kind: 'group', group: new WireSummary(req, head, bytes, Math.floor(time), level, status, durationMs, aborted), bytes: EMPTY,
-        paramsBase: undefined, expand: () => redecode(head, copySpans(bytes, spans, req.paramsBase)),
-      });
+      // One object, the summary and its item (wire-summary.ts says why).
+      this.#onItem(new WireSummary(req, this.#head, this.#bytes, spans, expandSpans, Math.floor(time), level, status, durationMs, aborted));
       return;
     }
     this.#release(req);
@@ -455,7 +460,7 @@ export class WireDecoder {
     const spans = req.spans;
     if (spans === null) return;
     req.spans = null;
-    for (const item of redecode(this.#head, copySpans(this.#bytes, spans, req.paramsBase))) this.#onItem(item);
+    for (const item of redecode(this.#head, copySpans(this.#bytes, spans, req.spansTime, req.paramsBase))) this.#onItem(item);
   }
 
 }
@@ -463,29 +468,37 @@ export class WireDecoder {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * copySpans: a gathered request's frames (start, end, time triples) copied out of its line, each
- * after a TIME frame: decodable on their own. A DELTA frame is copied as the whole PARAMS frame it
- * stands for (`base`: the base it changes), since the decoder it goes to has no base.
+ * copySpans: a gathered request's frames (their starts in `bytes`) copied out of its line, each
+ * after a TIME frame with its time (`time` at the first, then as the line's TIME frames between
+ * them say): decodable on their own. A DELTA frame is copied as the whole PARAMS frame it stands
+ * for (`base`: the base it changes), since the decoder it goes to has no base. The frames were all
+ * decoded once (the line up to the last of them fits), so their heads can be trusted here.
  */
-function copySpans(bytes: Buffer, spans: number[], base: Buffer | null): Buffer {
+function copySpans(bytes: Buffer, spans: number[], time: number, base: Buffer | null): Buffer {
   let size = 0;
-  for (let i = 0; i < spans.length; i += 3) {
-    const start = spans[i]!;
-    size += TIME_FRAME_BYTES + (bytes[start] === FrameKind.paramsDelta ? deltaAsParamsBytes(bytes, start, base) : spans[i + 1]! - start);
+  for (const start of spans) {
+    size += TIME_FRAME_BYTES + (bytes[start] === FrameKind.paramsDelta ? deltaAsParamsBytes(bytes, start, base) : frameEnd(bytes, start) - start);
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < spans.length; i += 3) {
+  let walked = spans.length > 0 ? spans[0]! : 0;
+  for (const start of spans) {
+    // The time of this frame: the last TIME frame between the previous one and it.
+    while (walked < start) {
+      if (bytes[walked] === FrameKind.time) time = bytes.readDoubleLE(walked + 1);
+      walked = frameEnd(bytes, walked);
+    }
+    const end = frameEnd(bytes, start);
+    walked = end;
     out[at] = FrameKind.time;
-    out.writeDoubleLE(spans[i + 2]!, at + 1);
+    out.writeDoubleLE(time, at + 1);
     at += TIME_FRAME_BYTES;
-    const start = spans[i]!;
     if (bytes[start] !== FrameKind.paramsDelta) {
-      at += bytes.copy(out, at, start, spans[i + 1]!);
+      at += bytes.copy(out, at, start, end);
       continue;
     }
     if (base === null) continue;
-    const stream = rebuildParams(base, bytes.readUInt32LE(start + 12), bytes.subarray(start + PARAMS_DELTA_FRAME_BYTES, spans[i + 1]!),
+    const stream = rebuildParams(base, bytes.readUInt32LE(start + 12), bytes.subarray(start + PARAMS_DELTA_FRAME_BYTES, end),
       bytes.readUInt32LE(start + 16));
     out[at] = FrameKind.params;
     bytes.copy(out, at + 1, start + 1, start + 12); // flags, conn, rid, requestId
@@ -496,12 +509,31 @@ function copySpans(bytes: Buffer, spans: number[], base: Buffer | null): Buffer 
   return out;
 }
 
+/** frameEnd: where the frame at `at` ends (its head read as #frames reads it), or the end of `b` for a kind it does not know. */
+function frameEnd(b: Buffer, at: number): number {
+  switch (b[at]) {
+    case FrameKind.time: return at + TIME_FRAME_BYTES;
+    case FrameKind.recordIn:
+    case FrameKind.recordOut: return at + RECORD_FRAME_BYTES + b.readUInt32LE(at + 18);
+    case FrameKind.cont: return at + CONT_FRAME_BYTES + b.readUInt32LE(at + 6);
+    case FrameKind.params: return at + PARAMS_FRAME_BYTES + b.readUInt32LE(at + 12);
+    case FrameKind.close: return at + CLOSE_FRAME_BYTES;
+    case FrameKind.paramsDelta: return at + PARAMS_DELTA_FRAME_BYTES + b.readUInt32LE(at + 20);
+    default: return b.length;
+  }
+}
+
 /** deltaAsParamsBytes: the size of the PARAMS frame a DELTA frame at `start` stands for (0 without its base). */
 function deltaAsParamsBytes(bytes: Buffer, start: number, base: Buffer | null): number {
   if (base === null) return 0;
   return PARAMS_FRAME_BYTES + bytes.readUInt32LE(start + 12) + bytes.readUInt32LE(start + 20) + bytes.readUInt32LE(start + 16);
 }
 
+
+/** expandSpans: a gathered request's events, from its frames in a line (WireSummary#expand). */
+function expandSpans(head: WireHead, bytes: Buffer, spans: number[], time: number, base: Buffer | null): ReadItem[] {
+  return redecode(head, copySpans(bytes, spans, time, base));
+}
 
 /**
  * redecode: a gathered request's frames (copySpans) decoded on their own into its events; PARAMS

@@ -4,7 +4,8 @@
  */
 import { parseContentLength, resolveTarget } from '../cgi/request-head';
 import { decodeParamList } from '../fastcgi/param-list';
-import type { GroupSummary } from './group-scan';
+import type { GroupItem, GroupSummary } from './group-scan';
+import type { ReadItem } from './reader';
 import { rebuildParams, type WireHead } from './wire-format';
 
 /** READER_LIMITS: a reader shows what the serving process accepted; these only keep a hostile line bounded. */
@@ -30,6 +31,8 @@ export interface SummarySource {
   paramsBase: Buffer | null;
   paramsPrefix: number;
   paramsSuffix: number;
+  /** spansTime: the time of the request's first frame in the line. */
+  spansTime: number;
 }
 
 const STATUS_BYTES = Buffer.from('status:', 'latin1');
@@ -50,12 +53,32 @@ export function statusAt(b: Buffer, from: number, to: number): number {
   return status;
 }
 
+/** Target: a request's method and target as the serving process mapped them. */
+interface Target {
+  method: string;
+  uri: string;
+  url: string;
+  mountPoint: string;
+}
+
+/** Expander: a gathered request's events from its frames in a line (wire-decode.ts expandSpans; passed in, so the modules do not import each other). */
+export type Expander = (head: WireHead, bytes: Buffer, spans: number[], time: number, base: Buffer | null) => ReadItem[];
+
+const NO_TARGET: Target = { method: '', uri: '', url: '', mountPoint: '' };
+const EMPTY = Buffer.alloc(0);
+
 /**
- * WireSummary: a gathered request's summary (group-scan.ts GroupSummary); its method, uri, url
+ * WireSummary: a gathered request's summary (group-scan.ts GroupSummary) and the group item that
+ * hands it on (its `group` is itself, `expand()` decodes its frames again); its method, uri, url
  * and mount point are read from its PARAMS stream when first asked for: the dashboard asks only
- * for the requests it keeps (most are evicted before a draw: requests.ts #pending).
+ * for the requests it draws.
+ *
+ * One object per request, holding only what it needs (the line's frames, where its own are in
+ * them): the dashboard keeps up to a ring's worth of these between two draws, and what they held
+ * (a separate item, the expand closure and its context, the decoder's request record, a target
+ * object) was what its scavenges copied and promoted: bench/README, trace, "Seventh session".
  */
-export class WireSummary implements GroupSummary {
+export class WireSummary implements GroupSummary, GroupItem {
   level: number;
   time: number;
   pid: number;
@@ -64,30 +87,31 @@ export class WireSummary implements GroupSummary {
   conn: number;
   requestId: number;
   records: number;
-  hasStart = true;
   startAt: number;
-  startTime: number;
   role: string;
-  hasEnd = true;
-  endAt: number;
   endTime: number;
-  endLevel: number;
   status: number;
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
   aborted: boolean;
-  #bytes: Buffer | null;
+  #bytes: Buffer;
+  /** #spans: where the request's frames start in #bytes; #spansTime: the time of the first (wire-decode.ts copySpans). */
+  #spans: number[];
+  #spansTime: number;
   #at: number;
   #end: number;
   #base: Buffer | null;
   #prefix: number;
   #suffix: number;
   #head: WireHead;
-  #target = { method: '', uri: '', url: '', mountPoint: '' };
+  #expand: Expander;
+  /** #target: read from the params when first asked for (null until then). */
+  #target: Target | null = null;
   #msg = '';
 
-  constructor(req: SummarySource, head: WireHead, bytes: Buffer, endTime: number, level: number, status: number, durationMs: number, aborted: boolean) {
+  constructor(req: SummarySource, head: WireHead, bytes: Buffer, spans: number[], expand: Expander, endTime: number, level: number, status: number,
+    durationMs: number, aborted: boolean) {
     this.level = level;
     this.time = Math.floor(req.startTime);
     this.pid = head.pid;
@@ -97,37 +121,77 @@ export class WireSummary implements GroupSummary {
     this.requestId = req.requestId;
     this.records = req.records;
     this.startAt = req.startAt;
-    this.startTime = Math.floor(req.startTime);
     this.role = req.role;
-    this.endAt = req.records;
     this.endTime = endTime;
-    this.endLevel = level;
     this.status = status;
     this.bytesIn = req.bytesIn;
     this.bytesOut = req.bytesOut;
     this.durationMs = durationMs;
     this.aborted = aborted;
     this.#bytes = bytes;
+    this.#spans = spans;
+    this.#spansTime = req.spansTime;
     this.#at = req.paramsAt;
     this.#end = req.paramsEnd;
     this.#base = req.paramsBase;
     this.#prefix = req.paramsPrefix;
     this.#suffix = req.paramsSuffix;
     this.#head = head;
+    this.#expand = expand;
   }
 
-  #read(): { method: string; uri: string; url: string; mountPoint: string } {
-    const bytes = this.#bytes;
-    if (bytes !== null) {
-      this.#bytes = null;
-      const base = this.#base;
-      this.#base = null;
-      const mid = bytes.subarray(this.#at, this.#end);
-      const t = targetOf(base === null ? mid : rebuildParams(base, this.#prefix, mid, this.#suffix), this.#head);
-      if (t !== undefined) this.#target = t;
-      this.#msg = `${this.#target.method} ${this.#target.uri} ${this.aborted ? 'aborted' : this.status} ${this.durationMs.toFixed(1)}ms`;
-    }
-    return this.#target;
+  // GroupItem: the item is the summary.
+  get kind(): 'group' {
+    return 'group';
+  }
+
+  get group(): GroupSummary {
+    return this;
+  }
+
+  /** bytes: none (its events come from expand()). */
+  get bytes(): Buffer {
+    return EMPTY;
+  }
+
+  get paramsBase(): undefined {
+    return undefined;
+  }
+
+  /** expand: the request's events, decoded again from its frames (wire-decode.ts expandSpans). */
+  expand(): ReadItem[] {
+    return this.#expand(this.#head, this.#bytes, this.#spans, this.#spansTime, this.#base);
+  }
+
+  // The fields a gathered request always has the same way (start and end in the line).
+  get hasStart(): boolean {
+    return true;
+  }
+
+  get hasEnd(): boolean {
+    return true;
+  }
+
+  get startTime(): number {
+    return this.time;
+  }
+
+  get endAt(): number {
+    return this.records;
+  }
+
+  get endLevel(): number {
+    return this.level;
+  }
+
+  #read(): Target {
+    if (this.#target !== null) return this.#target;
+    const base = this.#base;
+    const mid = this.#bytes.subarray(this.#at, this.#end);
+    const t = targetOf(base === null ? mid : rebuildParams(base, this.#prefix, mid, this.#suffix), this.#head) ?? NO_TARGET;
+    this.#target = t;
+    this.#msg = `${t.method} ${t.uri} ${this.aborted ? 'aborted' : this.status} ${this.durationMs.toFixed(1)}ms`;
+    return t;
   }
 
   get msg(): string {
@@ -153,7 +217,7 @@ export class WireSummary implements GroupSummary {
 }
 
 /** targetOf: a PARAMS stream's method and request target as the serving process mapped them; undefined when it did not start the request. */
-function targetOf(bytes: Buffer, head: WireHead): { method: string; uri: string; url: string; mountPoint: string } | undefined {
+function targetOf(bytes: Buffer, head: WireHead): Target | undefined {
   try {
     const list = decodeParamList(bytes, READER_LIMITS);
     const method = list.get('REQUEST_METHOD');

@@ -18,7 +18,8 @@ import { request as wireRequest, respond as wireRespond } from '../trace/wire-fi
 
 /** whole: an entry's fields, its lists (read when asked for) included. */
 function whole(e: RequestEntry): Record<string, unknown> {
-  return { ...e, records: e.records, recordsOmitted: e.recordsOmitted, params: e.params, headers: e.headers };
+  return { ...e, method: e.method, uri: e.uri, url: e.url, mountPoint: e.mountPoint, records: e.records, recordsOmitted: e.recordsOmitted, params: e.params,
+    headers: e.headers };
 }
 
 function helloLine(rid: string, uri: string): string {
@@ -384,6 +385,36 @@ describe('ProcessTable', () => {
 });
 
 describe('DashboardStore fed wire lines (the FastCGI traffic a worker mirrors: trace/wire-mirror.ts)', () => {
+  it('a stream of wire requests larger than the ring between two reads: the last ones kept in order, their method and uri read when asked for', () => {
+    const m = new WireMirror();
+    const store = new DashboardStore({ maxRequests: 10 });
+    const reader = new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i, 1000), { summaries: true });
+    for (let line = 0; line < 3; line++) {
+      for (let k = 1; k <= 15; k++) {
+        wireRequest(m, 1 + (k % 3), line * 15 + k, 1);
+        wireRespond(m, 1 + (k % 3), line * 15 + k, 1);
+      }
+      reader.push(wireLine(m.take(), 77, 'fcgi')); // 45 requests in three lines, nothing read in between
+    }
+    const kept = store.requests.all();
+    assert.deepEqual(kept.map((e) => e.rid), Array.from({ length: 10 }, (_, k) => `77-${36 + k}`));
+    assert.deepEqual(kept.map((e) => e.seq), [...kept.map((e) => e.seq)].sort((a, b) => a - b));
+    for (const e of kept) {
+      assert.deepEqual([e.method, e.uri, e.url, e.status, e.records.length], ['POST', '/app/things?x=1', '/things?x=1', 404, 7], e.rid);
+    }
+    assert.equal(store.stats.snapshot(1000).total, 45);
+    for (const rid of ['77-1', '77-30', '77-35', '77-40']) {
+      reader.push(ndjson([{ ev: 'app.log', level: 30, time: 1, pid: 77, rid, msg: 'late' } as unknown as TraceEvent]));
+    }
+    assert.equal(store.requests.dropped, 3, 'late events of requests pushed out unseen are dropped, not resurrected');
+    assert.equal(store.requests.get('77-40')!.logs.length, 1);
+    // A later event that sets the method of an entry whose method was not read yet wins.
+    const later = store.requests.get('77-41')!;
+    store.ingest(item({ ev: 'request.start', level: 30, time: 2, pid: 77, rid: '77-41', mode: 'fcgi', requestId: 1, method: 'GET', uri: '/again',
+      url: '/again', mountPoint: '', role: 'RESPONDER', params: [] } as unknown as TraceEvent), 1000);
+    assert.deepEqual([later.method, later.uri, later.url], ['GET', '/again', '/again']);
+  });
+
   it('keeps a request of one line as an entry, its records, params and headers read when opened, as fed event by event', () => {
     const m = new WireMirror();
     wireRequest(m, 1, 31, 1);

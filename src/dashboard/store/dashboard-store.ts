@@ -56,7 +56,7 @@ export class DashboardStore {
     this.version++;
     if (item.kind === 'group') {
       const g = item.group;
-      if (!this.requests.group(g, item.bytes, item.paramsBase, item.expand)) {
+      if (!this.requests.group(item)) {
         if (item.expand !== undefined) for (const i of item.expand()) this.ingest(i, now);
         else readLine(item.bytes.toString('utf8'), (i) => this.ingest(i, now), { base: item.paramsBase });
         return;

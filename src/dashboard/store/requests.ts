@@ -2,7 +2,7 @@ import { boundEvent, Limits, num, optNum, optStr, pairs, str } from './fields';
 import { Ring } from './ring';
 import type { RecordEvent } from '../../trace/events';
 import { expandGroup, type ParamsBaseRef } from '../../trace/group-expand';
-import type { GroupSummary } from '../../trace/group-scan';
+import type { GroupItem, GroupSummary } from '../../trace/group-scan';
 import type { ReadItem } from '../../trace/reader';
 
 /** EMPTY_LINE: the line of a request decoded from wire frames (it has none: its events are made from them). */
@@ -44,10 +44,12 @@ export class RequestEntry {
   requestId: number;
   firstSeen: number;
   startTime: number | undefined = undefined;
-  method = '';
-  uri = '';
-  url = '';
-  mountPoint = '';
+  #method = '';
+  #uri = '';
+  #url = '';
+  #mountPoint = '';
+  /** #from: a summary its method, uri, url and mount point are still to be taken from (target()). */
+  #from: GroupSummary | undefined = undefined;
   role = '';
   status: number | undefined = undefined;
   bytesIn = 0;
@@ -78,6 +80,65 @@ export class RequestEntry {
     this.mode = mode;
     this.requestId = requestId;
     this.firstSeen = firstSeen;
+  }
+
+  /**
+   * target: take method, uri, url and mount point from `g`; `later`: when first asked for (a wire
+   * summary decodes its params for them). A scanned line's summary is taken now: its strings are
+   * slices of the line's text, which it would keep alive.
+   */
+  target(g: GroupSummary, later: boolean): void {
+    this.#from = g;
+    if (!later) this.#take();
+  }
+
+  #take(): void {
+    const g = this.#from!;
+    this.#from = undefined;
+    this.#method = own(str(g.method, '', 40));
+    this.#uri = own(str(g.uri));
+    this.#url = own(str(g.url));
+    this.#mountPoint = own(str(g.mountPoint));
+  }
+
+  get method(): string {
+    if (this.#from !== undefined) this.#take();
+    return this.#method;
+  }
+
+  set method(value: string) {
+    if (this.#from !== undefined) this.#take();
+    this.#method = value;
+  }
+
+  get uri(): string {
+    if (this.#from !== undefined) this.#take();
+    return this.#uri;
+  }
+
+  set uri(value: string) {
+    if (this.#from !== undefined) this.#take();
+    this.#uri = value;
+  }
+
+  get url(): string {
+    if (this.#from !== undefined) this.#take();
+    return this.#url;
+  }
+
+  set url(value: string) {
+    if (this.#from !== undefined) this.#take();
+    this.#url = value;
+  }
+
+  get mountPoint(): string {
+    if (this.#from !== undefined) this.#take();
+    return this.#mountPoint;
+  }
+
+  set mountPoint(value: string) {
+    if (this.#from !== undefined) this.#take();
+    this.#mountPoint = value;
   }
 
   /** unread: the grouped line this entry's records, params and headers are still to be read from. */
@@ -222,18 +283,23 @@ export class RequestStore {
   #dropped = 0;
   /**
    * #pending: whole requests (group()) not made into entries yet, in arrival order: made when the
-   * store is next read (any method but group()), the oldest skipped when more than the ring holds
-   * came in between (#settle). Under a stream of requests the list is drawn at most 5 times a
-   * second while thousands arrive, and most would be evicted before any draw saw them: making an
-   * entry of each (the entry, its place in three maps, its line copied) was ~2 µs of the
-   * dashboard's CPU per traced hello request and most of what its young generation kept (bench/
-   * trace suite `listener µs/req`, bench/README "Fourth round").
+   * store is next read (any method but group()); a ring as large as the request ring, so a request
+   * pushed out of it before any read is only remembered as evicted (#skip). Under a stream of
+   * requests the list is drawn at most 5 times a second while thousands arrive, and most would be
+   * evicted before any draw saw them: making an entry of each (the entry, its place in three maps,
+   * its line copied) was ~2 µs of the dashboard's CPU per traced hello request and most of what
+   * its young generation kept (bench/README, trace, "Fourth round"). The ring keeps the items as
+   * they came (for a wire request one object: wire-summary.ts) and no more of them than the ring
+   * can show: what survives a scavenge between two draws (bench/README, trace, "Seventh session").
    */
-  #pending: Array<{ g: GroupSummary; bytes: Buffer; paramsBase: ParamsBaseRef | undefined; expand: (() => ReadItem[]) | undefined }> = [];
+  #pending: Array<GroupItem | undefined>;
+  #pendingStart = 0;
+  #pendingSize = 0;
 
   constructor(options: RequestStoreOptions = {}) {
     const max = options.maxRequests ?? 1000;
     this.#ring = new Ring(max);
+    this.#pending = new Array<GroupItem | undefined>(max).fill(undefined);
     this.#evicted = new Ring(Math.max(max, 100));
     this.#maxRecords = options.maxRecords ?? 400;
     this.#maxLogs = options.maxLogs ?? 200;
@@ -325,51 +391,61 @@ export class RequestStore {
    * group: a whole request in one grouped line (its start and its end; group-scan.ts), seen for the
    * first time: true when taken, to become an entry as start(), end() and record() would have made
    * it from the line's events, with the line (its UTF-8 bytes) kept to be read when its lists are
-   * asked for (#fill). The entry is made when the store is next read (#pending says why); `bytes`
-   * must stay as they are until then (the dashboard's are socket reads, never reused). false when
-   * the line is not such a request: the caller hands on its events one by one.
+   * asked for (#fill), or for a request decoded from wire frames, its `expand()`. The entry is made
+   * when the store is next read (#pending says why); the item must stay as it is until then (the
+   * dashboard's bytes are socket reads, never reused). false when the line is not such a request:
+   * the caller hands on its events one by one.
    */
-  group(g: GroupSummary, bytes: Buffer, paramsBase?: ParamsBaseRef, expand?: () => ReadItem[]): boolean {
+  group(item: GroupItem): boolean {
+    const g = item.group;
     const rid = g.rid;
     if (!g.hasStart || !g.hasEnd || rid === '' || rid.length > 100 || this.#byRid.has(rid) || this.#evictedSet.has(rid)) return false;
     const pending = this.#pending;
-    pending.push({ g, bytes, paramsBase, expand });
-    // Bounded: past twice the ring, the oldest are skipped now (the newer ones would evict them).
-    const capacity = this.#ring.capacity;
-    if (pending.length >= 2 * capacity) {
-      const skip = pending.length - capacity;
-      for (let i = 0; i < skip; i++) this.#skip(pending[i]!.g.rid);
-      pending.splice(0, skip);
+    const capacity = pending.length;
+    if (this.#pendingSize < capacity) {
+      pending[(this.#pendingStart + this.#pendingSize) % capacity] = item;
+      this.#pendingSize++;
+      return true;
     }
+    // Full: the oldest would be evicted by the newer ones before it was ever seen.
+    const oldest = pending[this.#pendingStart]!;
+    pending[this.#pendingStart] = item;
+    this.#pendingStart = (this.#pendingStart + 1) % capacity;
+    this.#skip(oldest.group.rid);
     return true;
   }
 
   /**
-   * #settle: the pending requests made into entries, in order; those the later ones would evict at
-   * once are only remembered as evicted (late events for them are dropped, as for any evicted one).
-   * A rid met twice (a second whole line for a request already kept) is dropped.
+   * #settle: the pending requests made into entries, in order. A rid met twice (a second whole line
+   * for a request already kept) is dropped.
    */
   #settle(): void {
+    const size = this.#pendingSize;
+    if (size === 0) return;
     const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    const skip = pending.length - this.#ring.capacity;
-    for (let i = 0; i < pending.length; i++) {
-      const { g, bytes, paramsBase, expand } = pending[i]!;
-      if (this.#byRid.has(g.rid) || this.#evictedSet.has(g.rid)) this.#dropped++;
-      else if (i < skip) this.#skip(g.rid);
-      else this.#enter(g, bytes, paramsBase, expand);
+    const capacity = pending.length;
+    const start = this.#pendingStart;
+    this.#pendingSize = 0;
+    this.#pendingStart = 0;
+    for (let i = 0; i < size; i++) {
+      const at = (start + i) % capacity;
+      const item = pending[at]!;
+      pending[at] = undefined;
+      const rid = item.group.rid;
+      if (this.#byRid.has(rid) || this.#evictedSet.has(rid)) this.#dropped++;
+      else this.#enter(item);
     }
   }
 
-  /** #skip: a pending request that is evicted before it was made into an entry. */
+  /** #skip: a pending request that is evicted before it was made into an entry (never in #byRid: group() checked). */
   #skip(rid: string): void {
     this.#seq++;
-    this.#forget(own(rid));
+    this.#evict(own(rid));
   }
 
   /** #enter: a pending request made into an entry. */
-  #enter(g: GroupSummary, bytes: Buffer, paramsBase: ParamsBaseRef | undefined, expand: (() => ReadItem[]) | undefined): void {
+  #enter(item: GroupItem): void {
+    const g = item.group;
     const rid = g.rid;
     const entry = new RequestEntry(own(rid), ++this.#seq, g.pid, own(str(g.mode, '', 10)), g.requestId, g.time);
     this.#byRid.set(rid, entry);
@@ -377,10 +453,9 @@ export class RequestStore {
     if (evicted) this.#forget(evicted.rid);
     if (g.records > 0) this.#rememberKey(`${g.pid}:${g.conn}:${g.requestId}`, rid);
     entry.startTime = g.startTime;
-    entry.method = own(str(g.method, '', 40));
-    entry.uri = own(str(g.uri));
-    entry.url = own(str(g.url));
-    entry.mountPoint = own(str(g.mountPoint));
+    // Method, uri, url and mount point are read from the summary when first asked for: most
+    // entries are evicted before a draw shows them (a wire summary decodes its params for them).
+    entry.target(g, item.expand !== undefined);
     entry.role = own(str(g.role, '', 40));
     entry.status = g.status;
     entry.bytesIn = g.bytesIn;
@@ -390,15 +465,16 @@ export class RequestStore {
     entry.aborted = g.aborted;
     entry.done = true;
     entry.version += g.records + 2; // as one change per event
-    if (expand !== undefined) {
+    if (item.expand !== undefined) {
       // Decoded from wire frames (trace/wire-decode.ts): its events are made when first asked for.
-      entry.defer(EMPTY_LINE, undefined, (e) => this.#fillItems(e, expand()));
+      entry.defer(EMPTY_LINE, undefined, (e) => this.#fillItems(e, item.expand!()));
       return;
     }
     // Kept as a copy: a view would keep the whole socket read alive (up to ~64 KiB per request).
+    const bytes = item.bytes;
     const kept = Buffer.allocUnsafe(bytes.length);
     bytes.copy(kept, 0);
-    entry.defer(kept, paramsBase, this.#fill);
+    entry.defer(kept, item.paramsBase, this.#fill);
   }
 
   /**
@@ -456,7 +532,9 @@ export class RequestStore {
   }
 
   clear(): void {
-    this.#pending = [];
+    this.#pending.fill(undefined);
+    this.#pendingStart = 0;
+    this.#pendingSize = 0;
     this.#ring.clear();
     this.#byRid.clear();
     this.#byConnId.clear();
@@ -508,6 +586,11 @@ export class RequestStore {
 
   #forget(rid: string): void {
     this.#byRid.delete(rid);
+    this.#evict(rid);
+  }
+
+  /** #evict: remembered as evicted (late events for it are dropped), among the last ones so. */
+  #evict(rid: string): void {
     const old = this.#evicted.push(rid);
     if (old !== undefined) this.#evictedSet.delete(old);
     this.#evictedSet.add(rid);
