@@ -2,6 +2,7 @@ import type { ParamLookup, Params } from '../cgi/params';
 import { forEachPair, pairLength, pairTruncated } from '../protocol/pairs';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
+import { ParamsMemo } from './param-memo';
 
 /**
  * ParamList: one request's PARAMS as two arrays, names and values in the order they came; the
@@ -71,6 +72,9 @@ const firstIndex = new Int32Array(NAME_CACHE_SIZE);
 /** decodeStamp: this decode's number (wraps; a stale match only makes `duplicates` true, which is safe). */
 let decodeStamp = 0;
 
+/** memo: the last stream decoded in full (param-memo.ts). */
+const memo = new ParamsMemo();
+
 /** sizeHint: how many names the last stream had (the next one is sized for it). */
 let sizeHint = 32;
 
@@ -118,8 +122,12 @@ function intern(s: string): string {
  * Throws FCGI_ERR_TRUNCATED_PAIR (ProtocolError) for bytes that end inside a pair.
  */
 export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamList {
+  // The last stream again but for some values (nginx: REMOTE_PORT): param-memo.ts.
+  const recalled = memo.recall(buf, limits);
+  if (recalled !== null) return new ParamList(memo.names, recalled);
   const end = buf.length;
   if (end > WHOLE_TEXT_LIMIT) {
+    memo.forget();
     const names: string[] = [];
     const values: string[] = [];
     let count = 0;
@@ -140,6 +148,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
   let unsure = false;
   let count = 0;
   let offset = 0;
+  const remember = memo.begin(buf, limits);
   while (offset < end) {
     const nameLength = pairLength(buf, offset, end, 'name length');
     offset += buf[offset]! > 127 ? 4 : 1;
@@ -160,11 +169,13 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
           names = grown(names);
           values = grown(values);
         }
+        at = n;
         names[n] = name;
         values[n++] = value;
       } else {
         values[at] = value;
       }
+      if (remember) memo.pair(nameEnd, valueEnd, at);
       offset = valueEnd;
       continue;
     }
@@ -193,6 +204,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     }
     if (stamps[slot] === stamp) {
       values[firstIndex[slot]!] = value; // a duplicate: the last value wins, in the first place
+      if (remember) memo.pair(nameEnd, valueEnd, firstIndex[slot]!);
     } else {
       stamps[slot] = stamp;
       firstIndex[slot] = n;
@@ -200,6 +212,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
         names = grown(names);
         values = grown(values);
       }
+      if (remember) memo.pair(nameEnd, valueEnd, n);
       names[n] = cached;
       values[n++] = value;
     }
@@ -210,7 +223,8 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     values.length = n;
   }
   sizeHint = n > 8 ? n : 8;
-  if (unsure) return merged(names, values);
+  if (unsure) return merged(names, values); // not remembered: begin() forgot the last stream
+  if (remember) memo.end(end, names, values);
   return new ParamList(names, values);
 }
 
