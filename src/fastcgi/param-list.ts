@@ -19,11 +19,18 @@ export class ParamList implements ParamLookup {
   /** names: each name once, where it first came; values: each name's last value (Map semantics). */
   readonly names: string[];
   readonly values: string[];
+  /**
+   * remembered: this stream is the one param-memo.ts holds (decoded in full and kept, or recalled):
+   * the next request's list may share its names and values. The head mapping keeps its head
+   * only for such a list (handlers/head-memo.ts).
+   */
+  readonly remembered: boolean;
   #map: Params | null = null;
 
-  constructor(names: string[], values: string[]) {
+  constructor(names: string[], values: string[], remembered = false) {
     this.names = names;
     this.values = values;
+    this.remembered = remembered;
   }
 
   /** get: the value of `name` (the last duplicate's, as in the Map). */
@@ -124,7 +131,7 @@ function intern(s: string): string {
 export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamList {
   // The last stream again but for some values (nginx: REMOTE_PORT): param-memo.ts.
   const recalled = memo.recall(buf, limits);
-  if (recalled !== null) return new ParamList(memo.names, recalled);
+  if (recalled !== null) return new ParamList(memo.names, recalled, true);
   const end = buf.length;
   if (end > WHOLE_TEXT_LIMIT) {
     memo.forget();
@@ -224,8 +231,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
   }
   sizeHint = n > 8 ? n : 8;
   if (unsure) return merged(names, values); // not remembered: begin() forgot the last stream
-  if (remember) memo.end(end, names, values);
-  return new ParamList(names, values);
+  return new ParamList(names, values, remember && memo.end(end, names, values));
 }
 
 /**

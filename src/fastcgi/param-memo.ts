@@ -8,7 +8,10 @@ import type { ConnectionLimits } from './limits';
  * next to the remembered one and compared four bytes at a time; if every differing byte lies
  * inside a value, the remembered values are copied and only the changed ones are sliced out.
  * Anything else (another length, a changed name or length byte, other limits) returns null and the
- * caller decodes in full, which records the new stream here.
+ * caller decodes in full, which records the new stream here if it has the length of the stream
+ * before it: streams of changing lengths (mixed traffic) are not copied and recorded for nothing
+ * (that cost ~0.3 us per decode and head when every stream missed; bench/README.md, nginx,
+ * "seventh session").
  *
  * Speed: bench/README.md, nginx, "seventh session".
  */
@@ -36,6 +39,9 @@ export class ParamsMemo {
   #nextWords = new Float64Array(this.#next.buffer);
   /** #length: the remembered stream's byte length; -1 when nothing is remembered. */
   #length = -1;
+  /** #lastLength: the length of the last stream asked about; #again: the one before had the same. */
+  #lastLength = -1;
+  #again = false;
   #limits: ConnectionLimits | null = null;
   #pairs = 0;
   /** Per pair of the remembered stream: where its value's bytes are, and the list index it set. */
@@ -56,6 +62,8 @@ export class ParamsMemo {
    */
   recall(buf: Buffer, limits: ConnectionLimits): string[] | null {
     const length = buf.length;
+    this.#again = length === this.#lastLength;
+    this.#lastLength = length;
     if (length !== this.#length || limits !== this.#limits) return null;
     const next = this.#next;
     const bytes = this.#bytes;
@@ -95,11 +103,14 @@ export class ParamsMemo {
     return values;
   }
 
-  /** begin: a full decode of `buf` starts; false when it is not to be remembered (too long). */
+  /**
+   * begin: a full decode of `buf` (just given to recall) starts; false when it is not to be
+   * remembered: too long, or not the length of the stream before it.
+   */
   begin(buf: Buffer, limits: ConnectionLimits): boolean {
     this.#length = -1;
     const length = buf.length;
-    if (length > MEMO_MAX_BYTES) return false;
+    if (length > MEMO_MAX_BYTES || !this.#again) return false;
     const bytes = this.#bytes;
     bytes.set(buf);
     for (let i = length; (i & 7) !== 0; i++) bytes[i] = 0;
@@ -117,10 +128,10 @@ export class ParamsMemo {
     this.#slot[p] = slot;
   }
 
-  /** end: the decode of the stream begun is complete with these lists (which it hands out). */
-  end(length: number, names: string[], values: string[]): void {
+  /** end: the decode of the stream begun is complete with these lists (which it hands out); true if remembered. */
+  end(length: number, names: string[], values: string[]): boolean {
     const pairs = this.#pairs;
-    if (pairs > MEMO_MAX_PAIRS || pairs === 0) return;
+    if (pairs > MEMO_MAX_PAIRS || pairs === 0) return false;
     // Which pairs set their index last: walk back, marking indexes seen (#changed as scratch).
     const seen = this.#changed;
     seen.fill(0, 0, names.length);
@@ -132,6 +143,7 @@ export class ParamsMemo {
     this.names = names;
     this.#values = values;
     this.#length = length;
+    return true;
   }
 
   /** forget: remember nothing (a decode that could not be recorded, or tests). */

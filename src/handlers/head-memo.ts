@@ -1,10 +1,14 @@
 import type { ParamLookup } from '../cgi/params';
 import { createRequestHead, parsePort, type RequestHead, type RequestHeadOptions } from '../cgi/request-head';
 
-/** ParamColumns: params as two parallel lists, names and values (fastcgi/param-list.ts's ParamList). */
+/**
+ * ParamColumns: params as two parallel lists, names and values (fastcgi/param-list.ts's ParamList);
+ * `remembered`: the next request's list may share these (fastcgi/param-memo.ts).
+ */
 interface ParamColumns {
   readonly names: readonly string[];
   readonly values: readonly string[];
+  readonly remembered: boolean;
 }
 
 /**
@@ -13,7 +17,8 @@ interface ParamColumns {
  * same names list with the same value strings (fastcgi/param-memo.ts): the head is then the last
  * one with another remotePort, and is copied instead of mapped again (the mapping was ~0.45 us of
  * a hello request; bench/README.md, nginx, "seventh session"). Params of any other kind (a Map,
- * CGI), other options, or any other value changed: createRequestHead, remembered for next time.
+ * CGI), other options, or any other value changed: createRequestHead, remembered for next time
+ * when the decoder remembered the list.
  */
 export function requestHeadOf(params: ParamLookup, options: RequestHeadOptions): RequestHead {
   const columns = params as Partial<ParamColumns>;
@@ -25,6 +30,9 @@ export function requestHeadOf(params: ParamLookup, options: RequestHeadOptions):
     if (head !== null) return head;
   }
   const head = createRequestHead(params, options);
+  // Kept only when it can be asked for again: copying it for every request of mixed traffic
+  // cost more than the mapping it could save.
+  if (columns.remembered !== true) return head;
   lastNames = names;
   lastValues = values;
   lastOptions = options;

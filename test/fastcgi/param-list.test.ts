@@ -106,9 +106,15 @@ function listOf(list: ReturnType<typeof decodeParamList>): Array<[string, string
 
 describe('decodeParamList: the last stream remembered (param-memo.ts)', () => {
   it('recalls a stream that differs from the last one only inside values, and slices just those', () => {
+    // A stream is remembered when the one before it had its length (param-memo.ts, begin).
+    decodeParamList(encodePairs(nginxLike('4000')), limits);
+    const other = decodeParamList(encodePairs(nginxLike('40001')), limits);
+    assert.equal(other.remembered, false, 'after another length: not remembered');
     const first = decodeParamList(encodePairs(nginxLike('40001')), limits);
+    assert.equal(first.remembered, true);
     const second = decodeParamList(encodePairs(nginxLike('40002')), limits);
     assert.equal(second.names, first.names, 'recalled: the names list is shared');
+    assert.equal(second.remembered, true);
     assert.notEqual(second.values, first.values, 'never the values list');
     assert.deepEqual(listOf(second), [...mapOf(nginxLike('40002'))]);
     assert.deepEqual(listOf(first), [...mapOf(nginxLike('40001'))], 'the earlier list is unchanged');
@@ -131,6 +137,15 @@ describe('decodeParamList: the last stream remembered (param-memo.ts)', () => {
     assert.deepEqual(listOf(list), [...mapOf(b)]);
   });
 
+  it('does not remember streams whose length changes from one to the next (mixed traffic)', () => {
+    for (let i = 0; i < 6; i++) {
+      const pairs = nginxLike('40001', [['HTTP_X', 'x'.repeat(i % 3)]]);
+      const list = decodeParamList(encodePairs(pairs), limits);
+      assert.equal(list.remembered, false);
+      assert.deepEqual(listOf(list), [...mapOf(pairs)]);
+    }
+  });
+
   it('decodes in full when a name or a length changes, whatever the total length', () => {
     decodeParamList(encodePairs([['HTTP_A', '12'], ['HTTP_B', '3']]), limits);
     const moved = decodeParamList(encodePairs([['HTTP_A', '1'], ['HTTP_B', '23']]), limits);
@@ -146,6 +161,7 @@ describe('decodeParamList: the last stream remembered (param-memo.ts)', () => {
     // whole word whatever the offset. Zeros, then the same word with its top byte 0x80 (-0).
     const zeros = '\0'.repeat(24);
     const pairs = (value: string): Array<[string, string]> => [['HTTP_A', 'x'], ['HTTP_B', value], ['HTTP_C', 'y']];
+    decodeParamList(encodePairs(pairs(zeros)), limits);
     const first = decodeParamList(encodePairs(pairs(zeros)), limits);
     const valueAt = 2 + 6 + 1 + 2 + 6; // HTTP_B's value
     const word = Math.ceil(valueAt / 8) * 8;
