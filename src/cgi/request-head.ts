@@ -53,9 +53,9 @@ export function createRequestHead(params: ParamLookup, options: RequestHeadOptio
     contentLength,
     https: isHttps(params),
     remoteAddress: params.get('REMOTE_ADDR') ?? '',
-    remotePort: toPort(params.get('REMOTE_PORT')),
+    remotePort: parsePort(params.get('REMOTE_PORT')),
     localAddress: params.get('SERVER_ADDR') ?? '',
-    localPort: toPort(params.get('SERVER_PORT')),
+    localPort: parsePort(params.get('SERVER_PORT')),
     httpVersion: parseHttpVersion(params.get('SERVER_PROTOCOL')),
   };
 }
@@ -196,7 +196,8 @@ function isHttps(params: ParamLookup): boolean {
   return params.get('REQUEST_SCHEME')?.toLowerCase() === 'https';
 }
 
-function toPort(value: string | undefined): number {
+/** parsePort: REMOTE_PORT or SERVER_PORT as a port number (0 when it is not one). */
+export function parsePort(value: string | undefined): number {
   // Plain digits (every web server's REMOTE_PORT and SERVER_PORT) read by hand: Number() of a
   // fresh string was 0.7% of micro.js fcgi; alone, two calls 60-80 -> 40-50 ns. Anything else
   // ('', ' 80', '0x50') keeps Number()'s reading.

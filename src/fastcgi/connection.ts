@@ -138,6 +138,14 @@ class RequestTable {
 export class Connection implements RequestTransport {
   readonly id = nextConnectionId++;
   readonly socket: Socket;
+  /**
+   * lastActive, idleBytes: kept by FastCGIServer (server.ts): when this connection was accepted or
+   * last began a request (Date.now()), and socket.bytesRead when it last became idle. Fields, not
+   * the server's WeakMaps: two WeakMap sets per request were ~0.15 us of a hello request
+   * (bench/README.md, nginx, "seventh session").
+   */
+  lastActive = 0;
+  idleBytes = 0;
   #ctx: ResponderContext;
   #decoder: RecordDecoder;
   #requests = new RequestTable();

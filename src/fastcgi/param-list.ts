@@ -2,6 +2,7 @@ import type { ParamLookup, Params } from '../cgi/params';
 import { forEachPair, pairLength, pairTruncated } from '../protocol/pairs';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
+import { ParamsMemo } from './param-memo';
 
 /**
  * ParamList: one request's PARAMS as two arrays, names and values in the order they came; the
@@ -18,11 +19,18 @@ export class ParamList implements ParamLookup {
   /** names: each name once, where it first came; values: each name's last value (Map semantics). */
   readonly names: string[];
   readonly values: string[];
+  /**
+   * remembered: this stream is the one param-memo.ts holds (decoded in full and kept, or recalled):
+   * the next request's list may share its names and values. The head mapping keeps its head
+   * only for such a list (handlers/head-memo.ts).
+   */
+  readonly remembered: boolean;
   #map: Params | null = null;
 
-  constructor(names: string[], values: string[]) {
+  constructor(names: string[], values: string[], remembered = false) {
     this.names = names;
     this.values = values;
+    this.remembered = remembered;
   }
 
   /** get: the value of `name` (the last duplicate's, as in the Map). */
@@ -71,6 +79,9 @@ const firstIndex = new Int32Array(NAME_CACHE_SIZE);
 /** decodeStamp: this decode's number (wraps; a stale match only makes `duplicates` true, which is safe). */
 let decodeStamp = 0;
 
+/** memo: the last stream decoded in full (param-memo.ts). */
+const memo = new ParamsMemo();
+
 /** sizeHint: how many names the last stream had (the next one is sized for it). */
 let sizeHint = 32;
 
@@ -118,8 +129,12 @@ function intern(s: string): string {
  * Throws FCGI_ERR_TRUNCATED_PAIR (ProtocolError) for bytes that end inside a pair.
  */
 export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamList {
+  // The last stream again but for some values (nginx: REMOTE_PORT): param-memo.ts.
+  const recalled = memo.recall(buf, limits);
+  if (recalled !== null) return new ParamList(memo.names, recalled, true);
   const end = buf.length;
   if (end > WHOLE_TEXT_LIMIT) {
+    memo.forget();
     const names: string[] = [];
     const values: string[] = [];
     let count = 0;
@@ -140,6 +155,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
   let unsure = false;
   let count = 0;
   let offset = 0;
+  const remember = memo.begin(buf, limits);
   while (offset < end) {
     const nameLength = pairLength(buf, offset, end, 'name length');
     offset += buf[offset]! > 127 ? 4 : 1;
@@ -160,11 +176,13 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
           names = grown(names);
           values = grown(values);
         }
+        at = n;
         names[n] = name;
         values[n++] = value;
       } else {
         values[at] = value;
       }
+      if (remember) memo.pair(nameEnd, valueEnd, at);
       offset = valueEnd;
       continue;
     }
@@ -193,6 +211,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     }
     if (stamps[slot] === stamp) {
       values[firstIndex[slot]!] = value; // a duplicate: the last value wins, in the first place
+      if (remember) memo.pair(nameEnd, valueEnd, firstIndex[slot]!);
     } else {
       stamps[slot] = stamp;
       firstIndex[slot] = n;
@@ -200,6 +219,7 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
         names = grown(names);
         values = grown(values);
       }
+      if (remember) memo.pair(nameEnd, valueEnd, n);
       names[n] = cached;
       values[n++] = value;
     }
@@ -210,8 +230,8 @@ export function decodeParamList(buf: Buffer, limits: ConnectionLimits): ParamLis
     values.length = n;
   }
   sizeHint = n > 8 ? n : 8;
-  if (unsure) return merged(names, values);
-  return new ParamList(names, values);
+  if (unsure) return merged(names, values); // not remembered: begin() forgot the last stream
+  return new ParamList(names, values, remember && memo.end(end, names, values));
 }
 
 /**

@@ -95,14 +95,10 @@ export class FastCGIServer {
   #draining = false;
   /** #drainCheck: while draining, run after each connection closes. */
   #drainCheck: (() => void) | null = null;
-  /** #lastActive: when each connection was accepted or last began a request (Date.now()). */
-  #lastActive = new WeakMap<Connection, number>();
   #sweeper: NodeJS.Timeout | null = null;
   /** #handingBack: connections given to handBack, waiting to leave. */
   #handingBack = new WeakSet<Connection>();
   #requestsStarted = 0;
-  /** #idleBytes: socket.bytesRead when each connection last became idle after a response (or was adopted). */
-  #idleBytes = new WeakMap<Connection, number>();
   /**
    * handBack: while draining, kept-alive connections go there at a request boundary instead of
    * being closed, so a web server never finds a connection closed under it (see IDLE_CLOSE_MS).
@@ -213,8 +209,8 @@ export class FastCGIServer {
       if (observer?.enabled()) observer.close?.(conn);
       this.#drainCheck?.();
     });
-    this.#lastActive.set(conn, Date.now());
-    this.#idleBytes.set(conn, socket.bytesRead);
+    conn.lastActive = Date.now();
+    conn.idleBytes = socket.bytesRead;
     this.#watchResponses(conn);
     this.#options.onConnection?.(conn);
     socket.resume(); // accepted paused (pauseOnConnect); a handed-over socket is already flowing
@@ -233,13 +229,13 @@ export class FastCGIServer {
         // No callback while serving normally: it would hold END_REQUEST's write open for a
         // closure per request (the bench/ nginx suite's hello). The count is the same either way.
         endRequest(request, appStatus, protocolStatus, cb);
-        if (conn.requestCount === 0) this.#idleBytes.set(conn, before);
+        if (conn.requestCount === 0) conn.idleBytes = before;
         return;
       }
       endRequest(request, appStatus, protocolStatus, (err) => {
         cb?.(err);
         if (conn.requestCount > 0) return;
-        this.#idleBytes.set(conn, before);
+        conn.idleBytes = before;
         if (this.#draining && !err) this.#sweepOne(conn, Date.now());
       });
     };
@@ -247,7 +243,7 @@ export class FastCGIServer {
 
   #serverOnRequest(request: FcgiRequest, conn: Connection): void {
     this.#requestsStarted++;
-    this.#lastActive.set(conn, Date.now());
+    conn.lastActive = Date.now();
     // During a drain a request is still served; then its connection is handed back or closed.
     if (this.#draining && !this.handBack) conn.closeWhenIdle();
     this.#options.onRequest(request, conn);
@@ -270,10 +266,10 @@ export class FastCGIServer {
       return;
     }
     if (this.handBack) {
-      if (conn.socket.bytesRead === this.#idleBytes.get(conn)) this.#handOver(conn, this.handBack);
+      if (conn.socket.bytesRead === conn.idleBytes) this.#handOver(conn, this.handBack);
       return;
     }
-    if (now - (this.#lastActive.get(conn) ?? 0) >= IDLE_CLOSE_MS) conn.closeWhenIdle();
+    if (now - conn.lastActive >= IDLE_CLOSE_MS) conn.closeWhenIdle();
   }
 
   #handOver(conn: Connection, handBack: HandBack): void {

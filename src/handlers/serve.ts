@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { CgiError } from '../cgi/errors';
-import { createRequestHead, type RequestHead, type RequestHeadOptions } from '../cgi/request-head';
+import type { RequestHead, RequestHeadOptions } from '../cgi/request-head';
 import { encodeErrorResponse } from '../cgi/response-head';
 import type { FetchApp, LoadedApp } from '../launch/load-app';
 import type { Exchange } from './exchange';
+import { requestHeadOf } from './head-memo';
 import type { FetchServeOptions } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
 
@@ -39,7 +40,7 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
   return (exchange) => {
     let head;
     try {
-      head = createRequestHead(exchange.paramLookup ?? exchange.params, headOptions);
+      head = requestHeadOf(exchange.paramLookup ?? exchange.params, headOptions);
     } catch (err) {
       if (!(err instanceof CgiError)) throw err;
       exchange.writeStderr(`dualcgi: ${err.code}: ${err.message}\n`);
