@@ -6,8 +6,7 @@
  * fetch adapter (a CGI hit's cost is mostly module loading; see bench/ cgi suite).
  */
 import type * as Dispatch from './launch/dispatch';
-import type * as CompileCache from './launch/compile-cache';
-import type * as ResolveCache from './launch/resolve-cache';
+import type * as Boot from './launch/cgi-boot';
 import type * as Detect from './launch/detect';
 import type * as Node from './handlers/node';
 import type * as Fetch from './handlers/fetch';
@@ -40,27 +39,26 @@ export function dispatch(options: Dispatch.DispatchOptions): Promise<Dispatch.Ru
  *   ("dispatch.cgi (plain app)" vs "plain node CGI");
  * - with the compile cache, the resolution cache (launch/resolve-cache): require() answered from
  *   a table kept in the same blob ("dispatch.cgi (express app)").
+ * With the cache on, launch/cgi-boot reads the blob and compiles the bundle from it; the compile
+ * cache's hook and writer then come from the bundle (not compiled from source each hit).
  * DUALCGI_BUNDLE=off and DUALCGI_COMPILE_CACHE=off turn them off (to compare, or to debug with
  * the original file names in stack traces).
  */
 function loadDispatch(options: Dispatch.DispatchOptions): typeof Dispatch {
   const env = process.env;
   if (env['GATEWAY_INTERFACE']?.startsWith('CGI/') && env['DUALCGI_WORKER'] !== '1') {
-    let cache: typeof CompileCache | null = null;
+    const useBundle = env['DUALCGI_BUNDLE'] !== 'off';
+    let load: Boot.BundleLoad | undefined;
     if (env['DUALCGI_COMPILE_CACHE'] !== 'off') {
-      cache = require('./launch/compile-cache.js') as typeof CompileCache;
-      if (!cache.installCompileCache(options.scriptPath ?? process.argv[1])) cache = null;
-    }
-    let load: ((distSrc: string, rel: string) => unknown) | undefined;
-    if (env['DUALCGI_BUNDLE'] !== 'off') {
+      // launch/cgi-boot: the blob, the bundle compiled from it, the compile and resolution caches.
+      load = (require('./launch/cgi-boot.js') as typeof Boot).bootCgi(__dirname, options.scriptPath ?? process.argv[1], useBundle);
+    } else if (useBundle) {
       try {
-        load = require('./cgi-bundle.js') as (distSrc: string, rel: string) => unknown;
+        load = require('./cgi-bundle.js') as Boot.BundleLoad;
       } catch {
         load = undefined; // not built (tsc alone): the files below
       }
     }
-    // The resolution cache (launch/resolve-cache) goes with the compile cache's blob.
-    if (cache) cache.attachResolveCache((load?.(__dirname, 'launch/resolve-cache.js') ?? require('./launch/resolve-cache.js')) as typeof ResolveCache);
     const bundled = load?.(__dirname, 'launch/dispatch.js') as typeof Dispatch | null | undefined;
     if (bundled) return bundled;
   }

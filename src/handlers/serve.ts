@@ -8,8 +8,19 @@ import { requestHeadOf } from './head-memo';
 import type { FetchServeOptions } from './fetch';
 import { type NodeServeOptions, serveNode } from './node';
 
-import { type RequestTrace, traceRequest } from '../trace/request-events';
+import { isTracing } from '../trace/channel';
+import type { RequestTrace } from '../trace/request-events';
 import { setWireTargetOptions } from '../trace/wire-target';
+
+/**
+ * traceRequestOf: trace/request-events (and its json-line) loaded on the first traced request: a
+ * CGI hit with tracing off never needs them (~1.4 M instructions of a hello hit, callgrind;
+ * bench/README.md, cgi section, seventh session). Kept once loaded, like runInRequestOf.
+ */
+let traceRequestFn: typeof import('../trace/request-events').traceRequest | undefined;
+function traceRequestOf(): typeof import('../trace/request-events').traceRequest {
+  return (traceRequestFn ??= (require('../trace/request-events') as typeof import('../trace/request-events')).traceRequest);
+}
 
 /** runInRequestOf: loaded only while tracing (trace/request-context.ts says what it costs). */
 let runInRequest: typeof import('../trace/console-capture').runInRequest | undefined;
@@ -48,7 +59,7 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       exchange.end(undefined, 1);
       return;
     }
-    const trace = traceRequest(exchange, head);
+    const trace = isTracing() ? traceRequestOf()(exchange, head) : null;
     if (app.kind === 'fetch') {
       serveFetchApp(app.app, exchange, head, options, trace);
       return;

@@ -10,8 +10,8 @@
  * its file (tracing, FastCGI) shares the same instances.
  *
  * Which modules: the ones a real CGI hit of a trivial app that logs one line with req.log loads (a
- * child process records them), so the list follows the code, plus launch/resolve-cache (used with
- * the compile cache on). The bundle records each file's size and mtime; if any differs when it
+ * child process records them), so the list follows the code, plus launch/compile-cache and
+ * launch/resolve-cache (used with the compile cache on; launch/cgi-boot compiles the bundle). The bundle records each file's size and mtime; if any differs when it
  * is used (dist rebuilt by tsc alone), index.ts falls back to the files.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,8 +20,10 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { callsDynamicImport } from './compile-cache';
 
-/** BUNDLE_NAME: next to dist/src/index.js. */
-export const BUNDLE_NAME = 'cgi-bundle.js';
+import { BUNDLE_NAME } from './cgi-boot';
+
+/** BUNDLE_NAME: next to dist/src/index.js (launch/cgi-boot loads it). */
+export { BUNDLE_NAME };
 
 /** hitModules: the dist/src files a CGI hit of a trivial app (one req.log line) loads, in load order (bundle and cache off). */
 export function hitModules(distSrc: string): string[] {
@@ -45,11 +47,12 @@ export function hitModules(distSrc: string): string[] {
     }
     const loaded = JSON.parse(readFileSync(out, 'utf8')) as string[];
     const prefix = distSrc + '/';
-    const modules = loaded.filter((f) => f.startsWith(prefix) && f.endsWith('.js') && relative(distSrc, f) !== 'index.js'
-      && !relative(distSrc, f).startsWith('launch/compile-cache'));
-    // With the compile cache on (the probe runs with it off) index.ts also takes the resolution
-    // cache from the bundle.
-    return [...modules, join(distSrc, 'launch', 'resolve-cache.js')];
+    const boot = ['index.js', 'launch/cgi-boot.js', 'launch/compile-cache.js', 'launch/resolve-cache.js'];
+    const modules = loaded.filter((f) => f.startsWith(prefix) && f.endsWith('.js') && !boot.includes(relative(distSrc, f)));
+    // With the compile cache on (the probe runs with it off) launch/cgi-boot also takes the
+    // compile cache's hook and the resolution cache from the bundle; index.js and cgi-boot are
+    // what loads the bundle.
+    return [...modules, join(distSrc, 'launch', 'compile-cache.js'), join(distSrc, 'launch', 'resolve-cache.js')];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,24 +7,27 @@
  * (the cache is taken at exit, after the request ran). Measured in the bench/ cgi suite:
  * "dispatch.cgi (express app)" against "plain node CGI + express" (see bench/README.md).
  *
- * How: Module.prototype._compile compiles through vm.Script with `cachedData` from one blob file
- * per entry script and Node version (one read per hit). A module whose cache was missing or
- * rejected marks the blob dirty; at exit the blob is rewritten (temp file + rename) with every
- * script of this run plus the entries of modules it did not load whose files are unchanged, unless
- * another hit rewrote it meanwhile or is writing it now (no thundering herd of rewrites under load).
+ * How: launch/cgi-boot reads the blob (one per entry script and Node version: one read per hit)
+ * and compiles the CGI bundle from it; this module, from the bundle, hooks
+ * Module.prototype._compile so that every other CommonJS module compiles through vm.Script with
+ * `cachedData` from the same blob. A module whose cache was missing or rejected marks the blob
+ * dirty; at exit the blob is rewritten (temp file + rename) with every script of this run plus the
+ * entries of modules it did not load whose files are unchanged, unless another hit rewrote it
+ * meanwhile or is writing it now (no thundering herd of rewrites under load).
  *
  * Safety: bytecode in the cache runs as the app, so the folder must be private: owned by this uid,
- * not writable by group or others (else the cache is off). V8 checks only the source length, so
- * each entry also records the file's mtime and length, compared on use. Modules that call
- * dynamic import() (they need a callback a plain vm.Script cannot give without an experimental
- * flag or warning) and ES modules go through Node's own compile, uncached.
+ * not writable by group or others (else the cache is off: cgi-boot). V8 checks only the source
+ * length, so each entry also records the file's mtime and length, compared on use. Modules that
+ * call dynamic import() (they need a callback a plain vm.Script cannot give without an
+ * experimental flag or warning) and ES modules go through Node's own compile, uncached.
  *
  * DUALCGI_COMPILE_CACHE: off disables it; a path puts the cache there. Default:
  * $TMPDIR (or /tmp)/dualcgi-compile-cache-<uid>.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Script } from 'node:vm';
+import type { BlobEntry as Entry, CompiledScript, LoadedBlob } from './cgi-boot';
 import type * as ResolveCache from './resolve-cache';
 
 /** The parts of node:module's internals the hook uses (not in @types/node). */
@@ -42,23 +45,11 @@ interface ModuleInternals extends ResolveCache.ResolverInternals {
   _cache: NodeJS.Dict<NodeJS.Module>;
 }
 
-/** Entry: one module's cache as stored: its file's mtime and source length when it was taken. */
-interface Entry {
-  mtimeMs: number;
-  length: number;
-  data: Buffer;
-}
-
+/** MAGIC: the blob's first bytes, as launch/cgi-boot reads them. */
 const MAGIC = 'DCC1';
 /** RESOLVE_ENTRY: the blob entry holding launch/resolve-cache's table (a NUL byte: never a file name). */
 export const RESOLVE_ENTRY = '\0resolve';
 const DYNAMIC_IMPORT = /\bimport\s*\(/g;
-/**
- * BUNDLE_FILE: the CGI bundle next to index.js (launch/build-cgi-bundle). Its build fails when a
- * module in it seems to call import(), so the hook does not scan its 126 KB again on every hit
- * (~0.14 ms of a hello hit, marks inside the process, 2026-11-26).
- */
-const BUNDLE_FILE = join(__dirname, '..', 'cgi-bundle.js');
 
 /**
  * callsDynamicImport: does the source (maybe) call import()? Matches in comments (JSDoc
@@ -92,62 +83,6 @@ export interface CompileCacheState {
 let state: CompileCacheState | null = null;
 /** attach: set while the hook is installed; hands the blob's table to launch/resolve-cache. */
 let attach: ((mod: typeof ResolveCache) => void) | null = null;
-
-/** fnv1a: a short stable name for the blob of one entry script (not a security measure). */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
-/** privateDir: the cache folder, created 0700 if missing; null when it is not ours alone. */
-function privateDir(dir: string): string | null {
-  try {
-    let st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      st = lstatSync(dir);
-    }
-    const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) return null;
-    return dir;
-  } catch {
-    return null;
-  }
-}
-
-/** readBlob: MAGIC, then per entry: u32 name bytes, name, f64 mtimeMs, u32 length, u32 data bytes, data. */
-export function readBlob(file: string): Map<string, Entry> {
-  const entries = new Map<string, Entry>();
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch {
-    return entries;
-  }
-  if (buf.toString('latin1', 0, 4) !== MAGIC) return entries;
-  let o = 4;
-  try {
-    while (o < buf.length) {
-      const nameLen = buf.readUInt32LE(o);
-      const name = buf.toString('utf8', o + 4, o + 4 + nameLen);
-      o += 4 + nameLen;
-      const mtimeMs = buf.readDoubleLE(o);
-      const length = buf.readUInt32LE(o + 8);
-      const dataLen = buf.readUInt32LE(o + 12);
-      o += 16;
-      if (o + dataLen > buf.length) break;
-      entries.set(name, { mtimeMs, length, data: buf.subarray(o, o + dataLen) });
-      o += dataLen;
-    }
-  } catch {
-    // a truncated blob: keep what was read
-  }
-  return entries;
-}
 
 function encodeBlob(entries: Map<string, Entry>): Buffer {
   const parts: Buffer[] = [Buffer.from(MAGIC, 'latin1')];
@@ -201,39 +136,28 @@ function writeBlob(file: string, build: () => Map<string, Entry>): void {
   }
 }
 
-/** cacheFile: where the blob of this entry script lives, or null when the cache is off. */
-export function cacheFile(env: NodeJS.ProcessEnv, scriptPath: string | undefined): string | null {
-  const setting = env['DUALCGI_COMPILE_CACHE'];
-  if (setting === 'off' || setting === '0') return null;
-  const dir = privateDir(setting && setting !== '1' && setting !== 'on'
-    ? setting
-    : join(env['TMPDIR'] || '/tmp', `dualcgi-compile-cache-${process.getuid?.() ?? 'u'}`));
-  if (dir === null) return null;
-  return join(dir, `${fnv1a(`${process.version} ${process.arch} ${scriptPath ?? ''}`)}.bin`);
-}
-
 /**
- * installCompileCache: hook CommonJS compilation for the rest of this process (idempotent). Returns
- * the state, or null when the cache is off (setting, folder not private, source maps on).
+ * installCompileCache: hook CommonJS compilation for the rest of this process (idempotent), with
+ * the blob launch/cgi-boot read. `preloaded`: modules the boot compiled itself (the CGI bundle),
+ * counted and kept like the hook's own. Returns the state.
  */
-export function installCompileCache(scriptPath: string | undefined, env: NodeJS.ProcessEnv = process.env): CompileCacheState | null {
+export function installCompileCache(blob: LoadedBlob, preloaded: Array<[string, CompiledScript]> = []): CompileCacheState {
   if (state) return state;
-  // Node's own compile maps stack traces through source maps; a vm.Script would not.
-  if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return null;
-  const file = cacheFile(env, scriptPath);
-  if (file === null) return null;
+  const { file, mtimeMs: blobMtime, entries: old } = blob;
   // module.constructor is node:module's Module; requiring node:module itself would also load the
   // ESM loader's modules, which a CGI hit of a CommonJS app never needs.
   const internals = module.constructor as unknown as ModuleInternals;
   const original = internals.prototype._compile;
-  const blobMtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  const old = readBlob(file);
-  const scripts = new Map<string, { script: Script; mtimeMs: number; length: number; hit: boolean }>();
+  const scripts = new Map<string, CompiledScript>(preloaded);
   const st: CompileCacheState = { file, hits: 0, misses: 0, skipped: 0, resolve: null };
+  for (const [, s] of preloaded) {
+    if (s.hit) st.hits++;
+    else st.misses++;
+  }
   state = st;
 
   internals.prototype._compile = function compile(this: CjsModule, content: string, filename: string, format?: string): unknown {
-    if ((format !== undefined && format !== 'commonjs') || (filename !== BUNDLE_FILE && callsDynamicImport(content))) {
+    if ((format !== undefined && format !== 'commonjs') || callsDynamicImport(content)) {
       st.skipped++;
       return original.call(this, content, filename, format);
     }

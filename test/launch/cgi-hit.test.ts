@@ -8,7 +8,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { asciiSource, BUNDLE_NAME, buildCgiBundle, MIN_BUNDLE_CHARS, padSource } from '../../src/launch/build-cgi-bundle';
-import { callsDynamicImport, readBlob } from '../../src/launch/compile-cache';
+import { readBlob } from '../../src/launch/cgi-boot';
+import { callsDynamicImport } from '../../src/launch/compile-cache';
 import { cgiHitEnv } from './helpers';
 
 const distSrc = resolve(__dirname, '../../src');
@@ -55,11 +56,13 @@ function hit(script: string, extra: Record<string, string> = {}): { stdout: stri
 }
 
 const FORBIDDEN = [/node_modules\/blessed\//, /node_modules\/pino-pretty\//, /dist\/src\/fastcgi\//, /dist\/src\/protocol\//,
-  /dist\/src\/dashboard\//, /dist\/src\/trace\/sink/, /dist\/src\/trace\/console-capture/];
+  /dist\/src\/dashboard\//, /dist\/src\/trace\/sink/, /dist\/src\/trace\/console-capture/,
+  // with tracing off a hit builds no request events (handlers/serve loads them on the first traced request)
+  /dist\/src\/trace\/request-events/, /dist\/src\/trace\/json-line/];
 const FORBIDDEN_BUILTINS = ['NativeModule cluster', 'NativeModule internal/modules/esm/translators', 'NativeModule internal/deps/cjs-module-lexer/lexer'];
 
 describe('a CGI hit of examples/hello', () => {
-  it('answers, and loads neither the FastCGI side, the dashboard, pino-pretty, node:cluster nor the ESM loader', () => {
+  it('answers, and loads neither the FastCGI side, the dashboard, pino-pretty, the request events, node:cluster nor the ESM loader', () => {
     const { stdout, loaded } = hit(hello);
     assert.match(stdout, /"hello": "world"/);
     for (const f of loaded.cache) for (const re of FORBIDDEN) assert.doesNotMatch(f, re);
@@ -78,9 +81,13 @@ describe('a CGI hit of examples/hello', () => {
     assert.deepEqual(loaded.stdio, { stdout: false, stderr: false });
   });
 
-  it('reads three dualcgi files with the bundle (index, compile-cache, cgi-bundle), at most 28 without', () => {
+  it('loads two dualcgi files through Node\'s loader with the bundle (index, cgi-boot, which compiles the bundle), at most 28 without', () => {
     const ours = (l: Loaded): string[] => l.fromDisk.filter((f) => f.startsWith(distSrc + '/')).map((f) => f.slice(distSrc.length + 1));
-    assert.deepEqual(ours(hit(hello).loaded).sort(), [BUNDLE_NAME, 'index.js', 'launch/compile-cache.js']);
+    const withBundle = hit(hello).loaded;
+    assert.deepEqual(ours(withBundle).sort(), ['index.js', 'launch/cgi-boot.js']);
+    // The compile cache's hook and the resolution cache come from the bundle.
+    assert.ok(withBundle.cache.includes(join(distSrc, BUNDLE_NAME)));
+    assert.ok(withBundle.cache.includes(join(distSrc, 'launch', 'compile-cache.js')));
     const files = ours(hit(hello, { DUALCGI_BUNDLE: 'off', DUALCGI_COMPILE_CACHE: 'off' }).loaded);
     assert.ok(files.length <= 28, `${files.length} files: ${files.join(' ')}`);
     assert.ok(!files.includes(BUNDLE_NAME));
@@ -250,6 +257,33 @@ describe('CGI bundle', () => {
     const load2 = require(rebuilt.file) as typeof load;
     assert.equal(typeof load2(copy, 'launch/dispatch.js')?.dispatch, 'function');
     assert.ok(require.cache[join(copy, 'cgi', 'params.js')], 'bundled modules are registered under their file names');
+  });
+
+  it('with the compile cache on, a changed bundled file or a missing bundle makes the hit use the files', () => {
+    const copy = join(work, 'dist-boot');
+    cpSync(distSrc, copy, { recursive: true });
+    buildCgiBundle(copy);
+    const app = join(work, 'app-boot');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'app.js'), `module.exports = (req, res) => { req.log.info('boot'); res.end('boot ok'); };\n`);
+    const script = join(app, 'dispatch.cgi');
+    writeFileSync(script, `require(${JSON.stringify(copy)}).dispatch({ app: './app.js' });\n`);
+    const cache = join(work, 'cache-boot');
+    const ours = (l: Loaded): string[] => l.fromDisk.filter((f) => f.startsWith(copy + '/')).map((f) => f.slice(copy.length + 1)).sort();
+    hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    const bundled = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(bundled.stdout, /boot ok$/);
+    assert.deepEqual(ours(bundled.loaded), ['index.js', 'launch/cgi-boot.js']);
+    const now = Date.now() / 1000;
+    utimesSync(join(copy, 'cgi', 'params.js'), now + 10, now + 10);
+    const changed = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(changed.stdout, /boot ok$/);
+    assert.ok(ours(changed.loaded).includes('launch/compile-cache.js') && ours(changed.loaded).includes('cgi/params.js'),
+      ours(changed.loaded).join(' '));
+    rmSync(join(copy, BUNDLE_NAME));
+    const unbuilt = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(unbuilt.stdout, /boot ok$/);
+    assert.ok(ours(unbuilt.loaded).includes('launch/dispatch.js'));
   });
 
   it('is ASCII and at least MIN_BUNDLE_CHARS long (V8 keeps its source out of the young generation)', () => {

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readBlob, RESOLVE_ENTRY } from '../../src/launch/compile-cache';
+import { readBlob } from '../../src/launch/cgi-boot';
+import { RESOLVE_ENTRY } from '../../src/launch/compile-cache';
 import type { ResolveCacheState } from '../../src/launch/resolve-cache';
 import { cgiHitEnv } from './helpers';
 
