@@ -210,7 +210,7 @@ export class FastCGIServer {
       this.#drainCheck?.();
     });
     conn.lastActive = Date.now();
-    conn.idleBytes = socket.bytesRead;
+    conn.idleBytes = conn.bytesReceived;
     this.#watchResponses(conn);
     this.#options.onConnection?.(conn);
     socket.resume(); // accepted paused (pauseOnConnect); a handed-over socket is already flowing
@@ -224,7 +224,7 @@ export class FastCGIServer {
   #watchResponses(conn: Connection): void {
     const endRequest = conn.endRequest.bind(conn);
     conn.endRequest = (request, appStatus, protocolStatus, cb) => {
-      const before = conn.socket.bytesRead;
+      const before = conn.bytesReceived;
       if (!this.#draining) {
         // No callback while serving normally: it would hold END_REQUEST's write open for a
         // closure per request (the bench/ nginx suite's hello). The count is the same either way.
@@ -266,7 +266,7 @@ export class FastCGIServer {
       return;
     }
     if (this.handBack) {
-      if (conn.socket.bytesRead === conn.idleBytes) this.#handOver(conn, this.handBack);
+      if (conn.bytesReceived === conn.idleBytes) this.#handOver(conn, this.handBack);
       return;
     }
     if (now - conn.lastActive >= IDLE_CLOSE_MS) conn.closeWhenIdle();
