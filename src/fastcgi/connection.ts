@@ -140,8 +140,8 @@ export class Connection implements RequestTransport {
   readonly socket: Socket;
   /**
    * lastActive, idleBytes: kept by FastCGIServer (server.ts): when this connection was accepted or
-   * last began a request (Date.now()), and bytesReceived when it last became idle. Fields, not
-   * the server's WeakMaps: two WeakMap sets per request were ~0.15 us of a hello request
+   * last began a request (by coarse-clock.ts), and bytesReceived when it last became idle. Fields,
+   * not the server's WeakMaps: two WeakMap sets per request were ~0.15 us of a hello request
    * (bench/README.md, nginx, "seventh session").
    */
   lastActive = 0;
