@@ -1,4 +1,4 @@
-import type { BodySink, Exchange } from '../handlers/exchange';
+import type { AbortListener, BodySink, Exchange } from '../handlers/exchange';
 import { newRid } from '../trace/channel';
 import { originalStderrWrite } from '../trace/stdio';
 import { CgiError } from './errors';
@@ -41,7 +41,7 @@ export class CgiExchange implements Exchange {
   #endCb: ((err?: Error | null) => void) | undefined;
   #done = false;
   #bodyDoneListeners: Array<() => void> = [];
-  #abortListeners: Array<(reason: Error) => void> = [];
+  #abortListeners: AbortListener[] = [];
   #whenDone: (appStatus: number) => void;
   #appStatus = 0;
 
@@ -168,7 +168,7 @@ export class CgiExchange implements Exchange {
     originalStderrWrite(chunk); // dualcgi's own diagnostics are not app output
   }
 
-  onAbort(fn: (reason: Error) => void): void {
+  onAbort(fn: AbortListener): void {
     this.#abortListeners.push(fn);
   }
 
@@ -176,6 +176,10 @@ export class CgiExchange implements Exchange {
   #abort(reason: Error): void {
     if (this.#aborted) return;
     this.#aborted = true;
-    for (const fn of this.#abortListeners) fn(reason);
+    // Not handlers/exchange's callAbortListener: a CGI hit loads no module it does not need.
+    for (const fn of this.#abortListeners) {
+      if (typeof fn === 'function') fn(reason);
+      else fn.abort(reason);
+    }
   }
 }

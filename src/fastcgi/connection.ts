@@ -140,12 +140,18 @@ export class Connection implements RequestTransport {
   readonly socket: Socket;
   /**
    * lastActive, idleBytes: kept by FastCGIServer (server.ts): when this connection was accepted or
-   * last began a request (Date.now()), and socket.bytesRead when it last became idle. Fields, not
-   * the server's WeakMaps: two WeakMap sets per request were ~0.15 us of a hello request
+   * last began a request (by coarse-clock.ts), and bytesReceived when it last became idle. Fields,
+   * not the server's WeakMaps: two WeakMap sets per request were ~0.15 us of a hello request
    * (bench/README.md, nginx, "seventh session").
    */
   lastActive = 0;
   idleBytes = 0;
+  /**
+   * bytesReceived: bytes this connection has read, counted here: what server.ts compares to
+   * idleBytes. socket.bytesRead is a C++ accessor, and the server read it after every response
+   * (bench/README.md, nginx, "Seventh session, second round").
+   */
+  bytesReceived = 0;
   #ctx: ResponderContext;
   #decoder: RecordDecoder;
   #requests = new RequestTable();
@@ -291,6 +297,7 @@ export class Connection implements RequestTransport {
 
   /** #socketOnData: bytes read: `chunk` up to `end` (a connection's own read buffer is larger). */
   #socketOnData(chunk: Buffer, end: number): void {
+    this.bytesReceived += end;
     if (this.#ending) return;
     // One time stamp per read for the wire mirror's frames (taken when the first one is written).
     this.#ctx.observer?.wire?.startRead();

@@ -26,6 +26,25 @@ interface Latin1Sliceable {
   latin1Slice(start: number, end: number): string;
 }
 
+/**
+ * latin1Value: the bytes start..end as a latin1 string. Up to 6 bytes (REMOTE_PORT, the value that
+ * changes behind nginx) in JS: latin1Slice is a C++ call (the API callback, a handle scope, the
+ * view's buffer looked up: ~0.5k instructions of a hello request under callgrind; bench/README.md,
+ * nginx, "Seventh session, second round").
+ */
+function latin1Value(buf: Buffer, start: number, end: number): string {
+  switch (end - start) {
+    case 0: return '';
+    case 1: return String.fromCharCode(buf[start]!);
+    case 2: return String.fromCharCode(buf[start]!, buf[start + 1]!);
+    case 3: return String.fromCharCode(buf[start]!, buf[start + 1]!, buf[start + 2]!);
+    case 4: return String.fromCharCode(buf[start]!, buf[start + 1]!, buf[start + 2]!, buf[start + 3]!);
+    case 5: return String.fromCharCode(buf[start]!, buf[start + 1]!, buf[start + 2]!, buf[start + 3]!, buf[start + 4]!);
+    case 6: return String.fromCharCode(buf[start]!, buf[start + 1]!, buf[start + 2]!, buf[start + 3]!, buf[start + 4]!, buf[start + 5]!);
+    default: return (buf as Buffer & Latin1Sliceable).latin1Slice(start, end);
+  }
+}
+
 export class ParamsMemo {
   // Two byte arrays, each with a Float64Array over it: the remembered stream and room for the next
   // one. They swap when a stream is recalled, so the memo always holds the last stream's bytes.
@@ -94,7 +113,7 @@ export class ParamsMemo {
     const wins = this.#wins;
     for (let k = 0; k < count; k++) {
       const p = changed[k]!;
-      if (wins[p] === 1) values[slot[p]!] = (buf as Buffer & Latin1Sliceable).latin1Slice(valueStart[p]!, valueEnd[p]!);
+      if (wins[p] === 1) values[slot[p]!] = latin1Value(buf, valueStart[p]!, valueEnd[p]!);
     }
     this.#next = bytes;
     this.#nextWords = b;

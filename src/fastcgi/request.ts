@@ -1,5 +1,5 @@
 import type { ParamLookup, Params } from '../cgi/params';
-import type { BodySink, Exchange, RoleName } from '../handlers/exchange';
+import { type AbortListener, type BodySink, callAbortListener, type Exchange, type RoleName } from '../handlers/exchange';
 import { ProtocolStatus, RecordType } from '../protocol/constants';
 import { ParamsStream } from '../protocol/pairs';
 import { newRidNumber } from '../trace/channel';
@@ -20,7 +20,7 @@ export interface RequestTransport {
 const NO_PARAMS: Params = new Map();
 /** Shared empty lists, never written: a request's own list is made on its first push. */
 const NO_CHUNKS: Buffer[] = [];
-const NO_LISTENERS: Array<(reason: Error) => void> = [];
+const NO_LISTENERS: AbortListener[] = [];
 
 /** Bytes of request body we hold for an app that has not started reading, before pausing the socket. */
 const PENDING_BODY_LIMIT = 256 * 1024;
@@ -62,7 +62,12 @@ export class FcgiRequest implements Exchange {
   #ended = false;
   #aborted = false;
   #wroteStderr = false;
-  #abortListeners: Array<(reason: Error) => void> = NO_LISTENERS;
+  /**
+   * #abortListener: the first abort listener, in a field: a request has one (the adapter's), and
+   * an array for it was garbage per request. Later ones go to #abortListeners.
+   */
+  #abortListener: AbortListener | null = null;
+  #abortListeners: AbortListener[] = NO_LISTENERS;
   /** #data: a Filter's FCGI_DATA stream, made when its first record arrives or the app asks for it. */
   #data: InboundStream | null = null;
 
@@ -273,8 +278,12 @@ export class FcgiRequest implements Exchange {
     this.#transport.writeStream(RecordType.Stderr, this.requestId, buf);
   }
 
-  onAbort(fn: (reason: Error) => void): void {
+  onAbort(fn: AbortListener): void {
     if (this.#aborted) return;
+    if (this.#abortListener === null) {
+      this.#abortListener = fn;
+      return;
+    }
     if (this.#abortListeners === NO_LISTENERS) this.#abortListeners = [];
     this.#abortListeners.push(fn);
   }
@@ -292,8 +301,11 @@ export class FcgiRequest implements Exchange {
       this.#ended = true;
       if (respond) this.#transport.endRequest(this, 0, ProtocolStatus.RequestComplete);
     }
+    const first = this.#abortListener;
     const listeners = this.#abortListeners;
+    this.#abortListener = null;
     this.#abortListeners = NO_LISTENERS;
-    for (const fn of listeners) fn(reason);
+    if (first !== null) callAbortListener(first, reason);
+    for (const fn of listeners) callAbortListener(fn, reason);
   }
 }

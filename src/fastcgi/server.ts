@@ -6,6 +6,7 @@ import { Connection, type ConnectionObserver, type ResponderContext } from './co
 import { ConnectionError } from './errors';
 import { type ConnectionLimits, normaliseLimits } from './limits';
 import type { FcgiRequest } from './request';
+import { coarseNow } from './coarse-clock';
 
 /** Where to listen: an address, or an inherited listening socket on a file descriptor (fd 0). */
 export type ListenTarget = Address | { kind: 'fd'; fd: number };
@@ -210,7 +211,7 @@ export class FastCGIServer {
       this.#drainCheck?.();
     });
     conn.lastActive = Date.now();
-    conn.idleBytes = socket.bytesRead;
+    conn.idleBytes = conn.bytesReceived;
     this.#watchResponses(conn);
     this.#options.onConnection?.(conn);
     socket.resume(); // accepted paused (pauseOnConnect); a handed-over socket is already flowing
@@ -224,7 +225,7 @@ export class FastCGIServer {
   #watchResponses(conn: Connection): void {
     const endRequest = conn.endRequest.bind(conn);
     conn.endRequest = (request, appStatus, protocolStatus, cb) => {
-      const before = conn.socket.bytesRead;
+      const before = conn.bytesReceived;
       if (!this.#draining) {
         // No callback while serving normally: it would hold END_REQUEST's write open for a
         // closure per request (the bench/ nginx suite's hello). The count is the same either way.
@@ -243,7 +244,7 @@ export class FastCGIServer {
 
   #serverOnRequest(request: FcgiRequest, conn: Connection): void {
     this.#requestsStarted++;
-    conn.lastActive = Date.now();
+    conn.lastActive = coarseNow(); // a drain's 1 s idle test does not need the clock per request
     // During a drain a request is still served; then its connection is handed back or closed.
     if (this.#draining && !this.handBack) conn.closeWhenIdle();
     this.#options.onRequest(request, conn);
@@ -266,7 +267,7 @@ export class FastCGIServer {
       return;
     }
     if (this.handBack) {
-      if (conn.socket.bytesRead === conn.idleBytes) this.#handOver(conn, this.handBack);
+      if (conn.bytesReceived === conn.idleBytes) this.#handOver(conn, this.handBack);
       return;
     }
     if (now - conn.lastActive >= IDLE_CLOSE_MS) conn.closeWhenIdle();

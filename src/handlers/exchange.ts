@@ -13,6 +13,20 @@ export interface BodySink {
   error(err: Error): void;
 }
 
+/** AbortTarget: an object told of an abort through its own method (see Exchange.onAbort). */
+export interface AbortTarget {
+  abort(reason: Error): void;
+}
+
+/** AbortListener: what Exchange.onAbort takes. */
+export type AbortListener = ((reason: Error) => void) | AbortTarget;
+
+/** callAbortListener: tell one listener of an abort. */
+export function callAbortListener(listener: AbortListener, reason: Error): void {
+  if (typeof listener === 'function') listener(reason);
+  else listener.abort(reason);
+}
+
 /**
  * Exchange: the one core contract between a transport (CGI process or FastCGI request) and an app
  * adapter: CGI params and a body in, raw CGI response bytes (a `Status:` head, then the body) out.
@@ -47,8 +61,12 @@ export interface Exchange {
   end(cb?: (err?: Error | null) => void, appStatus?: number): void;
   /** writeStderr: diagnostics for the web server's error log (FCGI_STDERR, or stderr in CGI). */
   writeStderr(chunk: string | Buffer): void;
-  /** onAbort: `fn` runs once if the web server aborts the request or drops the connection. */
-  onAbort(fn: (reason: Error) => void): void;
+  /**
+   * onAbort: `fn` runs once if the web server aborts the request or drops the connection. An
+   * AbortTarget is told through its `abort` method: the Node adapter passes its per-request state,
+   * no closure per request (bench/README.md, nginx, "Seventh session, second round").
+   */
+  onAbort(fn: AbortListener): void;
   readonly aborted: boolean;
   /** rid: the request's key in trace events, unique across processes. */
   readonly rid: string;

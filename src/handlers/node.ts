@@ -320,7 +320,7 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   (req as unknown as { _read: () => void })._read = reqRead;
   exchange.startBody(state);
   res.on('error', resOnError);
-  exchange.onAbort((reason) => state.abort(reason));
+  exchange.onAbort(state); // its abort method: no closure per request (Exchange.onAbort)
   res.on('finish', resOnFinish);
 
   if (options.timeoutMs !== undefined && options.timeoutMs > 0) armTimeout(options.timeoutMs, req, res, exchange, options, state);

@@ -165,6 +165,28 @@ describe('FastCGI responder over a real Unix socket', async () => {
     peer.close();
   });
 
+  it('tells every abort listener once, in order: functions and objects with an abort method', async () => {
+    const told: string[] = [];
+    let late: FcgiRequest | undefined;
+    handlers.set('/targets', (req) => {
+      req.onAbort({ abort: (reason) => told.push(`target:${(reason as Error & { code: string }).code}`) });
+      req.onAbort(() => told.push('fn'));
+      req.onAbort({ abort: () => told.push('target2') });
+      late = req;
+    });
+    const peer = await RawPeer.connect(path);
+    peer.send(request(15, '/targets', FCGI_KEEP_CONN));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(late, 'the handler ran');
+    peer.send(encodeRecord(RecordType.AbortRequest, 15));
+    await peer.until(() => endOf(peer, 15) !== undefined, 1000, 'END_REQUEST after ABORT');
+    late!.onAbort(() => told.push('after'));
+    late!.abort(new Error('again') as never, true);
+    // onRequest's own function listener came first.
+    assert.deepEqual(told, ['target:FCGI_ERR_ABORTED', 'fn', 'target2']);
+    peer.close();
+  });
+
   it('aborts in-flight requests when the connection is lost', async () => {
     handlers.set('/lost', () => {});
     const peer = await RawPeer.connect(path);

@@ -10,6 +10,8 @@ import { FastCGIClientConnection } from '../../src/client/fastcgi-client';
 import { buildCgiParams } from '../../src/client/params';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import { FastCGIServer } from '../../src/fastcgi/server';
+import { encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../../src/protocol';
+import { RawPeer } from '../fastcgi/raw-client';
 
 function responder(name: string, delayMs = 0): (r: FcgiRequest) => void {
   return (r) => setTimeout(() => r.write(Buffer.from(`Status: 200 OK\r\n\r\n${name}`), () => r.end()), delayMs);
@@ -75,6 +77,38 @@ describe('FastCGIServer: router and drain', () => {
       assert.equal(events.length, 2);
       assert.equal(events[0], 'first: 1 in flight', 'the idle one went at once, while the other was busy');
       assert.equal(events[1], 'second: 0 in flight', 'the busy one went once its response had left');
+    } finally {
+      await front.close(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with handBack, an idle connection that has sent part of a record stays until its request is served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dualcgi-handoff-'));
+    const front = new FastCGIServer({ onRequest: responder('front') });
+    const path = join(dir, 's.sock');
+    const request = (id: number): Buffer => Buffer.concat([encodeBeginRequest(id, Role.Responder, FCGI_KEEP_CONN),
+      ...encodeParams(id, [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/']]), encodeRecord(RecordType.Stdin, id)]);
+    try {
+      await front.listen({ kind: 'unix', path });
+      const peer = await RawPeer.connect(path);
+      peer.send(request(1));
+      await peer.until(() => peer.ofType(RecordType.EndRequest, 1).length === 1, 1000, 'the first response');
+      const next = request(2);
+      peer.send(next.subarray(0, 3)); // the connection is idle, with bytes read since its response
+      await new Promise((r) => setTimeout(r, 30));
+      const events: string[] = [];
+      front.handBack = (_socket, done) => {
+        events.push(`handed back after ${front.requestsStarted} requests, ${front.inFlight} in flight`);
+        done();
+      };
+      const drained = front.drain(2000);
+      await new Promise((r) => setTimeout(r, 250)); // two sweeps
+      assert.deepEqual(events, [], 'not handed back while part of a record is unread');
+      peer.send(next.subarray(3));
+      await drained;
+      assert.deepEqual(events, ['handed back after 2 requests, 0 in flight']);
+      await peer.until(() => peer.ofType(RecordType.EndRequest, 2).length === 1, 1000, 'the second response');
     } finally {
       await front.close(100);
       rmSync(dir, { recursive: true, force: true });
