@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { isRawLine, subscribe, type TraceMessage } from './channel';
 import { isNote } from './notes';
@@ -256,6 +256,13 @@ class SocketSink implements Sink {
   #connect(): void {
     this.#retry = null;
     if (this.#closed) return;
+    // No socket file, no listener: no socket made and no subscription while it fails, only a stat
+    // until the next try (a connect attempt subscribed the process to the trace channel for a turn
+    // every retryMs; bench/README.md, trace, "Seventh session": nobody listening).
+    if (!existsSync(this.#path)) {
+      this.#retryLater();
+      return;
+    }
     const socket = connect(this.#path);
     this.#socket = socket;
     this.#unsubscribe ??= subscribe((m) => this.#write(m));
@@ -292,10 +299,12 @@ class SocketSink implements Sink {
     const waiters = this.#flushWaiters;
     this.#flushWaiters = [];
     for (const fn of waiters) fn();
-    if (!this.#closed) {
-      this.#retry = setTimeout(() => this.#connect(), this.#retryMs);
-      this.#retry.unref();
-    }
+    if (!this.#closed) this.#retryLater();
+  }
+
+  #retryLater(): void {
+    this.#retry = setTimeout(() => this.#connect(), this.#retryMs);
+    this.#retry.unref();
   }
 
   #write(message: TraceMessage): void {

@@ -76,12 +76,38 @@ describe('sinks', () => {
   });
 
   it('a socket sink subscribes only while connected: nobody listening costs nothing', async () => {
-    const path = join(dir, 'nobody.sock');
+    // A socket file nobody accepts on (a dashboard that died): the connect is tried, then given up.
+    const path = join(dir, 'stale.sock');
+    const stale = createNetServer();
+    await new Promise<void>((r) => stale.listen(path, r));
+    await new Promise((r) => stale.close(r));
+    if (!existsSync(path)) writeFileSync(path, ''); // a file where a socket was: connect is refused
     const sink = createSink({ kind: 'unix', path }, { retryMs: 60_000 });
     assert.equal(isTracing(), true, 'subscribed while the connection is being made');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(isTracing(), false, 'unsubscribed after the connect failed');
     sink.close();
+  });
+
+  it('a socket sink whose socket file does not exist neither connects nor subscribes, and connects once a listener appears', async () => {
+    const path = join(dir, 'nobody.sock');
+    const items: ReadItem[] = [];
+    const sink = createSink({ kind: 'unix', path }, { retryMs: 20 });
+    let server: Server | undefined;
+    try {
+      assert.equal(isTracing(), false, 'no subscription while there is no socket file');
+      await new Promise((r) => setTimeout(r, 70));
+      assert.equal(isTracing(), false, 'nor at the retries');
+      server = await listenForTraces(path, (item) => items.push(item));
+      await waitUntil(() => isTracing());
+      publish({ ev: 'conn.open', mode: 'fcgi', conn: 7, msg: 'after the listener came' });
+      await sink.flush(2000);
+      await waitUntil(() => items.length > 0);
+    } finally {
+      sink.close();
+      server?.close();
+    }
+    assert.deepEqual(items.map((i) => (i.kind === 'event' ? i.event.msg : i.text)), ['after the listener came']);
   });
 
   it('a socket sink delivers queued and live events to a listener, and flush waits for them', async () => {
