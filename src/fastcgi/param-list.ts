@@ -1,5 +1,5 @@
 import type { ParamLookup, Params } from '../cgi/params';
-import { forEachPair, pairLength, pairTruncated } from '../protocol/pairs';
+import { forEachPair, type Latin1Sliceable, pairLength, pairTruncated } from '../protocol/pairs';
 import { ConnectionError } from './errors';
 import type { ConnectionLimits } from './limits';
 import { ParamsMemo } from './param-memo';
@@ -54,11 +54,6 @@ export class ParamList implements ParamLookup {
     for (let i = 0; i < names.length; i++) map.set(names[i]!, values[i]!);
     return (this.#map = map);
   }
-}
-
-/** Buffer's own latin-1 decoder (see protocol/pairs.ts). */
-interface Latin1Sliceable {
-  latin1Slice(start: number, end: number): string;
 }
 
 /**

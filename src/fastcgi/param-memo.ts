@@ -1,3 +1,4 @@
+import type { Latin1Sliceable } from '../protocol/pairs';
 import type { ConnectionLimits } from './limits';
 
 /**
@@ -20,11 +21,6 @@ import type { ConnectionLimits } from './limits';
 const MEMO_MAX_BYTES = 4096;
 /** MEMO_MAX_PAIRS: streams with more pairs are not remembered. */
 const MEMO_MAX_PAIRS = 256;
-
-/** Buffer's own latin-1 decoder (see protocol/pairs.ts). */
-interface Latin1Sliceable {
-  latin1Slice(start: number, end: number): string;
-}
 
 /**
  * latin1Value: the bytes start..end as a latin1 string. Up to 6 bytes (REMOTE_PORT, the value that

@@ -56,7 +56,7 @@ export function decodePairs(buf: Buffer): NameValuePair[] {
 }
 
 /** Buffer's own latin-1 decoder (undocumented, in every Node since 0.x): no encoding lookup, no argument juggling. */
-interface Latin1Sliceable {
+export interface Latin1Sliceable {
   latin1Slice(start: number, end: number): string;
 }
 
