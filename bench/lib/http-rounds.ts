@@ -78,7 +78,21 @@ function record(series: Series, w: HttpWorkload, r: WrkResult, all: WrkResult[],
 }
 
 /**
- * measureWorkloads: a group per workload, filled over `rounds` interleaved rounds. Variants that
+ * rotated: `items` starting at index `by` (mod length), wrapping around. Round r measures the
+ * variants in the order of round 1 rotated by r - 1, so no variant always runs first (right after
+ * the warm-ups or the previous workload) or always right after the same neighbour: a place in the
+ * order that costs or gives something is spread over the variants instead of landing on one.
+ */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const n = items.length;
+  if (n === 0) return [];
+  const k = ((by % n) + n) % n;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/**
+ * measureWorkloads: a group per workload, filled over `rounds` interleaved rounds (each round's order
+ * rotated by one: rotated()). Variants that
  * fail their check are skipped with the reason. `settle`: awaited before each measured run (the
  * trace suite waits there for its consumers to finish reading what the last run sent them).
  */
@@ -111,7 +125,7 @@ export async function measureWorkloads(ctx: SuiteContext, suite: SuiteName, fron
   }
   for (let r = 1; r <= rounds; r++) {
     for (const w of workloads) {
-      for (const v of live.get(w.id)!) {
+      for (const v of rotated(live.get(w.id)!, r - 1)) {
         const backendPid = watch?.backends.get(v);
         await settle?.();
         const before = watch && backendPid !== undefined ? { backend: cpuSeconds(backendPid), front: cpuSeconds(watch.front) } : undefined;

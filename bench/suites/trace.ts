@@ -14,7 +14,7 @@ import { benchApp, startDualcgi, type Backend } from '../lib/backends';
 import { onCleanup } from '../lib/cleanup';
 import { emptyResult, type Suite, type SuiteContext } from '../lib/context';
 import { startFront } from '../lib/front';
-import { measureWorkloads } from '../lib/http-rounds';
+import { measureWorkloads, rotated } from '../lib/http-rounds';
 import { createGroup, ratioTarget, seriesOf, type Group } from '../lib/results';
 import { median } from '../lib/stats';
 import { runWrk } from '../lib/wrk';
@@ -203,7 +203,8 @@ async function measureCpu(ctx: SuiteContext, url: (variant: string) => string, v
     seriesOf(group, v).extra[column] = median(samples);
   };
   for (let r = 1; r <= ctx.options.rounds; r++) {
-    for (let i = 0; i < variants.length; i++) {
+    // Each round's order rotated by one, as measureWorkloads does (http-rounds.ts rotated()).
+    for (const i of rotated(variants.map((_, j) => j), r - 1)) {
       const v = variants[i]!;
       const consumer = consumers.get(v);
       await quiet(ctx, [...consumers.values()].map((t) => t.pid));
