@@ -6,9 +6,11 @@
 // shared machine, and what the profiles in bench/README.md ("trace") were taken under.
 //
 //   node dist/bench/trace-probe.js VARIANT [SECONDS] [CONNECTIONS]
-//   VARIANT: off | none (nobody listening) | drain (a listener that discards) | tail (tail --json > /dev/null)
+//   VARIANT: off | none (nobody listening) | drain (a listener that discards, in this process) | tail (tail --json > /dev/null)
 //            | node-http (the peer: apps/http-server.js with the hello app, sent what nginx's proxy_pass sends)
 //            | dashboard (`dualcgi dashboard` in a detached 160x48 tmux session on a tmux server of its own)
+//            | drain-process (a node process that only reads and discards, in a tmux session like the
+//              dashboard's: a reader in a process of its own with no draws and no GC to stall it)
 // Extra node flags for the server (--cpu-prof ...) go in TRACE_PROBE_NODE_FLAGS, for the dashboard
 // in TRACE_PROBE_CONSUMER_FLAGS. TRACE_PROBE_COOKIE=1 adds a Cookie and an Authorization header.
 // TRACE_PROBE_MIX=1 first sends what the nginx suite's warm-ups send
@@ -22,6 +24,11 @@
 // valgrind's callgrind, is sent N requests and stopped; the probe prints the instructions its whole
 // process ran (all threads). Two runs with different N give instructions per request, which the
 // machine's load does not move as it moves CPU time (bench/README.md, trace, "seventh session").
+// TRACE_PROBE_SOCKET_STATS=1: how often the trace socket was full while measured: the unread bytes
+// of the listener's end sampled with `ss -xn` (~every 15 ms), and the serving process's epoll_ctl
+// and writev calls per 1,000 requests counted with `perf stat` on their tracepoints (root; a
+// write the socket could not take whole makes libuv poll for POLLOUT: two epoll_ctl, and the
+// batches queued meanwhile leave in a writev) (bench/README.md, trace, "eighth session").
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -143,6 +150,57 @@ function drive(sock: string, connections: number, http: boolean): { done: () => 
   return { done: () => done, count: (on) => { counting = on; }, stop: () => { stopped = true; }, send: (bytes) => { request = bytes; } };
 }
 
+/**
+ * socketStats: TRACE_PROBE_SOCKET_STATS: `ss` samples of the trace socket's unread bytes (the
+ * listener's end; 212,992 bytes of send buffer read as ~219-245 KB when full) and `perf stat`
+ * counts of the server's epoll_ctl and writev over the measured seconds, both run asynchronously
+ * (the probe's event loop drives the load).
+ */
+function socketStats(serverPid: number, traceSock: string, seconds: number): { result(requests: number): Promise<Record<string, unknown>> } {
+  const perfOut = join(tmpdir(), `trace-probe-perf-${process.pid}.csv`);
+  const perf = spawn('perf', ['stat', '-x,', '-o', perfOut, '-e', 'syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_writev', '-p', String(serverPid),
+    '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  const perfDone = new Promise<boolean>((resolve) => {
+    perf.on('error', () => resolve(false));
+    perf.on('exit', (code) => resolve(code === 0));
+  });
+  const samples: number[] = [];
+  const stopAt = Date.now() + (seconds - 0.5) * 1000;
+  const ssDone = (async () => {
+    while (Date.now() < stopAt) {
+      const out = await new Promise<string>((resolve) => {
+        const ss = spawn('ss', ['-xn'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let text = '';
+        ss.stdout.on('data', (c: Buffer) => (text += c.toString()));
+        ss.on('close', () => resolve(text));
+        ss.on('error', () => resolve(''));
+      });
+      for (const line of out.split('\n')) if (line.includes(` ${traceSock} `)) samples.push(Number(line.trim().split(/\s+/)[2]));
+    }
+  })();
+  return {
+    async result(requests) {
+      const [perfOk] = await Promise.all([perfDone, ssDone]);
+      const counts: Record<string, number> = {};
+      if (perfOk) {
+        for (const line of readFileSync(perfOut, 'utf8').split('\n')) {
+          const f = line.split(',');
+          const name = /sys_enter_(\w+)/.exec(f[2] ?? '')?.[1];
+          if (name !== undefined) counts[`${name}PerK`] = +((Number(f[0]) * 1000) / requests).toFixed(3);
+        }
+        rmSync(perfOut, { force: true });
+      }
+      const sorted = [...samples].sort((a, b) => a - b);
+      const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      return {
+        ...(perfOk ? counts : { perf: 'perf stat failed (not root, or no tracepoints)' }),
+        socketSamples: samples.length, socketEmpty: samples.filter((v) => v === 0).length,
+        socketOver150k: samples.filter((v) => v > 150_000).length, socketP90: at(0.9), socketMax: sorted[sorted.length - 1] ?? 0,
+      };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const [variant = 'drain', secondsArg = '5', connectionsArg = '32'] = process.argv.slice(2);
   const dir = mkdtempSync(join(tmpdir(), 'dualcgi-trace-probe-'));
@@ -154,7 +212,7 @@ async function main(): Promise<void> {
   try {
     const http = variant === 'node-http';
     const trace = { off: 'off', 'node-http': 'off', none: 'unix:/nonexistent.sock', drain: `unix:${traceSock}`, tail: `unix:${traceSock}`,
-      dashboard: `unix:${traceSock}` }[variant];
+      dashboard: `unix:${traceSock}`, 'drain-process': `unix:${traceSock}` }[variant];
     if (trace === undefined) throw new Error(`unknown variant ${variant}`);
     // TRACE_PROBE_CAPTURE=FILE: the drain listener keeps what it reads (bench/dashboard-replay.ts feeds it to the dashboard's store).
     const capture = process.env['TRACE_PROBE_CAPTURE'];
@@ -168,9 +226,11 @@ async function main(): Promise<void> {
       children.push(spawn('/bin/sh', ['-c', `exec '${process.execPath}' '${join(ROOT, 'bin', 'dualcgi')}' tail --json --listen 'unix:${traceSock}' >/dev/null 2>&1`]));
     }
     let consumerPid: number | undefined = variant === 'tail' ? children[0]!.pid! : undefined;
-    if (variant === 'dashboard') {
+    if (variant === 'dashboard' || variant === 'drain-process') {
       const consumerFlags = process.env['TRACE_PROBE_CONSUMER_FLAGS'] ?? '';
-      const cmd = `exec '${process.execPath}' ${consumerFlags} '${join(ROOT, 'bin', 'dualcgi')}' dashboard --listen 'unix:${traceSock}' 2>>${process.env['TRACE_PROBE_CONSUMER_LOG'] ?? '/dev/null'}`;
+      const consumer = variant === 'dashboard' ? `'${join(ROOT, 'bin', 'dualcgi')}' dashboard --listen 'unix:${traceSock}'`
+        : `-e 'require("node:net").createServer((s) => s.resume()).listen(process.argv[1])' '${traceSock}'`;
+      const cmd = `exec '${process.execPath}' ${consumerFlags} ${consumer} 2>>${process.env['TRACE_PROBE_CONSUMER_LOG'] ?? '/dev/null'}`;
       execFileSync('tmux', ['-L', tmuxServer, '-f', '/dev/null', 'new-session', '-d', '-s', 'probe', '-x', '160', '-y', '48', '-e', 'LANG=C.UTF-8', cmd]);
       await until(() => existsSync(traceSock), 'the dashboard', 400);
       consumerPid = Number(execFileSync('tmux', ['-L', tmuxServer, 'list-panes', '-t', 'probe', '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
@@ -231,6 +291,8 @@ async function main(): Promise<void> {
     const tailBefore = tailPid !== undefined ? cpuSeconds(tailPid) : 0;
     const started = Date.now();
     load.count(true);
+    const stats = process.env['TRACE_PROBE_SOCKET_STATS'] === '1' && trace.startsWith('unix:/tmp')
+      ? socketStats(server.pid!, traceSock, Number(secondsArg)) : undefined;
     await sleep(Number(secondsArg) * 1000);
     load.count(false);
     const n = load.done() - counted;
@@ -245,13 +307,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ variant, mixed: mixed === '' ? undefined : mixed,
       ...(phases.length > 0 ? { mixedRequests: phases } : {}), requests: n, rps, serverUs: +serverUs.toFixed(1), serverSysUs: +serverSysUs.toFixed(1),
       serverWaitsPerK: perK(switchesAfter.voluntary - switchesBefore.voluntary),
-      serverPreemptedPerK: perK(switchesAfter.involuntary - switchesBefore.involuntary), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}) })}\n`);
+      serverPreemptedPerK: perK(switchesAfter.involuntary - switchesBefore.involuntary), ...(tailUs !== undefined ? { tailUs: +tailUs.toFixed(1) } : {}),
+      ...(stats !== undefined ? await stats.result(n) : {}) })}\n`);
     server.kill('SIGINT'); // a graceful stop, so --cpu-prof writes its profile
     await new Promise((r) => server.once('exit', r));
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     drain?.close();
-    if (variant === 'dashboard') spawnSync('tmux', ['-L', tmuxServer, 'kill-server']);
+    if (variant === 'dashboard' || variant === 'drain-process') spawnSync('tmux', ['-L', tmuxServer, 'kill-server']);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -50,9 +50,13 @@ export async function listenForTraces(path: string, onItem: ((item: ReadItem, pr
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // The umask could leave the socket open to others for a moment; listen with a tight one.
+    // The umask could leave the socket open to others for a moment; listen with a tight one (and
+    // give it back whether listen succeeds or fails).
     const previous = process.umask(0o177);
+    server.once('error', (err) => {
+      process.umask(previous);
+      reject(err);
+    });
     server.listen(path, () => {
       process.umask(previous);
       resolve();
