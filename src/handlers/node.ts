@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { nextTick } from 'node:process'; // not the global `process`, a getter (see socket.ts)
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
-import { httpHeadToCgi } from '../cgi/response-head';
+import { cgiHeadOf } from './cgi-head-memo';
 import type { BodySink, Exchange, Mode, RoleName } from './exchange';
 import { ExchangeSocket } from './socket';
 import type { Logger } from 'pino';
@@ -69,7 +69,8 @@ if (typeof storeHttpHeader !== 'function') {
 function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
   storeHttpHeader.call(this, firstLine, headers);
   const out = this as unknown as OutgoingInternals;
-  out._header = httpHeadToCgi(out._header!);
+  out._header = cgiHeadOf(out._header!); // the last response's CGI head when the head is the same
+
   out.chunkedEncoding = false;
 }
 
