@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { nextTick } from 'node:process'; // not the global `process`, a getter (see socket.ts)
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
-import { httpHeadToCgi } from '../cgi/response-head';
+import { cgiHeadOf } from './cgi-head-memo';
 import type { BodySink, Exchange, Mode, RoleName } from './exchange';
 import { ExchangeSocket } from './socket';
 import type { Logger } from 'pino';
@@ -69,7 +69,8 @@ if (typeof storeHttpHeader !== 'function') {
 function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
   storeHttpHeader.call(this, firstLine, headers);
   const out = this as unknown as OutgoingInternals;
-  out._header = httpHeadToCgi(out._header!);
+  out._header = cgiHeadOf(out._header!); // the last response's CGI head when the head is the same
+
   out.chunkedEncoding = false;
 }
 
@@ -101,8 +102,29 @@ function socketOnDrain(this: ExchangeSocket): void {
   res.emit('drain');
 }
 
-/** SOCKET_LISTENERS: listeners a pooled socket carries between requests (socketOnDrain). */
-const SOCKET_LISTENERS = 1;
+/**
+ * socketOnClose: the socket's one 'close' listener, for whichever response it serves now: what
+ * node:http's onServerResponseClose does (res emits 'close' if the socket goes first, as when the
+ * web server aborts). node:http adds that listener in res.assignSocket and removes it in
+ * detachSocket, per request; a pooled socket carries this one for good (see serveNode).
+ */
+function socketOnClose(this: ExchangeSocket): void {
+  const res = this._httpMessage as ServerResponse | null;
+  if (res !== null) emitResponseClose(res);
+}
+
+/** emitResponseClose: node:http's emitCloseNT: res emits 'close' once, destroyed from then on. */
+function emitResponseClose(res: ServerResponse): void {
+  const r = res as ServerResponse & { _closed?: boolean };
+  if (!r._closed) {
+    r.destroyed = true;
+    r._closed = true;
+    r.emit('close');
+  }
+}
+
+/** SOCKET_LISTENERS: event names a pooled socket carries listeners for between requests ('drain', 'close'). */
+const SOCKET_LISTENERS = 2;
 /** POOL_MAX: free sockets kept; more than the requests in flight at once is never needed. */
 const POOL_MAX = 256;
 const socketPool: ExchangeSocket[] = [];
@@ -112,6 +134,7 @@ function acquireSocket(exchange: Exchange, head: RequestHead): ExchangeSocket {
   if (socket === undefined) {
     socket = new ExchangeSocket();
     socket.on('drain', socketOnDrain);
+    socket.on('close', socketOnClose);
   }
   socket.attach(exchange, head);
   return socket;
@@ -123,13 +146,9 @@ function acquireSocket(exchange: Exchange, head: RequestHead): ExchangeSocket {
  * on it or it was destroyed.
  */
 function closeAfterFinish(res: ServerResponse, socket: ExchangeSocket): void {
-  const r = res as ServerResponse & { _closed?: boolean };
-  if (!r._closed) {
-    r.destroyed = true;
-    r._closed = true;
-    r.emit('close');
-  }
-  if (socket.reusable(SOCKET_LISTENERS) && socketPool.length < POOL_MAX) socketPool.push(socket);
+  emitResponseClose(res);
+  // Our 'close' listener alone: an app's own 'close' listener adds no event name to count.
+  if (socket.reusable(SOCKET_LISTENERS) && socket.listenerCount('close') === 1 && socketPool.length < POOL_MAX) socketPool.push(socket);
   else socket.destroy();
 }
 
@@ -232,7 +251,11 @@ function resOnFinish(this: ServerResponse): void {
   }
   // As node:http's resOnFinish: the response lets go of the socket now (its later 'finish'
   // listeners see res.socket null, as with node:http), and 'close' follows on the next tick.
-  if (socket._httpMessage === this) this.detachSocket(socket as never);
+  // What detachSocket does, but for removing the 'close' listener it never added (serveNode).
+  if (socket._httpMessage === this) {
+    socket._httpMessage = null;
+    (this as { socket: unknown }).socket = null;
+  }
   socket.detach();
   nextTick(closeAfterFinish, this, socket);
 }
@@ -315,7 +338,13 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   res.writeContinue = noop;
   res.writeProcessing = noop;
   (res as { writeEarlyHints?: unknown }).writeEarlyHints = noop;
-  res.assignSocket(socket as never);
+  // What res.assignSocket(socket) does, without its socket.on('close') (and detachSocket's
+  // removeListener: the pooled socket's own socketOnClose stands in), its 'socket' event (nobody
+  // can listen to this new response yet) and its _flush (nothing is written yet).
+  // What it buys: ~0.4k of ~47k instructions per hello request under callgrind (the _addListener,
+  // removeListener, emit and _flush calls; bench/README.md, nginx, "Eighth session").
+  socket._httpMessage = res;
+  (res as { socket: unknown }).socket = socket;
 
   (req as unknown as { _read: () => void })._read = reqRead;
   exchange.startBody(state);

@@ -74,7 +74,7 @@ export class ExchangeSocket extends Writable {
   remoteFamily = 'IPv4';
   /** encrypted: read by Express's req.protocol; true only for HTTPS, like tls.TLSSocket. */
   encrypted: boolean | undefined = undefined;
-  /** _httpMessage: the response using this socket (set by ServerResponse.assignSocket). */
+  /** _httpMessage: the response using this socket (set by serveNode, as ServerResponse.assignSocket would). */
   _httpMessage: unknown = null;
   #exchange: Exchange | null = null;
   #pendingWrites = 0;

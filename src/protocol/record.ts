@@ -44,12 +44,15 @@ const enum State {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** VIEW_SLOTS: content views remembered, one per record type (11 types; a power of two). */
+const VIEW_SLOTS = 16;
 
 /**
  * RecordDecoder: a streaming state machine from bytes to records. Feed it chunks of any size with
  * `push`; any split of the same bytes yields the same records. Bytes are copied only when a header or
  * a content spans chunks; otherwise `content` is a view into the pushed chunk (which stays valid after
- * the callback: the decoder never writes into a chunk nor reuses a buffer it has handed out).
+ * the callback: the decoder never writes into a chunk nor reuses a buffer it has handed out). Two
+ * records whose content is the same window of the same chunk may be given the same view (#view).
  *
  * Speed (bench codec, decode-64k and decode-request): records wholly inside a chunk are read in one
  * loop over (chunk, offset): the header bytes by index, one content view, one record literal of a
@@ -85,6 +88,10 @@ export class RecordDecoder {
   #busy = false;
   #pending: Buffer[] = [];
   #failed: ProtocolError | null = null;
+  /** #views, #viewChunks, #viewStarts: per record type (its low bits), the last content view made and its window (#view). */
+  #views: Buffer[] = new Array<Buffer>(VIEW_SLOTS).fill(EMPTY);
+  #viewChunks: Buffer[] = new Array<Buffer>(VIEW_SLOTS).fill(EMPTY);
+  #viewStarts = new Int32Array(VIEW_SLOTS);
 
   constructor(onRecord: (record: FastCGIRecord) => void, options: RecordDecoderOptions = {}) {
     this.#onRecord = onRecord;
@@ -206,7 +213,7 @@ export class RecordDecoder {
       this.#next = pos;
       onRecord({
         version, type, requestId, contentLength, paddingLength,
-        content: contentLength === 0 ? EMPTY : chunk.subarray(start, stop),
+        content: contentLength === 0 ? EMPTY : this.#view(chunk, start, stop, type),
       });
     }
     if (pos < end) {
@@ -300,6 +307,26 @@ export class RecordDecoder {
       contentLength: this.#contentLength, paddingLength: padding, content,
     });
     return pos;
+  }
+
+  /**
+   * #view: the content view chunk[start, stop), the same view object as the last record of this
+   * type's when that one was the same bytes of the same chunk. A connection reading into a buffer
+   * of its own pushes the same chunk read after read, and nginx's requests put their BEGIN_REQUEST
+   * and PARAMS at the same offsets each time: Buffer#subarray reads `buffer` through a C++ getter
+   * and makes a typed array, ~0.7k instructions per view under callgrind (bench/README.md, nginx,
+   * "Eighth session"). A view is a window, not the bytes: two records of the same window may
+   * share it (whether the bytes under it are still there is the reader's affair, as before).
+   */
+  #view(chunk: Buffer, start: number, stop: number, type: number): Buffer {
+    const slot = type & (VIEW_SLOTS - 1);
+    const last = this.#views[slot]!;
+    if (this.#viewChunks[slot] === chunk && this.#viewStarts[slot] === start && last.length === stop - start) return last;
+    const view = chunk.subarray(start, stop);
+    this.#views[slot] = view;
+    this.#viewChunks[slot] = chunk;
+    this.#viewStarts[slot] = start;
+    return view;
   }
 
   /** #emitPiece: a piece of the stream record in progress; more of it follows. */

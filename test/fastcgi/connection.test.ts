@@ -432,6 +432,40 @@ describe('FastCGI output batching (no tracer attached)', async () => {
     peer.close();
   });
 
+  it('hands the socket the last batch\'s view again for a batch in the same bytes of the slab, with this batch\'s bytes', async () => {
+    const writes: Array<{ chunk: unknown; bytes: string }> = [];
+    const watched = await startServer({
+      onRequest: twoWrites, observer: null, onConnection: (conn) => {
+        const socket = conn.socket;
+        const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+        socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+          writes.push({ chunk, bytes: chunk.toString('latin1') }); // the bytes as they were when written
+          return write(chunk, ...rest);
+        }) as typeof socket.write;
+      },
+    });
+    try {
+      const peer = await RawPeer.connect(watched.path);
+      // Two responses of the same size, one after the other (nginx's hello on a kept connection).
+      for (const [id, uri] of [[1, '/x1'], [2, '/x2'], [3, '/x3']] as const) {
+        peer.send(request(id, uri, FCGI_KEEP_CONN));
+        await peer.until(() => peer.ofType(RecordType.EndRequest).length === id);
+      }
+      assert.equal(writes.length, 3, 'one write per response');
+      assert.ok(writes[1]!.chunk === writes[0]!.chunk && writes[2]!.chunk === writes[0]!.chunk, 'the same view');
+      writes.forEach((w, i) => assert.ok(w.bytes.includes(`body of /x${i + 1}`), `response ${i + 1}'s own bytes`));
+      for (const id of [1, 2, 3]) assert.equal(peer.stdout(id).toString(), `Status: 200 OK\r\n\r\nbody of /x${id}`);
+      // A response of another size is a view of its own, and the one after it too.
+      peer.send(request(4, '/longer-uri', FCGI_KEEP_CONN));
+      await peer.until(() => peer.ofType(RecordType.EndRequest).length === 4);
+      assert.ok(writes[3]!.chunk !== writes[0]!.chunk);
+      assert.equal(peer.stdout(4).toString(), 'Status: 200 OK\r\n\r\nbody of /longer-uri');
+      peer.close();
+    } finally {
+      await watched.server.close(100);
+    }
+  });
+
   it('does not merge across a STDERR record (records keep their order)', async () => {
     const peer = await RawPeer.connect(path);
     peer.send(request(3, '/stderr-between', FCGI_KEEP_CONN));

@@ -2,6 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -283,6 +284,52 @@ describe('Node adapter: the socket between requests (as node:http keeps one per 
     await new Promise((r) => setImmediate(r));
     assert.equal(seen[0]!.closeAfterFinish, true);
     assert.equal(seen[0]!.socketAtFinish, null);
+  });
+
+  it('adds and removes no socket listener per request (its own \'close\' listener stands in for assignSocket\'s)', async () => {
+    seen.length = 0;
+    await served.get('/f');
+    const socket = seen[0]!.socket as EventEmitter;
+    let calls = 0;
+    for (const name of ['on', 'addListener', 'once', 'removeListener', 'off'] as const) {
+      const original = socket[name];
+      (socket as unknown as Record<string, unknown>)[name] = function (this: EventEmitter, ...args: unknown[]) {
+        calls++;
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      };
+    }
+    try {
+      await served.get('/g');
+      assert.ok(seen[1]!.socket === socket, 'the same socket served the next request');
+      assert.equal(calls, 0);
+    } finally {
+      for (const name of ['on', 'addListener', 'once', 'removeListener', 'off']) delete (socket as unknown as Record<string, unknown>)[name];
+    }
+  });
+
+  it('emits res close when the app destroys req.socket mid-response, and the socket is not used again', async () => {
+    let closed: Promise<boolean> = Promise.resolve(false);
+    const sockets: unknown[] = [];
+    const app = await serveListener((req, res) => {
+      sockets.push(req.socket);
+      if (req.url === '/destroy') {
+        closed = new Promise((resolve) => res.on('close', () => resolve(res.writableEnded)));
+        res.write('partial');
+        req.socket.destroy();
+        return;
+      }
+      res.end('ok');
+    });
+    try {
+      // The exchange is not ended by this (the web server's request waits for the app's timeout).
+      void app.get('/destroy').catch(() => undefined);
+      while (sockets.length === 0) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(await closed, false, 'res closed before it ended');
+      assert.equal((await app.get('/next')).body.toString(), 'ok');
+      assert.ok(sockets[1] !== sockets[0]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('does not hand a socket the app still listens on to the next request', async () => {

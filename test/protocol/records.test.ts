@@ -264,6 +264,32 @@ describe('RecordDecoder chunk handling', () => {
     assert.notEqual(records[0], records[1], 'one record object per record');
   });
 
+  it('gives the same content view again for the same window of the same chunk (a reader reusing its buffer)', () => {
+    const records: FastCGIRecord[] = [];
+    const decoder = new RecordDecoder((r) => records.push(r));
+    const one = (port: string): Buffer => Buffer.concat([encodeBeginRequest(1, Role.Responder, FCGI_KEEP_CONN),
+      encodeRecord(RecordType.Params, 1, encodePairs([['REMOTE_PORT', port]])), encodeRecord(RecordType.Stdin, 1)]);
+    const slab = Buffer.alloc(256);
+    const read = (bytes: Buffer, at = 0): void => {
+      bytes.copy(slab, at);
+      decoder.push(slab, at + bytes.length);
+    };
+    read(one('60001'));
+    read(one('60002'));
+    const [begin1, params1, , begin2, params2] = records;
+    assert.ok(begin2!.content === begin1!.content && params2!.content === params1!.content, 'the same views');
+    assert.notEqual(begin1!.content, params1!.content, 'one per record type');
+    assert.deepEqual(decodePairs(params2!.content), [['REMOTE_PORT', '60002']], 'the bytes now in the window');
+    // Another window of the chunk, or another chunk, gets a view of its own.
+    read(one('601'));
+    assert.notEqual(records[7]!.content, params1!.content);
+    assert.deepEqual(decodePairs(records[7]!.content), [['REMOTE_PORT', '601']]);
+    decoder.push(one('60003'));
+    assert.notEqual(records[10]!.content, params1!.content);
+    assert.deepEqual(decodePairs(records[10]!.content), [['REMOTE_PORT', '60003']]);
+    assert.equal(decodeBeginRequestBody(records[9]!.content).flags, FCGI_KEEP_CONN);
+  });
+
   it('keeps the bytes after a record whose callback threw, and decodes them on the next push', () => {
     const wire = Buffer.concat([stdin(1, 'a', 7), stdin(2, 'b', 7), stdin(3, 'c', 7)]);
     const seen: number[] = [];
