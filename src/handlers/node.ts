@@ -110,7 +110,34 @@ function socketOnDrain(this: ExchangeSocket): void {
  */
 function socketOnClose(this: ExchangeSocket): void {
   const res = this._httpMessage as ServerResponse | null;
-  if (res !== null) emitResponseClose(res);
+  if (res === null) return;
+  // Still serving: the app destroyed req.socket (or res.destroy()) before the response finished.
+  // node:http would drop the connection; here the request ends, marked failed (appStatus 1, as a
+  // handler error after the head), or the web server would wait for it until the connection went.
+  const state = (res as unknown as WithState)[kState];
+  if (state !== undefined && !state.finished) {
+    state.finished = true;
+    state.appStatus = 1;
+    state.exchange.end(undefined, 1);
+    if (state.log) releaseLogger(state.exchange.rid);
+    this.detach();
+    // As node:http's abortIncoming: an unread request emits 'aborted' and 'close'.
+    if (!state.req.destroyed) state.req.destroy();
+  }
+  emitResponseClose(res);
+}
+
+/**
+ * socketOnError: the socket's one 'error' listener. `res.destroy(err)` destroys the socket with
+ * `err` (node:http's socket has the server's error listener): with no listener the 'error' would
+ * end a process serving other requests. Reported like a response error; 'close' ends the request.
+ */
+function socketOnError(this: ExchangeSocket, err: Error): void {
+  const res = this._httpMessage as ServerResponse | null;
+  const state = res === null ? undefined : (res as unknown as WithState)[kState];
+  if (state === undefined) return;
+  state.options.onError?.(err, 'response');
+  state.exchange.writeStderr(`dualcgi: ${state.req.method} ${state.req.url}: ${err.message}\n`);
 }
 
 /** emitResponseClose: node:http's emitCloseNT: res emits 'close' once, destroyed from then on. */
@@ -123,8 +150,8 @@ function emitResponseClose(res: ServerResponse): void {
   }
 }
 
-/** SOCKET_LISTENERS: event names a pooled socket carries listeners for between requests ('drain', 'close'). */
-const SOCKET_LISTENERS = 2;
+/** SOCKET_LISTENERS: event names a pooled socket carries listeners for between requests ('drain', 'close', 'error'). */
+const SOCKET_LISTENERS = 3;
 /** POOL_MAX: free sockets kept; more than the requests in flight at once is never needed. */
 const POOL_MAX = 256;
 const socketPool: ExchangeSocket[] = [];
@@ -135,6 +162,7 @@ function acquireSocket(exchange: Exchange, head: RequestHead): ExchangeSocket {
     socket = new ExchangeSocket();
     socket.on('drain', socketOnDrain);
     socket.on('close', socketOnClose);
+    socket.on('error', socketOnError);
   }
   socket.attach(exchange, head);
   return socket;

@@ -321,12 +321,38 @@ describe('Node adapter: the socket between requests (as node:http keeps one per 
       res.end('ok');
     });
     try {
-      // The exchange is not ended by this (the web server's request waits for the app's timeout).
-      void app.get('/destroy').catch(() => undefined);
-      while (sockets.length === 0) await new Promise((r) => setTimeout(r, 5));
+      // The request ends at once, marked failed, with what was written (the web server does not
+      // wait for the connection to go).
+      const r = await app.get('/destroy');
+      assert.equal(r.body.toString(), 'partial');
+      assert.equal(r.appStatus, 1);
       assert.equal(await closed, false, 'res closed before it ended');
       assert.equal((await app.get('/next')).body.toString(), 'ok');
       assert.ok(sockets[1] !== sockets[0]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('res.destroy(err) mid-response: the request ends failed, the error is reported, the process goes on', async () => {
+    let reqClosed: Promise<boolean> = Promise.resolve(false);
+    const app = await serveListener((req, res) => {
+      if (req.url === '/give-up') {
+        reqClosed = new Promise((resolve) => req.on('close', () => resolve(true)));
+        res.write('partial');
+        setTimeout(() => res.destroy(new Error('app gave up')), 5);
+        return;
+      }
+      res.end('ok');
+    });
+    try {
+      const r = await app.get('/give-up');
+      assert.equal(r.body.toString(), 'partial');
+      assert.equal(r.appStatus, 1);
+      assert.match(r.stderr, /GET \/give-up: app gave up/);
+      assert.ok(app.errors.some((e) => e.message === 'app gave up'), 'onError was told');
+      assert.equal(await reqClosed, true, 'req closed');
+      assert.equal((await app.get('/next')).body.toString(), 'ok', 'still serving');
     } finally {
       await app.close();
     }
