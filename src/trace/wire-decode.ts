@@ -73,13 +73,16 @@ interface Req {
   paramsPrefix: number;
   paramsSuffix: number;
   /**
-   * spans: with summaries, where the request's frames start in this line while it may still
-   * become one group; null once handed on. Its events are made only if asked for, by decoding a
-   * copy of those frames again (#group says why). One number a frame: its end is in its head, its
-   * time found by walking the line from the first, whose time is spansTime (copySpans): a third
-   * of what a summary kept until a draw (bench/README, trace, "Seventh session").
+   * gathered: with summaries, the request may still become one group (false once handed on).
+   * Where its frames start in this line is a chain in the line's span list (SpanList): from
+   * spanHead to spanTail. Its events are made only if asked for, by decoding a copy of those
+   * frames again (#group says why). One number a frame: its end is in its head, its time found by
+   * walking the line from the first, whose time is spansTime (copySpans): a third of what a
+   * summary kept until a draw (bench/README, trace, "Seventh session").
    */
-  spans: number[] | null;
+  gathered: boolean;
+  spanHead: number;
+  spanTail: number;
   spansTime: number;
   records: number;
   startAt: number;
@@ -104,6 +107,12 @@ export class WireDecoder {
   #bytes: Buffer = EMPTY;
   #frameStart = 0;
   #frameEnd = 0;
+  /**
+   * #spans: the span list of the line being decoded (made with its first gathered request; a new
+   * one per line, since its summaries keep it).
+   */
+  #spans: SpanList | null = null;
+  #spansLength = 0;
   /** #paramsBase: the last whole PARAMS stream of this connection's lines (a copy), which DELTA frames change. */
   #paramsBase: Buffer | null = null;
 
@@ -122,6 +131,8 @@ export class WireDecoder {
       for (const req of this.#open) this.#release(req);
       this.#open = [];
       this.#bytes = EMPTY;
+      this.#spans = null;
+      this.#spansLength = 0;
     }
   }
 
@@ -149,7 +160,7 @@ export class WireDecoder {
           let req: Req | undefined;
           if ((flags & FrameFlag.piece) === 0) {
             req = this.#req(readU32(b, at + 2), requestId, readU32(b, at + 6), type === RecordType.BeginRequest && kind === FrameKind.recordIn);
-            if (req !== undefined && req.spans !== null) {
+            if (req !== undefined && req.gathered) {
               this.#gather(req, kind, type, flags, at, end);
               at = end;
               break;
@@ -241,11 +252,11 @@ export class WireDecoder {
     const req: Req = {
       rid: `${this.#head.pid}-${rid}`, ridNumber: rid, conn, requestId, role: '', began: begin, held: null, started: false, startTime: 0,
       method: '', uri: '', url: '', mountPoint: '', ended: false, bytesIn: 0, bytesOut: 0, head: null, headMasked: false, headSeen: false,
-      status: 200, spans: null, spansTime: 0, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
+      status: 200, gathered: false, spanHead: -1, spanTail: -1, spansTime: 0, records: 0, startAt: 0, paramsAt: -1, paramsEnd: -1, paramsMasked: false,
       paramsBase: null, paramsPrefix: 0, paramsSuffix: 0,
     };
     if (begin && this.#summaries) {
-      req.spans = [];
+      req.gathered = true;
       req.spansTime = this.#time;
       this.#open.push(req);
     }
@@ -262,7 +273,7 @@ export class WireDecoder {
     const body = at + RECORD_FRAME_BYTES;
     const contentLength = (b[at + 14]! << 8) | b[at + 15]!;
     req.records++;
-    req.spans!.push(at);
+    this.#span(req, at);
     const dirIn = kind === FrameKind.recordIn;
     switch (type) {
       case RecordType.BeginRequest:
@@ -350,10 +361,10 @@ export class WireDecoder {
   #params(conn: number, rid: number, requestId: number, masked: boolean, from: number, base: Buffer | null, p: number, s: number): void {
     const req = this.#req(conn, requestId, rid, false);
     if (req === undefined) return;
-    if (req.spans !== null) {
+    if (req.gathered) {
       // Gathered: the request counts as started; its method, uri and url are read when its summary is (WireSummary).
       if (req.started) return;
-      req.spans.push(this.#frameStart);
+      this.#span(req, this.#frameStart);
       req.started = true;
       req.startTime = this.#time;
       req.startAt = req.records;
@@ -414,11 +425,10 @@ export class WireDecoder {
     const status = aborted ? 499 : req.status;
     const durationMs = req.started ? Math.round((time - req.startTime) * 1000) / 1000 : 0;
     const level = status >= 500 ? Level.error : status >= 400 ? Level.warn : Level.info;
-    if (req.spans !== null && req.started) {
-      const spans = req.spans;
-      req.spans = null;
+    if (req.gathered && req.started) {
+      req.gathered = false;
       // One object, the summary and its item (wire-summary.ts says why).
-      this.#onItem(new WireSummary(req, this.#head, this.#bytes, spans, expandSpans, Math.floor(time), level, status, durationMs, aborted));
+      this.#onItem(new WireSummary(req, this.#head, this.#bytes, this.#spans!, expandSpans, Math.floor(time), level, status, durationMs, aborted));
       return;
     }
     this.#release(req);
@@ -457,10 +467,34 @@ export class WireDecoder {
    * the rest as they come. Its PARAMS records still held are handed on by this decoder later.
    */
   #release(req: Req): void {
-    const spans = req.spans;
-    if (spans === null) return;
-    req.spans = null;
-    for (const item of redecode(this.#head, copySpans(this.#bytes, spans, req.spansTime, req.paramsBase))) this.#onItem(item);
+    if (!req.gathered) return;
+    req.gathered = false;
+    if (req.spanHead === -1) return;
+    for (const item of redecode(this.#head, copySpans(this.#bytes, this.#spans!, req.spanHead, req.spansTime, req.paramsBase))) this.#onItem(item);
+  }
+
+  /**
+   * #span: a gathered request's frame at `at` appended to its chain in the line's span list. One
+   * list per line, outside the JS heap, instead of an array per request: a hello request's array
+   * grew to 16 numbers for its 8 frames (V8's first growth), ~180 bytes of young generation per
+   * request, kept by its summary while pending, i.e. copied by the scavenges (a JS array per
+   * line, grown by push, allocated more: bench/README, trace, "Eighth session"). Sized for the
+   * line's frames at their smallest record size (a PARAMS frame can be smaller: then it grows).
+   */
+  #span(req: Req, at: number): void {
+    let list = this.#spans;
+    const i = this.#spansLength;
+    if (list === null || i + 2 > list.length) {
+      const grown = new Int32Array(list === null ? 2 * Math.ceil(this.#bytes.length / RECORD_FRAME_BYTES) + 8 : list.length * 2);
+      if (list !== null) grown.set(list);
+      this.#spans = list = grown;
+    }
+    list[i] = at;
+    list[i + 1] = -1;
+    this.#spansLength = i + 2;
+    if (req.spanTail === -1) req.spanHead = i;
+    else list[req.spanTail + 1] = i;
+    req.spanTail = i;
   }
 
 }
@@ -468,21 +502,29 @@ export class WireDecoder {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * copySpans: a gathered request's frames (their starts in `bytes`) copied out of its line, each
+ * SpanList: where gathered requests' frames start in a line, as chains: at an even index `i` a
+ * frame's start, at `i + 1` the index of the request's next one (-1 after its last).
+ */
+export type SpanList = Int32Array;
+
+/**
+ * copySpans: a gathered request's frames (the chain from `first` in `spans`) copied out of its line, each
  * after a TIME frame with its time (`time` at the first, then as the line's TIME frames between
  * them say): decodable on their own. A DELTA frame is copied as the whole PARAMS frame it stands
  * for (`base`: the base it changes), since the decoder it goes to has no base. The frames were all
  * decoded once (the line up to the last of them fits), so their heads can be trusted here.
  */
-function copySpans(bytes: Buffer, spans: number[], time: number, base: Buffer | null): Buffer {
+function copySpans(bytes: Buffer, spans: SpanList, first: number, time: number, base: Buffer | null): Buffer {
   let size = 0;
-  for (const start of spans) {
+  for (let i = first; i !== -1; i = spans[i + 1]!) {
+    const start = spans[i]!;
     size += TIME_FRAME_BYTES + (bytes[start] === FrameKind.paramsDelta ? deltaAsParamsBytes(bytes, start, base) : frameEnd(bytes, start) - start);
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  let walked = spans.length > 0 ? spans[0]! : 0;
-  for (const start of spans) {
+  let walked = first !== -1 ? spans[first]! : 0;
+  for (let i = first; i !== -1; i = spans[i + 1]!) {
+    const start = spans[i]!;
     // The time of this frame: the last TIME frame between the previous one and it.
     while (walked < start) {
       if (bytes[walked] === FrameKind.time) time = bytes.readDoubleLE(walked + 1);
@@ -531,8 +573,8 @@ function deltaAsParamsBytes(bytes: Buffer, start: number, base: Buffer | null): 
 
 
 /** expandSpans: a gathered request's events, from its frames in a line (WireSummary#expand). */
-function expandSpans(head: WireHead, bytes: Buffer, spans: number[], time: number, base: Buffer | null): ReadItem[] {
-  return redecode(head, copySpans(bytes, spans, time, base));
+function expandSpans(head: WireHead, bytes: Buffer, spans: SpanList, first: number, time: number, base: Buffer | null): ReadItem[] {
+  return redecode(head, copySpans(bytes, spans, first, time, base));
 }
 
 /**

@@ -31,7 +31,8 @@ export interface SummarySource {
   paramsBase: Buffer | null;
   paramsPrefix: number;
   paramsSuffix: number;
-  /** spansTime: the time of the request's first frame in the line. */
+  /** spanHead: where its chain of frame starts begins in the line's span list (wire-decode.ts SpanList); spansTime: the time of its first frame. */
+  spanHead: number;
   spansTime: number;
 }
 
@@ -62,7 +63,7 @@ interface Target {
 }
 
 /** Expander: a gathered request's events from its frames in a line (wire-decode.ts expandSpans; passed in, so the modules do not import each other). */
-export type Expander = (head: WireHead, bytes: Buffer, spans: number[], time: number, base: Buffer | null) => ReadItem[];
+export type Expander = (head: WireHead, bytes: Buffer, spans: Int32Array, first: number, time: number, base: Buffer | null) => ReadItem[];
 
 const NO_TARGET: Target = { method: '', uri: '', url: '', mountPoint: '' };
 const EMPTY = Buffer.alloc(0);
@@ -96,8 +97,12 @@ export class WireSummary implements GroupSummary, GroupItem {
   durationMs: number;
   aborted: boolean;
   #bytes: Buffer;
-  /** #spans: where the request's frames start in #bytes; #spansTime: the time of the first (wire-decode.ts copySpans). */
-  #spans: number[];
+  /**
+   * #spans, #first: where the request's frames start in #bytes, a chain from #first in its line's
+   * span list (wire-decode.ts SpanList, shared by the line's requests); #spansTime: the time of the first (copySpans).
+   */
+  #spans: Int32Array;
+  #first: number;
   #spansTime: number;
   #at: number;
   #end: number;
@@ -110,7 +115,7 @@ export class WireSummary implements GroupSummary, GroupItem {
   #target: Target | null = null;
   #msg = '';
 
-  constructor(req: SummarySource, head: WireHead, bytes: Buffer, spans: number[], expand: Expander, endTime: number, level: number, status: number,
+  constructor(req: SummarySource, head: WireHead, bytes: Buffer, spans: Int32Array, expand: Expander, endTime: number, level: number, status: number,
     durationMs: number, aborted: boolean) {
     this.level = level;
     this.time = Math.floor(req.startTime);
@@ -130,6 +135,7 @@ export class WireSummary implements GroupSummary, GroupItem {
     this.aborted = aborted;
     this.#bytes = bytes;
     this.#spans = spans;
+    this.#first = req.spanHead;
     this.#spansTime = req.spansTime;
     this.#at = req.paramsAt;
     this.#end = req.paramsEnd;
@@ -160,7 +166,7 @@ export class WireSummary implements GroupSummary, GroupItem {
 
   /** expand: the request's events, decoded again from its frames (wire-decode.ts expandSpans). */
   expand(): ReadItem[] {
-    return this.#expand(this.#head, this.#bytes, this.#spans, this.#spansTime, this.#base);
+    return this.#expand(this.#head, this.#bytes, this.#spans, this.#first, this.#spansTime, this.#base);
   }
 
   // The fields a gathered request always has the same way (start and end in the line).

@@ -19,7 +19,7 @@ import { request as wireRequest, respond as wireRespond } from '../trace/wire-fi
 /** whole: an entry's fields, its lists (read when asked for) included. */
 function whole(e: RequestEntry): Record<string, unknown> {
   return { ...e, method: e.method, uri: e.uri, url: e.url, mountPoint: e.mountPoint, records: e.records, recordsOmitted: e.recordsOmitted, params: e.params,
-    headers: e.headers };
+    headers: e.headers, logs: e.logs, errors: e.errors };
 }
 
 function helloLine(rid: string, uri: string): string {
@@ -413,6 +413,28 @@ describe('DashboardStore fed wire lines (the FastCGI traffic a worker mirrors: t
     store.ingest(item({ ev: 'request.start', level: 30, time: 2, pid: 77, rid: '77-41', mode: 'fcgi', requestId: 1, method: 'GET', uri: '/again',
       url: '/again', mountPoint: '', role: 'RESPONDER', params: [] } as unknown as TraceEvent), 1000);
     assert.deepEqual([later.method, later.uri, later.url], ['GET', '/again', '/again']);
+  });
+
+  it('gives each entry lists of its own, made when first asked for: a log, an error or a record of one is in no other', () => {
+    const m = new WireMirror();
+    for (const rid of [51, 52, 53]) {
+      wireRequest(m, 1, rid, 1);
+      wireRespond(m, 1, rid, 1);
+    }
+    const store = new DashboardStore();
+    new NdjsonReader<ReadItem | GroupItem>((i) => store.ingest(i, 1000), { summaries: true }).push(wireLine(m.take(), 9, 'fcgi'));
+    const [a, b, c] = ['9-51', '9-52', '9-53'].map((rid) => store.requests.get(rid)!);
+    store.ingest(item({ ev: 'app.log', level: 30, time: 1, pid: 9, rid: '9-51', msg: 'one' } as unknown as TraceEvent), 1000);
+    store.ingest(item({ ev: 'error', level: 50, time: 1, pid: 9, rid: '9-52', msg: 'two' } as unknown as TraceEvent), 1000);
+    store.ingest(item({ ev: 'record', level: 20, time: 2, pid: 9, rid: '9-53', mode: 'fcgi', conn: 1, dir: 'in', type: 'STDIN', requestId: 1,
+      contentLength: 0, paddingLength: 0 } as unknown as TraceEvent), 1000);
+    assert.deepEqual([a!.logs.length, b!.logs.length, c!.logs.length], [1, 0, 0]);
+    assert.deepEqual([a!.errors.length, b!.errors.length, c!.errors.length], [0, 1, 0]);
+    assert.deepEqual([a!.records.length, b!.records.length, c!.records.length], [7, 7, 8]);
+    assert.equal(a!.logs[0]!.event['msg'], 'one');
+    assert.notEqual(a!.params, b!.params);
+    assert.deepEqual(a!.params, b!.params);
+    assert.deepEqual([a!.headers.length > 0, a!.headers === b!.headers], [true, false]);
   });
 
   it('keeps a request of one line as an entry, its records, params and headers read when opened, as fed event by event', () => {

@@ -115,6 +115,28 @@ describe('wire mirror frames, decoded by the reader', () => {
     assert.deepEqual(events(items), events(read([line])));
   });
 
+  it('with summaries, keep the frames of requests interleaved in one line apart when their groups are expanded', () => {
+    // Each gathered request's frames are a chain in the line's shared span list: a chain that
+    // picked up another request's frame, or lost one of its own, would show here.
+    const m = new WireMirror();
+    request(m, 1, 10, 1);
+    request(m, 2, 11, 1);
+    request(m, 1, 12, 2, 'a longer body for the third');
+    respond(m, 2, 11, 1);
+    respond(m, 1, 12, 2);
+    respond(m, 1, 10, 1);
+    const line = wireLine(m.take(), 9, 'fcgi');
+    const items = read([line], true);
+    assert.deepEqual(items.map((i) => (i.kind === 'group' ? i.group.rid : i.kind)), ['9-11', '9-12', '9-10']);
+    const plain = events(read([line]));
+    for (const item of items) {
+      const g = item as GroupItem;
+      const mine = plain.filter((e) => e['rid'] === g.group.rid);
+      assert.deepEqual(events([g]), mine, g.group.rid);
+      assert.equal(events([g]).filter((e) => e['ev'] === 'record').length, g.group.records);
+    }
+  });
+
   it('make one record of a record that arrived in pieces, previewing its start across pieces', () => {
     traceOptions.showSecrets = true;
     const m = new WireMirror();

@@ -58,15 +58,22 @@ export class RequestEntry {
   appStatus: number | undefined = undefined;
   aborted = false;
   done = false;
-  logs: LogEntry[] = [];
   logsOmitted = 0;
-  errors: LogEntry[] = [];
   /** unreadable: its grouped line turned out not to be well formed when read (its records, params and headers are missing). */
   unreadable = false;
-  #records: RecordEntry[] = [];
+  /**
+   * #logs, #errors, #records, #params, #headers: made when first asked for (null until then). Under
+   * a stream of requests the store makes a ring's worth of entries (1,000) at every draw, and
+   * the draw reads the lists of one (the selected request's) and the errors of the rows it shows:
+   * five empty arrays per entry were ~160 of its bytes, kept until the next draw, so copied by
+   * the scavenges between (bench/README, trace, "Eighth session").
+   */
+  #logs: LogEntry[] | null = null;
+  #errors: LogEntry[] | null = null;
+  #records: RecordEntry[] | null = null;
   #recordsOmitted = 0;
-  #params: Array<[string, string]> = [];
-  #headers: Array<[string, string]> = [];
+  #params: Array<[string, string]> | null = null;
+  #headers: Array<[string, string]> | null = null;
   /** #line: the grouped line not read yet (UTF-8), and who reads it. */
   #line: Buffer | undefined = undefined;
   /** #paramsBase: the params base of #line's connection, for a line whose params are a delta (request-group.ts paramsText). */
@@ -165,9 +172,25 @@ export class RequestEntry {
     fill(this, line, paramsBase);
   }
 
+  get logs(): LogEntry[] {
+    return (this.#logs ??= []);
+  }
+
+  set logs(value: LogEntry[]) {
+    this.#logs = value;
+  }
+
+  get errors(): LogEntry[] {
+    return (this.#errors ??= []);
+  }
+
+  set errors(value: LogEntry[]) {
+    this.#errors = value;
+  }
+
   get records(): RecordEntry[] {
     this.read();
-    return this.#records;
+    return (this.#records ??= []);
   }
 
   set records(value: RecordEntry[]) {
@@ -187,7 +210,7 @@ export class RequestEntry {
 
   get params(): Array<[string, string]> {
     this.read();
-    return this.#params;
+    return (this.#params ??= []);
   }
 
   set params(value: Array<[string, string]>) {
@@ -197,7 +220,7 @@ export class RequestEntry {
 
   get headers(): Array<[string, string]> {
     this.read();
-    return this.#headers;
+    return (this.#headers ??= []);
   }
 
   set headers(value: Array<[string, string]>) {
