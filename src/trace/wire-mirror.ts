@@ -25,7 +25,7 @@ import { traceOptions } from './redact';
 import {
   CLOSE_FRAME_BYTES, CONT_FRAME_BYTES, FrameFlag, FrameKind, PARAMS_DELTA_FRAME_BYTES, PARAMS_FRAME_BYTES, RECORD_FRAME_BYTES, TIME_FRAME_BYTES, WIRE_VERSION,
 } from './wire-format';
-import { hasSecretName, headEnd, headKnownClean, maskHead, maskParams } from './wire-redact';
+import { cleanHead, cleanHeadLength, hasSecretName, headEnd, headKnownClean, maskHead, maskParams } from './wire-redact';
 import { wireTargetJson } from './wire-target';
 
 /** HEAD_LIMIT: at most this much of a response's head is sent (a head without its end is cut there). */
@@ -33,6 +33,13 @@ const HEAD_LIMIT = 8 * 1024;
 /** CONTROL_LIMIT: at most this much of a management record's content (GET_VALUES names) is sent. */
 const CONTROL_LIMIT = 4 * 1024;
 const INITIAL_BYTES = 64 * 1024;
+/**
+ * TIME_ORIGIN: performance.timeOrigin, read once: its getter checks its receiver and was, with the
+ * clock read, ~0.14k instructions per stamp under callgrind (bench/README "trace", eighth session).
+ */
+const TIME_ORIGIN = performance.timeOrigin;
+/** CLEAN_VIEW: the last clean head as a DataView (#knownHead). */
+const CLEAN_VIEW = new DataView(cleanHead().buffer, cleanHead().byteOffset, cleanHead().length);
 /** BASE_BYTES: PARAMS streams up to this long can be a base or a DELTA (longer ones go whole). */
 const BASE_BYTES = 16 * 1024;
 
@@ -121,7 +128,7 @@ export class WireMirror {
       this.#stamp = false;
       const at = this.#used;
       this.#buf[at] = FrameKind.time;
-      this.#buf.writeDoubleLE(performance.timeOrigin + performance.now(), at + 1);
+      this.#buf.writeDoubleLE(TIME_ORIGIN + performance.now(), at + 1);
       this.#used = at + TIME_FRAME_BYTES;
     }
     const at = this.#used;
@@ -137,8 +144,8 @@ export class WireMirror {
    */
   recordIn(conn: number, rid: number, type: number, requestId: number, contentLength: number, paddingLength: number,
     content: Buffer, piece: boolean): number {
-    const [ship, flags] = inPolicy(type, content.length);
-    this.#record(FrameKind.recordIn, flags | (piece ? FrameFlag.piece : 0), conn, rid, type, requestId, contentLength, paddingLength, content, 0, ship);
+    const ship = inShip(type, content.length);
+    this.#record(FrameKind.recordIn, inFlags(type) | (piece ? FrameFlag.piece : 0), conn, rid, type, requestId, contentLength, paddingLength, content, 0, ship);
     return ship;
   }
 
@@ -173,6 +180,13 @@ export class WireMirror {
     let headDone = false;
     switch (type) {
       case RecordType.Stdout:
+        if (head !== null && head.wireHead === 0 && contentLength > 0 && !traceOptions.showSecrets) {
+          const at = this.#knownHead(conn, rid, requestId, contentLength, paddingLength, src, from);
+          if (at >= 0) {
+            head.wireHead = -1;
+            return at;
+          }
+        }
         if (head !== null && head.wireHead >= 0 && contentLength > 0) {
           const r = headEnd(src, from, from + contentLength, HEAD_LIMIT - head.wireHead);
           headDone = r > 0 && head.wireHead === 0;
@@ -187,7 +201,8 @@ export class WireMirror {
         }
         break;
       case RecordType.Stderr:
-        [ship, flags] = inPolicy(type, contentLength);
+        ship = inShip(type, contentLength);
+        flags = inFlags(type);
         break;
       case RecordType.EndRequest:
       case RecordType.GetValuesResult:
@@ -228,15 +243,14 @@ export class WireMirror {
    * ~620, so less to copy, encode, write, wake the reader for and for it to decode (bench/README
    * "trace", seventh round). Compared as bytes, not as the decoded params: nginx sends SCRIPT_NAME
    * twice (fastcgi_params, then the site's), and a decoded list keeps only the last value. Both
-   * are copied to buffers of their own and compared four bytes at a time from the start (a loop
-   * over 620 single bytes was ~0.8 µs, this ~0.3).
+   * are copied to buffers of their own and compared eight bytes at a time (#delta; a loop over 620
+   * single bytes was ~0.8 µs).
    */
   #base = Buffer.allocUnsafeSlow(BASE_BYTES);
-  #base32 = new Int32Array(this.#base.buffer, 0, BASE_BYTES >> 2);
   #baseLength = -1;
   #scratch = Buffer.allocUnsafeSlow(BASE_BYTES);
-  #scratch32 = new Int32Array(this.#scratch.buffer, 0, BASE_BYTES >> 2);
-  #starts: number[] = [];
+  #base64 = new Float64Array(this.#base.buffer, this.#base.byteOffset, BASE_BYTES >> 3);
+  #scratch64 = new Float64Array(this.#scratch.buffer, this.#scratch.byteOffset, BASE_BYTES >> 3);
   #baseStarts: number[] = [];
   #baseCount = 0;
 
@@ -257,7 +271,7 @@ export class WireMirror {
     paramsFrameHead(b, at, FrameKind.params, masked, conn, rid, requestId);
     writeU32(b, at + 12, n);
     bytes.copy(b, at + PARAMS_FRAME_BYTES);
-    if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_FRAME_BYTES, at + PARAMS_FRAME_BYTES + n);
+    if (masked && this.#hasSecretName(list.names)) maskParams(b, at + PARAMS_FRAME_BYTES, at + PARAMS_FRAME_BYTES + n);
     if (n <= BASE_BYTES) {
       this.#baseCount = pairStarts(bytes, this.#baseStarts);
       bytes.copy(this.#base, 0);
@@ -265,39 +279,68 @@ export class WireMirror {
     }
   }
 
-  /** #delta: the params as a DELTA frame against the base; false when most of them differ (they then go whole). */
+  /**
+   * #delta: the params as a DELTA frame against the base; false when most of them differ (they then go whole).
+   *
+   * Cheaper than it was (bench/README "trace", eighth session: ~4.6k -> ~1.3k instructions of a
+   * hello request under callgrind): the stream is copied with TypedArray#set (Buffer#copy's argument
+   * checks and view were ~0.5k), compared eight bytes at a time from both ends (a stream as long as
+   * the base, as nginx's are while only REMOTE_PORT changes, lines up with it from the end too; the
+   * byte loop over the ~200 bytes after REMOTE_PORT was ~1.2k), and only the changed pairs are walked:
+   * the pairs before the first difference are the base's (the same bytes), so its pair starts say
+   * where the changed pair begins, and the pairs after the last one are the base's suffix, checked
+   * against its pair starts as before (a walk over all the stream's pairs was ~1.4k).
+   */
   #delta(conn: number, rid: number, requestId: number, bytes: Buffer, list: ParamNames, masked: boolean): boolean {
     const n = bytes.length;
     const bl = this.#baseLength;
     const base = this.#base;
     const scratch = this.#scratch;
-    bytes.copy(scratch, 0);
+    scratch.set(bytes);
     const max = n < bl ? n : bl;
-    const words = max >> 2;
-    const s32 = this.#scratch32;
-    const b32 = this.#base32;
+    const s64 = this.#scratch64;
+    const b64 = this.#base64;
+    // Doubles compare unequal for NaN bits and equal for +0 and -0: such words (and a difference)
+    // are compared byte by byte, which goes on past them when they were equal.
+    const words = max >> 3;
     let w = 0;
-    while (w < words && s32[w] === b32[w]) w++;
-    let same = w << 2;
+    while (w < words && s64[w] === b64[w] && s64[w] !== 0) w++;
+    let same = w << 3;
     while (same < max && scratch[same] === base[same]) same++;
-    let tail = 0;
-    const tailMax = max - same;
-    while (tail < tailMax && scratch[n - 1 - tail] === base[bl - 1 - tail]) tail++;
+    // `i`: the first byte from which the stream's end equals the base's end; the two ends never
+    // overlap the first difference in the shorter of them (`lower`).
+    let i = n;
+    const lower = n - max + same;
+    if (n === bl) {
+      while (i > lower && (i & 7) !== 0 && scratch[i - 1] === base[i - 1]) i--;
+      if ((i & 7) === 0) {
+        let v = i >> 3;
+        while (((v - 1) << 3) >= lower && s64[v - 1] === b64[v - 1] && s64[v - 1] !== 0) v--;
+        i = v << 3;
+        while (i > lower && scratch[i - 1] === base[i - 1]) i--;
+      }
+    } else {
+      const shift = bl - n;
+      while (i > lower && scratch[i - 1] === base[i - 1 + shift]) i--;
+    }
     // Whole pairs in between (masking reads pairs; a reader counts them): the prefix ends, and
-    // the suffix starts, where a pair does.
-    const starts = this.#starts;
-    const count = pairStarts(bytes, starts);
-    if (count < 0) return false;
+    // the suffix starts, where a pair does. The pairs that end by `same` are the base's.
+    const baseStarts = this.#baseStarts;
+    const baseCount = this.#baseCount;
     let k = 0;
-    while (k < count && starts[k + 1]! <= same) k++;
-    const p = starts[k]!;
-    while (k < count && starts[k]! < n - tail) k++;
-    const s = n - starts[k]!;
-    const mid = n - p - s;
+    while (k < baseCount && baseStarts[k + 1]! <= same) k++;
+    const p = baseStarts[k]!;
+    // The stream's own pairs from p, until one starts where its end equals the base's.
+    let q = p;
+    while (q < n && q < i) {
+      q = pairEnd(scratch, q, n);
+      if (q < 0) return false;
+    }
+    const s = n - q;
+    const mid = q - p;
     if (mid * 2 > n) return false;
     // The base's suffix must be whole pairs of the base too, so that it was masked as these are.
-    const baseStarts = this.#baseStarts;
-    let j = this.#baseCount;
+    let j = baseCount;
     while (j > 0 && baseStarts[j]! > bl - s) j--;
     if (baseStarts[j] !== bl - s) return false;
     const at = this.#room(PARAMS_DELTA_FRAME_BYTES + mid);
@@ -307,10 +350,31 @@ export class WireMirror {
     writeU32(b, at + 16, s);
     writeU32(b, at + 20, mid);
     if (mid > 0) {
-      bytes.copy(b, at + PARAMS_DELTA_FRAME_BYTES, p, p + mid);
-      if (masked && hasSecretName(list.names)) maskParams(b, at + PARAMS_DELTA_FRAME_BYTES, at + PARAMS_DELTA_FRAME_BYTES + mid);
+      const to = at + PARAMS_DELTA_FRAME_BYTES;
+      // A few dozen bytes (REMOTE_PORT's pair) by hand, as in #record.
+      if (mid <= 64) for (let c = 0; c < mid; c++) b[to + c] = scratch[p + c]!;
+      else bytes.copy(b, to, p, p + mid);
+      if (masked && this.#hasSecretName(list.names)) maskParams(b, to, to + mid);
     }
     return true;
+  }
+
+  /**
+   * #hasSecretName: hasSecretName of a request's names, remembered for the last names array: the
+   * lists decoded from one remembered stream share theirs (fastcgi/param-memo.ts), so behind nginx
+   * it is one comparison per request instead of a test per name (~3% of the mirror's time in a
+   * microbenchmark). Lists never change their names once handed out.
+   */
+  #secretNamesOf: readonly string[] | null = null;
+  #secretNamesLength = -1;
+  #secretNames = false;
+  #hasSecretName(names: readonly string[]): boolean {
+    if (names !== this.#secretNamesOf || names.length !== this.#secretNamesLength) {
+      this.#secretNames = hasSecretName(names);
+      this.#secretNamesOf = names;
+      this.#secretNamesLength = names.length;
+    }
+    return this.#secretNames;
   }
 
   /** close: the connection closed. */
@@ -322,6 +386,18 @@ export class WireMirror {
 
   #record(kind: number, flags: number, conn: number, rid: number, type: number, requestId: number, contentLength: number,
     paddingLength: number, src: Buffer, from: number, ship: number): number {
+    const at = this.#frameHead(kind, flags, conn, rid, type, requestId, contentLength, paddingLength, ship);
+    const b = this.#buf;
+    // A few bytes (BEGIN_REQUEST's and END_REQUEST's eight) by hand: Buffer#copy's argument
+    // handling (_copyActual) was most of this function in the serving process's profile.
+    if (ship <= 16) for (let i = 0; i < ship; i++) b[at + RECORD_FRAME_BYTES + i] = src[from + i]!;
+    else src.copy(b, at + RECORD_FRAME_BYTES, from, from + ship);
+    return at;
+  }
+
+  /** #frameHead: room for a RECORD frame carrying `ship` content bytes, its head written; returns where it starts. */
+  #frameHead(kind: number, flags: number, conn: number, rid: number, type: number, requestId: number, contentLength: number,
+    paddingLength: number, ship: number): number {
     const at = this.#room(RECORD_FRAME_BYTES + ship);
     const b = this.#buf;
     b[at] = kind;
@@ -337,11 +413,49 @@ export class WireMirror {
     b[at + 16] = paddingLength;
     b[at + 17] = 0;
     writeU32(b, at + 18, ship);
-    // A few bytes (BEGIN_REQUEST's and END_REQUEST's eight) by hand: Buffer#copy's argument
-    // handling (_copyActual) was most of this function in the serving process's profile.
-    if (ship <= 16) for (let i = 0; i < ship; i++) b[at + RECORD_FRAME_BYTES + i] = src[from + i]!;
-    else src.copy(b, at + RECORD_FRAME_BYTES, from, from + ship);
     return at;
+  }
+
+  /**
+   * #knownHead: a response's first STDOUT record when it starts with the last clean head
+   * (wire-redact.ts: every response of a second behind the same app code): its frame, the head
+   * copied and compared with the clean one in one loop, four bytes at a time through DataViews
+   * (unaligned reads; the view of the connection's slab is kept while it writes into the same one);
+   * returns the frame's position, or -1 with nothing written (another head: recordOut's general
+   * path then finds its end and masks, as before; a TIME frame written first stays, as it would).
+   * The same frame as that path makes: there Buffer#compare and Buffer#copy were a C++ call and a
+   * TypedArray call with their argument checks, ~0.1 and ~0.2 µs of a hello request's ~1 µs in a
+   * microbenchmark of its frames, a byte loop ~0.3 µs for both, this ~0.15 (bench/README "trace",
+   * eighth session).
+   */
+  #srcView: { src: Buffer | null; view: DataView } = { src: null, view: new DataView(new ArrayBuffer(0)) };
+  #bufView: { src: Buffer | null; view: DataView } = { src: null, view: new DataView(new ArrayBuffer(0)) };
+  #knownHead(conn: number, rid: number, requestId: number, contentLength: number, paddingLength: number, src: Buffer, from: number): number {
+    const n = cleanHeadLength();
+    if (n <= 0 || n > contentLength || n > HEAD_LIMIT) return -1;
+    const clean = cleanHead();
+    const at = this.#frameHead(FrameKind.recordOut, FrameFlag.head, conn, rid, RecordType.Stdout, requestId, contentLength, paddingLength, n);
+    const b = this.#buf;
+    const to = at + RECORD_FRAME_BYTES;
+    if (src !== this.#srcView.src) this.#srcView = { src, view: new DataView(src.buffer, src.byteOffset, src.length) };
+    if (b !== this.#bufView.src) this.#bufView = { src: b, view: new DataView(b.buffer, b.byteOffset, b.length) };
+    const sv = this.#srcView.view;
+    const bv = this.#bufView.view;
+    let diff = 0;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const c = sv.getInt32(from + i);
+      bv.setInt32(to + i, c);
+      diff |= c ^ CLEAN_VIEW.getInt32(i);
+    }
+    for (; i < n; i++) {
+      const c = src[from + i]!;
+      b[to + i] = c;
+      diff |= c ^ clean[i]!;
+    }
+    if (diff === 0) return at;
+    this.#used = at; // not the clean head: the frame is taken back (a TIME frame before it stays, as it would)
+    return -1;
   }
 }
 
@@ -375,6 +489,25 @@ function pairStarts(b: Buffer, out: number[]): number {
   return k;
 }
 
+/** pairEnd: where the pair starting at `i` of a PARAMS stream ends, or -1 if it runs past `end`. */
+function pairEnd(b: Uint8Array, i: number, end: number): number {
+  let nameLen = b[i]!;
+  if (nameLen > 127) {
+    if (i + 4 > end) return -1;
+    nameLen = ((nameLen & 0x7f) * 0x1000000) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
+    i += 4;
+  } else i += 1;
+  if (i >= end) return -1;
+  let valueLen = b[i]!;
+  if (valueLen > 127) {
+    if (i + 4 > end) return -1;
+    valueLen = ((valueLen & 0x7f) * 0x1000000) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
+    i += 4;
+  } else i += 1;
+  i += nameLen + valueLen;
+  return i > end ? -1 : i;
+}
+
 /** paramsFrameHead: the head a PARAMS and a DELTA frame share (kind, flags, connection, rid, request id little-endian). */
 function paramsFrameHead(b: Buffer, at: number, kind: number, masked: boolean, conn: number, rid: number, requestId: number): void {
   b[at] = kind;
@@ -392,8 +525,11 @@ function writeU32(b: Buffer, at: number, v: number): void {
   b[at + 3] = v >>> 24;
 }
 
-/** inPolicy: how much of a record's content goes, and as what, by type (not PARAMS: see recordIn). */
-function inPolicy(type: number, length: number): [number, number] {
+/**
+ * inShip, inFlags: how much of a record's content goes, and as what, by type (not PARAMS: see
+ * recordIn). Two numbers, not a [ship, flags] pair: the array was made for every record read.
+ */
+function inShip(type: number, length: number): number {
   switch (type) {
     case RecordType.BeginRequest:
     case RecordType.EndRequest:
@@ -401,22 +537,34 @@ function inPolicy(type: number, length: number): [number, number] {
     case RecordType.GetValues:
     case RecordType.GetValuesResult:
     case RecordType.UnknownType:
-      return [Math.min(length, CONTROL_LIMIT), 0];
+      return Math.min(length, CONTROL_LIMIT);
     case RecordType.Stdin:
     case RecordType.Stdout:
     case RecordType.Data:
-      return traceOptions.showSecrets ? [Math.min(length, traceOptions.previewBytes + 1), FrameFlag.preview] : [0, 0];
+      return traceOptions.showSecrets ? Math.min(length, traceOptions.previewBytes + 1) : 0;
     case RecordType.Stderr:
-      return [Math.min(length, traceOptions.previewBytes + 1), FrameFlag.preview];
+      return Math.min(length, traceOptions.previewBytes + 1);
     default:
-      return [0, 0];
+      return 0;
+  }
+}
+
+function inFlags(type: number): number {
+  switch (type) {
+    case RecordType.Stdin:
+    case RecordType.Stdout:
+    case RecordType.Data:
+      return traceOptions.showSecrets ? FrameFlag.preview : 0;
+    case RecordType.Stderr:
+      return FrameFlag.preview;
+    default:
+      return 0;
   }
 }
 
 /** pieceWant: how many bytes of a record in pieces its preview wants (the preview and one more, which says it goes on). */
 function pieceWant(type: number): number {
-  const [ship] = inPolicy(type, traceOptions.previewBytes + 1);
-  return ship;
+  return inShip(type, traceOptions.previewBytes + 1);
 }
 
 /**

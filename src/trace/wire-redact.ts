@@ -63,6 +63,15 @@ export function maskHead(buf: Buffer, from: number, to: number, complete: boolea
 const lastClean = Buffer.alloc(1024);
 let lastCleanLength = -1;
 
+/** cleanHead, cleanHeadLength: the last clean head (its first cleanHeadLength() bytes; -1: none yet), for the mirror's own comparison (WireMirror#knownHead). */
+export function cleanHead(): Buffer {
+  return lastClean;
+}
+
+export function cleanHeadLength(): number {
+  return lastCleanLength;
+}
+
 const SECRET_HEADER_BYTES = SECRET_HEADER_NAMES.map((s) => Buffer.from(s, 'latin1'));
 
 function isSecretHeaderBytes(buf: Buffer, from: number, to: number): boolean {
