@@ -36,8 +36,12 @@ const BEGIN = Buffer.from([0, 1, 1, 0, 0, 0, 0, 0]);
 const EMPTY = Buffer.alloc(0);
 const RESPONSE = Buffer.from('Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nDate: Thu, 26 Nov 2026 09:00:00 GMT\r\n'
   + 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nHello, world\n', 'latin1');
-const slab = Buffer.allocUnsafeSlow(65536);
-RESPONSE.copy(slab, 1000);
+// Each connection writes into a slab of its own.
+const slabs = Array.from({ length: 32 }, () => {
+  const slab = Buffer.allocUnsafeSlow(65536);
+  RESPONSE.copy(slab, 1000);
+  return slab;
+});
 const END = Buffer.alloc(64);
 END[1] = 3;
 
@@ -56,7 +60,7 @@ function request(i: number, conn: number): void {
   mirror.params(conn, i, 1, bytes, list);
   mirror.recordIn(conn, i, RecordType.Stdin, 1, 0, 0, EMPTY, false);
   mirror.tick();
-  mirror.recordOut(conn, i, RecordType.Stdout, 1, RESPONSE.length, 3, slab, 1000, { wireHead: 0 });
+  mirror.recordOut(conn, i, RecordType.Stdout, 1, RESPONSE.length, 3, slabs[conn]!, 1000, { wireHead: 0 });
   mirror.recordOut(conn, i, RecordType.Stdout, 1, 0, 0, END, 8, null);
   mirror.recordOut(conn, i, RecordType.EndRequest, 1, 8, 0, END, 16, null);
 }

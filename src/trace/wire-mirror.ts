@@ -38,6 +38,13 @@ const INITIAL_BYTES = 64 * 1024;
  * clock read, ~0.14k instructions per stamp under callgrind (bench/README "trace", eighth session).
  */
 const TIME_ORIGIN = performance.timeOrigin;
+/**
+ * srcViews: a DataView per buffer a response head was read from (WireMirror#knownHead): each
+ * FastCGI connection writes its responses into a slab of its own (one view kept for the last
+ * buffer was a new view per request with 32 connections: Builtin_DataViewConstructor ~0.2k
+ * instructions a request under callgrind). Weak: a view never keeps a slab or an app's buffer alive.
+ */
+const srcViews = new WeakMap<Buffer, DataView>();
 /** CLEAN_VIEW: the last clean head as a DataView (#knownHead). */
 const CLEAN_VIEW = new DataView(cleanHead().buffer, cleanHead().byteOffset, cleanHead().length);
 /** BASE_BYTES: PARAMS streams up to this long can be a base or a DELTA (longer ones go whole). */
@@ -428,7 +435,6 @@ export class WireMirror {
    * microbenchmark of its frames, a byte loop ~0.3 µs for both, this ~0.15 (bench/README "trace",
    * eighth session).
    */
-  #srcView: { src: Buffer | null; view: DataView } = { src: null, view: new DataView(new ArrayBuffer(0)) };
   #bufView: { src: Buffer | null; view: DataView } = { src: null, view: new DataView(new ArrayBuffer(0)) };
   #knownHead(conn: number, rid: number, requestId: number, contentLength: number, paddingLength: number, src: Buffer, from: number): number {
     const n = cleanHeadLength();
@@ -437,9 +443,12 @@ export class WireMirror {
     const at = this.#frameHead(FrameKind.recordOut, FrameFlag.head, conn, rid, RecordType.Stdout, requestId, contentLength, paddingLength, n);
     const b = this.#buf;
     const to = at + RECORD_FRAME_BYTES;
-    if (src !== this.#srcView.src) this.#srcView = { src, view: new DataView(src.buffer, src.byteOffset, src.length) };
+    let sv = srcViews.get(src);
+    if (sv === undefined) {
+      sv = new DataView(src.buffer, src.byteOffset, src.length);
+      srcViews.set(src, sv);
+    }
     if (b !== this.#bufView.src) this.#bufView = { src: b, view: new DataView(b.buffer, b.byteOffset, b.length) };
-    const sv = this.#srcView.view;
     const bv = this.#bufView.view;
     let diff = 0;
     let i = 0;
