@@ -175,6 +175,17 @@ describe('wire mirror: the cheaper paths make the same frames', () => {
     }
   });
 
+  it('stamps a TIME frame with the epoch time in ms, a little-endian double, as writeDoubleLE wrote it', () => {
+    const m = new WireMirror();
+    const before = performance.timeOrigin + performance.now();
+    m.recordIn(1, 1, RecordType.Stdin, 1, 0, 0, Buffer.alloc(0), false);
+    const after = performance.timeOrigin + performance.now();
+    const b = Buffer.from(m.take(), 'base64');
+    assert.equal(b[0], FrameKind.time);
+    const t = b.readDoubleLE(1);
+    assert.ok(t >= before && t <= after, `${t} not within ${before}..${after}`);
+  });
+
   it('masks a secret param of a stream whose names differ from the last stream\'s (the secret test is per names array)', () => {
     const m = new WireMirror();
     const plain: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['REMOTE_PORT', '1'], ['HTTP_HOST', 'h'],
