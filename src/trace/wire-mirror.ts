@@ -300,7 +300,7 @@ export class WireMirror {
   /**
    * #delta: the params as a DELTA frame against the base; false when most of them differ (they then go whole).
    *
-   * Cheaper than it was (bench/README "trace", eighth session: ~4.6k -> ~1.3k instructions of a
+   * Cheaper than it was (bench/README "trace", eighth session: ~4.7k -> ~2.5k instructions of a
    * hello request under callgrind): the stream is copied with TypedArray#set (Buffer#copy's argument
    * checks and view were ~0.5k), compared eight bytes at a time from both ends (a stream as long as
    * the base, as nginx's are while only REMOTE_PORT changes, lines up with it from the end too; the
