@@ -489,21 +489,8 @@ function pairStarts(b: Buffer, out: number[]): number {
   let k = 0;
   while (i < end) {
     out[k++] = i;
-    let nameLen = b[i]!;
-    if (nameLen > 127) {
-      if (i + 4 > end) return -1;
-      nameLen = ((nameLen & 0x7f) * 0x1000000) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
-      i += 4;
-    } else i += 1;
-    if (i >= end) return -1;
-    let valueLen = b[i]!;
-    if (valueLen > 127) {
-      if (i + 4 > end) return -1;
-      valueLen = ((valueLen & 0x7f) * 0x1000000) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
-      i += 4;
-    } else i += 1;
-    i += nameLen + valueLen;
-    if (i > end) return -1;
+    i = pairEnd(b, i, end);
+    if (i < 0) return -1;
   }
   out[k] = end;
   return k;
