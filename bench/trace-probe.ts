@@ -34,17 +34,12 @@ import { createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, rmS
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NGINX_GET_PARAMS } from './lib/nginx-params';
 import { encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../src/protocol';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_ROOT = resolve(process.env['TRACE_PROBE_SERVER_ROOT'] ?? ROOT);
-const NGINX_PARAMS: Array<[string, string]> = [
-  ['QUERY_STRING', ''], ['REQUEST_METHOD', 'GET'], ['CONTENT_TYPE', ''], ['CONTENT_LENGTH', ''], ['SCRIPT_NAME', ''],
-  ['REQUEST_URI', '/'], ['DOCUMENT_URI', '/'], ['DOCUMENT_ROOT', '/tmp/dualcgi-bench/nginx/html'], ['SERVER_PROTOCOL', 'HTTP/1.1'],
-  ['REQUEST_SCHEME', 'http'], ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx/1.22.1'], ['REMOTE_ADDR', '127.0.0.1'],
-  ['REMOTE_PORT', '60468'], ['REMOTE_USER', ''], ['SERVER_ADDR', '127.0.0.1'], ['SERVER_PORT', '45735'], ['SERVER_NAME', ''],
-  ['REDIRECT_STATUS', '200'], ['HTTP_HOST', '127.0.0.1'], ['PATH_INFO', '/'],
-];
+const NGINX_PARAMS: Array<[string, string]> = NGINX_GET_PARAMS.map(([n, v]): [string, string] => [n, v]);
 // TRACE_PROBE_COOKIE=1: the request also carries a browser's Cookie and Authorization (the wire
 // mirror's masking path: wire-mirror.ts).
 if (process.env['TRACE_PROBE_COOKIE'] === '1') {

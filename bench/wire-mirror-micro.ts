@@ -7,6 +7,7 @@
 //
 //   node dist/bench/wire-mirror-micro.js [REQUESTS_PER_ROUND] [ROUNDS] [ROOT]
 import { resolve } from 'node:path';
+import { NGINX_GET_PARAMS } from './lib/nginx-params';
 import type { ParamNames, WireMirror as Mirror } from '../src/trace/wire-mirror';
 
 const [perRoundArg = '1000000', roundsArg = '5', rootArg] = process.argv.slice(2);
@@ -16,14 +17,8 @@ const { encodePairs, RecordType } = require(`${root}/dist/src/protocol`) as type
 const { decodeParamList } = require(`${root}/dist/src/fastcgi/param-list`) as typeof import('../src/fastcgi/param-list');
 const { DEFAULT_LIMITS } = require(`${root}/dist/src/fastcgi/limits`) as typeof import('../src/fastcgi/limits');
 
-// nginx's params for `GET /` (bench/trace-probe.ts), REMOTE_PORT changing from one request to the next.
-const NGINX: Array<[string, string]> = [
-  ['QUERY_STRING', ''], ['REQUEST_METHOD', 'GET'], ['CONTENT_TYPE', ''], ['CONTENT_LENGTH', ''], ['SCRIPT_NAME', ''],
-  ['REQUEST_URI', '/'], ['DOCUMENT_URI', '/'], ['DOCUMENT_ROOT', '/tmp/dualcgi-bench/nginx/html'], ['SERVER_PROTOCOL', 'HTTP/1.1'],
-  ['REQUEST_SCHEME', 'http'], ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx/1.22.1'], ['REMOTE_ADDR', '127.0.0.1'],
-  ['REMOTE_PORT', '60468'], ['REMOTE_USER', ''], ['SERVER_ADDR', '127.0.0.1'], ['SERVER_PORT', '45735'], ['SERVER_NAME', ''],
-  ['REDIRECT_STATUS', '200'], ['HTTP_HOST', '127.0.0.1'], ['PATH_INFO', '/'],
-];
+// nginx's params for `GET /` (bench/lib/nginx-params.ts), REMOTE_PORT changing from one request to the next.
+const NGINX = NGINX_GET_PARAMS;
 const streams: Array<{ bytes: Buffer; list: ParamNames }> = [];
 for (let i = 0; i < 64; i++) {
   const bytes = encodePairs(NGINX.map(([n, v]): [string, string] => [n, n === 'REMOTE_PORT' ? String(40000 + i * 7) : v]));

@@ -70,7 +70,6 @@ function storeCgiHeader(this: ServerResponse, firstLine: string, headers: unknow
   storeHttpHeader.call(this, firstLine, headers);
   const out = this as unknown as OutgoingInternals;
   out._header = cgiHeadOf(out._header!); // the last response's CGI head when the head is the same
-
   out.chunkedEncoding = false;
 }
 
@@ -134,10 +133,7 @@ function socketOnClose(this: ExchangeSocket): void {
  */
 function socketOnError(this: ExchangeSocket, err: Error): void {
   const res = this._httpMessage as ServerResponse | null;
-  const state = res === null ? undefined : (res as unknown as WithState)[kState];
-  if (state === undefined) return;
-  state.options.onError?.(err, 'response');
-  state.exchange.writeStderr(`dualcgi: ${state.req.method} ${state.req.url}: ${err.message}\n`);
+  if (res !== null && (res as unknown as WithState)[kState] !== undefined) resOnError.call(res, err);
 }
 
 /** emitResponseClose: node:http's emitCloseNT: res emits 'close' once, destroyed from then on. */
