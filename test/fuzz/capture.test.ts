@@ -68,7 +68,7 @@ function readAll(text: string): number {
 }
 
 describe('capture files under hostile input (seeded, time-bounded; FUZZ_SECONDS for longer runs)', () => {
-  it('read back their requests unchanged, and fail on anything else only with a CaptureError', () => {
+  it('read back their requests unchanged, and fail on anything else only with a CaptureError', (t) => {
     // Unmutated, a capture of two exchanges is two requests: what the mutations start from.
     const whole = [JSON.stringify({ capture: CAPTURE_FORMAT, version: 1, id: 'x', start: 0, pid: 1, meta: {} })];
     const rng0 = new Rng(7);
@@ -90,6 +90,7 @@ describe('capture files under hostile input (seeded, time-bounded; FUZZ_SECONDS 
         if (!(err instanceof CaptureError)) assert.fail(`seed ${seed}: ${(err as Error).stack ?? String(err)}`);
       }
     }
+    t.diagnostic(`${runs} captures, ${found} requests read from them`);
     assert.ok(runs > 50, `only ${runs} runs in ${SECONDS}s`);
     assert.ok(found > runs / 2, `requests found in only ${found} of ${runs} captures: the mutations break too much`);
   });
