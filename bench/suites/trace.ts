@@ -24,6 +24,11 @@ const NO_LISTENER = 'on, nobody listening';
 const IN_PROCESS = 'on, listener (in-process)';
 const TAIL = 'on, tail --json attached';
 const DASHBOARD = 'on, dashboard attached (tmux)';
+/**
+ * DISCARD: a node process that listens and throws every byte away: what any consumer in a process of
+ * its own costs the chain before it does any work (the dashboard's ratio can be no better).
+ */
+const DISCARD = 'on, discarding process attached';
 
 let clockTicks = 0;
 
@@ -111,6 +116,26 @@ async function startTail(world: string, sock: string): Promise<Tail> {
     dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
   });
   const off = onCleanup('dualcgi tail', () => server.stop());
+  return {
+    pid: server.pid,
+    stop: async () => {
+      off();
+      await server.stop();
+    },
+  };
+}
+
+/** startDiscard: a node process listening on SOCK that reads and discards everything. */
+async function startDiscard(world: string, sock: string): Promise<Tail> {
+  const dir = await mkdirp(path.join(world, 'trace-discard'));
+  const log = path.join(dir, 'discard.log');
+  const script = 'require("node:net").createServer((s) => s.resume()).listen(process.argv[1])';
+  const cmd = `exec '${process.execPath}' -e '${script}' '${sock}' 2>>'${log}'`;
+  const server = await launch({
+    name: 'discarding listener', bin: '/bin/sh', args: ['-c', cmd], env: { PATH: '/usr/bin:/bin', HOME: dir },
+    dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
+  });
+  const off = onCleanup('discarding listener', () => server.stop());
   return {
     pid: server.pid,
     stop: async () => {
@@ -268,6 +293,8 @@ async function run(ctx: SuiteContext) {
   const tailSock = path.join(dir, 'tail.sock');
   const tail = hasTail ? await startTail(w, tailSock) : undefined;
   if (!hasTail) result.notes.push('tail variant skipped: no `dualcgi tail` command');
+  const discardSock = path.join(dir, 'discard.sock');
+  const discard = await startDiscard(w, discardSock);
   const dashboardSock = path.join(dir, 'dashboard.sock');
   const dashboard = await startDashboard(w, dashboardSock);
   if (!dashboard) result.notes.push('dashboard variant skipped: tmux is not installed');
@@ -276,11 +303,13 @@ async function run(ctx: SuiteContext) {
     await startDualcgi(w, 'trace-nolistener', { app: hello, trace: 'unix:/nonexistent.sock' }),
     await startDualcgi(w, 'trace-inprocess', { app: hello, trace: `unix:${inProcessSock}` }),
     ...(hasTail ? [await startDualcgi(w, 'trace-tail', { app: hello, trace: `unix:${tailSock}` })] : []),
+    await startDualcgi(w, 'trace-discard', { app: hello, trace: `unix:${discardSock}` }),
     ...(dashboard ? [await startDualcgi(w, 'trace-dashboard', { app: hello, trace: `unix:${dashboardSock}` })] : []),
   ];
-  const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : []), ...(dashboard ? [DASHBOARD] : [])];
+  const labels = [OFF, NO_LISTENER, IN_PROCESS, ...(hasTail ? [TAIL] : []), DISCARD, ...(dashboard ? [DASHBOARD] : [])];
   const consumers = new Map<string, Tail>();
   if (tail) consumers.set(TAIL, tail);
+  consumers.set(DISCARD, discard);
   if (dashboard) consumers.set(DASHBOARD, dashboard);
   try {
     const front = await startFront(w, backends.map((b, i) => ({ ...b.upstream, name: labels[i]! })));
@@ -298,6 +327,7 @@ async function run(ctx: SuiteContext) {
   } finally {
     for (const b of backends.reverse()) await b.stop();
     await tail?.stop();
+    await discard.stop();
     await dashboard?.stop();
     closeListener();
     listener.close();
