@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
-import { createContext, runDoctor } from '../../src/deploy/doctor';
+import { createContext, type Finding, runDoctor } from '../../src/deploy/doctor';
+import { excerpt } from '../../src/deploy/doctor/requests';
 import { deployment, type Deployment } from './fixtures';
 
 async function problems(d: Deployment, server: 'apache' | 'other' = 'apache'): Promise<string[]> {
@@ -24,6 +25,28 @@ async function expectProblems(breakIt: (d: Deployment) => void, codes: string[],
   try {
     breakIt(d);
     assert.deepEqual(await problems(d), codes);
+  } finally {
+    d.cleanup();
+  }
+}
+
+/** doctorOutput: what `dualcgi doctor DIR` prints, and its exit code. */
+async function doctorOutput(d: Deployment): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await main(['doctor', d.dir], { stdout: { write: (s: string) => { out += s; return true; } } as NodeJS.WritableStream, stderr: process.stderr });
+  return { code, out };
+}
+
+/** loadFinding: the DOCTOR_LOAD finding of a deployment broken by `breakIt`. */
+async function loadFinding(breakIt: (d: Deployment) => void, app?: string): Promise<Finding> {
+  const d = deployment('apache-fcgid', app);
+  try {
+    breakIt(d);
+    const ctx = createContext({ target: d.dir, server: 'apache', timeoutMs: 10_000 });
+    assert.ok(ctx);
+    const found = (await runDoctor(ctx)).find((f) => f.code === 'DOCTOR_LOAD');
+    assert.ok(found && !found.ok, 'no DOCTOR_LOAD problem');
+    return found;
   } finally {
     d.cleanup();
   }
@@ -56,6 +79,58 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
     } finally {
       d.cleanup();
     }
+  });
+
+  it('a script that cannot start: one problem line, the skipped requests said once and not counted', async () => {
+    const d = deployment();
+    try {
+      edit(d.script, (t) => t.replace(/^#!.*/, '#!/opt/no-such/node'));
+      const { code, out } = await doctorOutput(d);
+      assert.equal(code, 1);
+      assert.equal(out.match(/^problem /gm)?.length, 1, out);
+      assert.equal(out.match(/^skipped {2}no synthetic requests/gm)?.length, 1, out);
+      assert.doesNotMatch(out, /undefined|DOCTOR_SKIPPED/);
+      const summary = /^1 problem\(s\), (\d+) check\(s\) passed$/m.exec(out);
+      assert.ok(summary, out);
+      const ctx = createContext({ target: d.dir, server: 'apache', timeoutMs: 10_000 });
+      const checks = (await runDoctor(ctx!)).filter((f) => f.code !== 'DOCTOR_SKIPPED').length;
+      assert.equal(Number(summary[1]), checks - 1);
+    } finally {
+      d.cleanup();
+    }
+  });
+
+  it('an app path that does not exist: says so, and where to correct it', async () => {
+    const f = await loadFinding((d) => edit(d.script, (t) => t.replace('"./app.js"', '"./nope.js"')));
+    assert.match(f.message, /^the app \/.*\/nope\.js does not exist$/);
+    assert.match(f.fix!, /^correct app: in dispatch\.fcgi/);
+  });
+
+  it('a syntax error: one problem line, then where it is (file:line, source, caret)', async () => {
+    const f = await loadFinding(() => {}, "'use strict';\nmodule.exports = (req, res) => { res.end( };\n");
+    assert.doesNotMatch(f.message, /\n/);
+    assert.match(f.detail!, /app\.js:2\n {4}module\.exports = \(req, res\) => \{ res\.end\( \};\n {4}\s+\^\n {4}SyntaxError: Unexpected token/);
+    assert.doesNotMatch(f.detail!, /node:internal/);
+  });
+
+  it('a missing module: the problem line is one line; the Require stack is in the detail', async () => {
+    const f = await loadFinding(() => {}, "require('dualcgi-no-such-module');\n");
+    assert.match(f.message, /Cannot find module 'dualcgi-no-such-module'$/);
+    assert.match(f.detail!, /Error: Cannot find module 'dualcgi-no-such-module'\n {4}Require stack:/);
+    assert.match(f.detail!, /at Object\.<anonymous> \(.*app\.js:1:1\)/);
+  });
+
+  it('dualcgi not where the script requires it: shows Node\'s error, not the tail of its dump', async () => {
+    const f = await loadFinding((d) => edit(d.script, (t) => t.replace(/require\("[^"]+"\)/, 'require("/nonexistent/dualcgi")')));
+    assert.match(f.detail!, /^ {4}Error: Cannot find module '\/nonexistent\/dualcgi'$/m);
+    assert.doesNotMatch(f.detail!, /Node\.js v|requireStack|throw err/);
+  });
+
+  it('excerpt: the head of a stack, without Node\'s internal frames, at most four frames', () => {
+    const stack = ['Error: x', '    at a (/app.js:1:1)', '    at Module._compile (node:internal/modules/cjs/loader:1:1)',
+      '    at b (/b.js:1:1)', '    at c (/c.js:1:1)', '    at d (/d.js:1:1)', '    at e (/e.js:1:1)'].join('\n');
+    assert.equal(excerpt(stack), ['    Error: x', '        at a (/app.js:1:1)', '        at b (/b.js:1:1)', '        at c (/c.js:1:1)',
+      '        at d (/d.js:1:1)'].join('\n'));
   });
 
   it('CRLF line endings', () => expectProblems((d) => edit(d.script, (t) => t.replace(/\n/g, '\r\n')), ['DOCTOR_CRLF']));

@@ -13,6 +13,38 @@ function tail(text: string, lines = 6): string {
   return text.trim().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
 }
 
+/**
+ * excerpt: the head of an error's stack or of Node's dump of an uncaught one, indented: where it
+ * happened (a syntax error's file:line, source line and caret), the message, and the first frames
+ * outside Node's internals. The tail of a load failure's stack is Node's module loader and
+ * dualcgi's, which says nothing about the app.
+ */
+export function excerpt(text: string, frames = 4): string {
+  let lines = text.split('\n').filter((l) => l.trim() !== '');
+  // Node's dump of an uncaught require() failure starts at its own throw (node:internal/...,
+  // "throw err;", a caret): the error line below it is the news.
+  if (lines[0]?.startsWith('node:internal/')) {
+    const error = lines.findIndex((l) => /^[A-Za-z]*Error\b/.test(l));
+    if (error > 0) lines = lines.slice(error);
+  }
+  const out: string[] = [];
+  let shown = 0;
+  for (const line of lines) {
+    if (/^\s+at /.test(line)) {
+      if (line.includes('(node:internal/') || /^\s+at node:internal\//.test(line)) continue;
+      if (shown++ >= frames) break;
+    } else if (shown > 0) break; // past the frames: Node's dump of the error's own fields
+    out.push(line);
+  }
+  return out.map((l) => `    ${l}`).join('\n');
+}
+
+/** missingApp: the app file itself that does not exist (not a module it requires), from the load error. */
+function missingApp(report: ProbeReport): string | null {
+  const m = /^cannot load app (.+?): Cannot find module '([^']+)'/.exec(report.message ?? '');
+  return m && m[1] === m[2] ? m[1]! : null;
+}
+
 /** runProbe: start the script as a web server would (bare environment, cwd its folder) in probe mode. */
 function runProbe(ctx: DoctorContext): Promise<{ stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
@@ -45,15 +77,22 @@ export async function checkLoad(ctx: DoctorContext): Promise<Finding[]> {
   const line = stderr.split('\n').find((l) => l.startsWith(PROBE_MARK));
   if (!line) {
     const why = timedOut ? `did not finish loading within ${ctx.timeoutMs / 1000} s` : 'failed before dualcgi could load the app';
-    return [{ ...problem('DOCTOR_LOAD', `${basename(ctx.script)} ${why}`, 'see the output below; is dualcgi where the script requires it?'), detail: tail(stderr) }];
+    return [{ ...problem('DOCTOR_LOAD', `${basename(ctx.script)} ${why}`, 'see the output below; is dualcgi where the script requires it?'),
+      detail: timedOut ? tail(stderr) : excerpt(stderr) }];
   }
   const report = JSON.parse(line.slice(PROBE_MARK.length)) as ProbeReport;
   const findings: Finding[] = [];
+  const missing = report.ok ? null : missingApp(report);
   if (report.ok) findings.push(pass('DOCTOR_LOAD', 'the app loads'));
-  else {
+  else if (missing !== null) {
+    findings.push(problem('DOCTOR_LOAD', `the app ${missing} does not exist`,
+      `correct app: in ${basename(ctx.script)} (a relative path starts from the script's folder)`));
+  } else {
+    // One line: a load error's message may carry more lines (require's "Require stack:").
+    const message = (report.message ?? '').split('\n')[0];
     findings.push({
-      ...problem('DOCTOR_LOAD', `the app fails to load: ${report.code ? `${report.code}: ` : ''}${report.message ?? ''}`, loadFix(report)),
-      ...(report.stack ? { detail: tail(report.stack, 8) } : {}),
+      ...problem('DOCTOR_LOAD', `the app fails to load: ${report.code ? `${report.code}: ` : ''}${message}`, loadFix(report)),
+      ...(report.stack ? { detail: excerpt(report.stack) } : {}),
     });
   }
   if (stdout.length > 0) {
