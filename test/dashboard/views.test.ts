@@ -1,5 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { DashboardApp } from '../../src/dashboard/app';
 import { createPretty } from '../../src/dashboard/format/pretty';
@@ -155,6 +158,25 @@ describe('DashboardApp on a fake terminal', () => {
     assert.match(after, /BEGIN_REQUEST/);
     app.screen.emit('keypress', 'q', { name: 'q' });
     assert.deepEqual(quits, [1]);
+  });
+
+  it('x: the popup says where the export went, titled as an export (not as record content)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dualcgi-views-export-'));
+    try {
+      const store = storeWith(fcgiRequest());
+      const app = new DashboardApp(store, { ...fakeTerminal(120, 40), terminal: 'xterm-256color', listen: '/tmp/f.sock', showSecrets: false,
+        onQuit: () => {}, exportDir: dir });
+      apps.push(app);
+      app.scheduler.flush();
+      app.screen.emit('keypress', 'x', { name: 'x' });
+      app.scheduler.flush();
+      const all = screenText(app).join('\n');
+      assert.match(all, /─ export · any key closes ─/);
+      assert.doesNotMatch(all, /record content/);
+      assert.match(all, /exported request 4242-1:/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('survives a resize to 80x24 and to a too-small terminal', () => {
