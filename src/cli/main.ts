@@ -68,7 +68,8 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     return await command.run(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`dualcgi ${name}: ${err.message}\nusage: ${command.usage}\n`);
+      // One line (DESIGN, CLI): a usage of a dozen lines would bury the mistake; --help has it.
+      io.stderr.write(`dualcgi ${name}: ${err.message} (usage: dualcgi ${name} --help)\n`);
       return 2;
     }
     if (err instanceof CliError) {

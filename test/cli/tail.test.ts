@@ -123,7 +123,7 @@ describe('dualcgi tail', () => {
     for (const args of [['--listen', 'localhost:9000'], ['--socket-mode', '999'], ['--socket-group', 'no-such-group-here'], ['extra']]) {
       const stderr = capture();
       assert.equal(await main(['tail', ...args], { stdout: capture(), stderr }), 2, args.join(' '));
-      assert.match(stderr.text, /usage: dualcgi tail/);
+      assert.match(stderr.text, /^dualcgi tail: [^\n]+ \(usage: dualcgi tail --help\)\n$/, 'one line, pointing at --help');
     }
   });
 

@@ -217,7 +217,7 @@ describe('dualcgi request usage errors exit 2', () => {
       const r = await run(...argv);
       assert.equal(r.code, 2, r.stderr.text);
       assert.match(r.stderr.text, message);
-      assert.match(r.stderr.text, /usage: dualcgi request/);
+      assert.match(r.stderr.text, /^dualcgi request: [^\n]+ \(usage: dualcgi request --help\)\n$/, 'one line, pointing at --help');
     });
   }
 });
