@@ -1,7 +1,7 @@
 // `dualcgi dev` as a command: the banner, a request through it, a clean stop on SIGINT, usage errors.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -47,5 +47,21 @@ describe('dualcgi dev (command)', { timeout: 30_000 }, () => {
     assert.equal(await main(['dev'], io), 2);
     assert.equal(await main(['dev', '--mode', 'scgi', '/tmp'], io), 2);
     assert.equal(await main(['dev', '/no/such/docroot'], io), 1);
+  });
+
+  it('--port is digits: 0x50, 1e3 and an empty value are usage errors, not ports 80, 1000 and any', () => {
+    const d = deployment();
+    try {
+      for (const port of ['0x50', '1e3', '', '65536']) {
+        // In a child: a port read wrongly would serve until the timeout.
+        const r = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'dualcgi'), 'dev', '--port', port, '--trace', 'off', d.dir], {
+          encoding: 'utf8', timeout: 5000, env: { ...process.env, DUALCGI_RUN_DIR: 'off' },
+        });
+        assert.equal(r.status, 2, `--port ${JSON.stringify(port)}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /^dualcgi dev: --port takes a port number/);
+      }
+    } finally {
+      d.cleanup();
+    }
   });
 });
