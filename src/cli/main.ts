@@ -45,6 +45,8 @@ function help(): string {
  */
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first, ...rest] = argv;
+  // `dualcgi help CMD` is `dualcgi CMD --help`, as in git and npm.
+  if (first === 'help' && rest.length === 1 && registry[aliases[rest[0]!] ?? rest[0]!]) return main([rest[0]!, '--help'], io);
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     io.stdout.write(help());
     return first === undefined ? 2 : 0;
