@@ -72,6 +72,9 @@ describe('views', () => {
     assert.match(l1!, /DUALCGI_TRACE=unix:\/tmp\/x\.sock .*events \d+ +dropped 0/);
     assert.match(l2!, /last min 2 req .* p50 12ms p95 20ms p99 20ms +4xx 0 5xx 1/);
     assert.match(l3!, /procs 1 live of 2: +900 cgi 1req now exited +4242 fcgi 1req now/);
+    const empty = renderHeader(new DashboardStore(), { listen: '/tmp/x.sock', width: 160, now: Date.now() }).map(untag);
+    assert.match(empty[2]!, /no process has connected yet: point the app here \(DUALCGI_TRACE, or a \.dualcgi-trace file next to its entry script\)/,
+      'under Apache and lighttpd only the file reaches the app');
   });
 
   it('builds the detail: outcome, error stack, timeline, response head, log, meta-variables; secrets hidden', () => {
