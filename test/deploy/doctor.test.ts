@@ -103,7 +103,7 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
   it('an app path that does not exist: says so, and where to correct it', async () => {
     const f = await loadFinding((d) => edit(d.script, (t) => t.replace('"./app.js"', '"./nope.js"')));
     assert.match(f.message, /^the app \/.*\/nope\.js does not exist$/);
-    assert.match(f.fix!, /^correct app: in dispatch\.fcgi/);
+    assert.match(f.fix!, /^create it, or correct app: in dispatch\.fcgi/);
   });
 
   it('a syntax error: one problem line, then where it is (file:line, source, caret)', async () => {

@@ -86,7 +86,7 @@ export async function checkLoad(ctx: DoctorContext): Promise<Finding[]> {
   if (report.ok) findings.push(pass('DOCTOR_LOAD', 'the app loads'));
   else if (missing !== null) {
     findings.push(problem('DOCTOR_LOAD', `the app ${missing} does not exist`,
-      `correct app: in ${basename(ctx.script)} (a relative path starts from the script's folder)`));
+      `create it, or correct app: in ${basename(ctx.script)} (a relative path starts from the script's folder)`));
   } else {
     // One line: a load error's message may carry more lines (require's "Require stack:").
     const message = (report.message ?? '').split('\n')[0];
