@@ -95,6 +95,8 @@ export const serve: Command = {
     '  --max-conns N: FCGI_MAX_CONNS, connections beyond it are closed (default 1024); --max-reqs N: FCGI_MAX_REQS, requests\n' +
     '    in flight beyond it get OVERLOADED (default 1024); --no-multiplex: FCGI_MPXS_CONNS 0; --no-strip-mount: the app routes\n' +
     '    on REQUEST_URI\'s whole path (dispatch({ stripMountPoint: false }))\n' +
+    '  --env-file F: KEY=value lines (set variables win); F must exist: Node itself reads --env-file anywhere on its\n' +
+    '    command line and stops with "node: F: not found", exit 9, before dualcgi runs (nodejs/node#54232)\n' +
     '  signals: SIGTERM/SIGINT stop gracefully; SIGHUP/SIGUSR1 reload gracefully (new workers take the socket, old ones drain)',
   async run(argv) {
     const args = parseArgs(argv, flags);
