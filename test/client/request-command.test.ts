@@ -6,6 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { type Captured, type CliRun, runCli } from './cli-io';
 import type { FcgiRequest } from '../../src/fastcgi/request';
+import { deployment } from '../deploy/fixtures';
 import { type RunningServer, cgiScript, fastcgiScript, readBody, respond, startServer, tempDir, writeScript } from './fixtures';
 
 /** run: `dualcgi request ...argv` in this process (the shared CLI runner of test/client/cli-io). */
@@ -135,6 +136,18 @@ describe('dualcgi request transport failures', { timeout: 60_000 }, () => {
 describe('dualcgi request against scripts', { timeout: 60_000 }, () => {
   const tmp = tempDir();
   after(() => tmp.cleanup());
+
+  it('a dualcgi entry script: its app\'s stderr shows, not the lines of the clean stop request itself asked for', async () => {
+    const d = deployment('apache-fcgid', "module.exports = (req, res) => { console.error('app says ' + req.url); res.end('ok'); };\n");
+    try {
+      const r = await run(d.script, '/x');
+      assert.equal(r.code, 0, r.stderr.text);
+      assert.match(r.stderr.text, /app says \/x/);
+      assert.doesNotMatch(r.stderr.text, /SIGTERM/);
+    } finally {
+      d.cleanup();
+    }
+  });
 
   it('launches a .fcgi script on a listening socket, then stops it', async () => {
     const script = fastcgiScript(tmp.dir);

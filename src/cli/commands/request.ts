@@ -234,13 +234,27 @@ async function send(plan: Plan, io: CommandIo): Promise<Buffer> {
   if (target.kind === 'address') return sendFastCGI(target.address, params, plan, io, null);
   if (target.mode === 'cgi') return sendCgi(target.path, params, plan, io);
   const launched = await launchFastCGIScript(target.path).catch((err: unknown) => { throw scriptError(err); });
-  launched.child.stderr?.on('data', (chunk: Buffer) => io.stderr.write(chunk));
+  // After the request, what the script writes is held until it exits: the lines a dualcgi script
+  // writes when request's own SIGTERM stops it cleanly are not news, and looked like a failure.
+  let held: string | null = null;
+  const stderr = launched.child.stderr;
+  stderr?.on('data', (chunk: Buffer) => {
+    if (held === null) io.stderr.write(chunk);
+    else held += chunk.toString('utf8');
+  });
   try {
     return await sendFastCGI(launched.address, params, plan, io, { script: target.path, launched });
   } finally {
+    held = '';
     await launched.stop();
+    if (stderr && !stderr.readableEnded) await new Promise((done) => { stderr.once('close', done); setTimeout(done, 500).unref(); });
+    const rest = held.replace(CLEAN_STOP_LINES, '');
+    if (rest !== '') io.stderr.write(rest);
   }
 }
+
+/** CLEAN_STOP_LINES: a dualcgi FastCGI process's lines on a SIGTERM it drained without trouble (launch/supervisor). */
+const CLEAN_STOP_LINES = /^dualcgi\[\d+\]: SIGTERM: (stopped accepting; 0 request\(s\) in flight .*|drained, exit 0)\n/gm;
 
 /** LaunchContext: the script behind a launched FastCGI address, to explain its failures. */
 export interface LaunchContext {
