@@ -152,6 +152,17 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
   it('.htaccess without the handler', () => expectProblems(dropLine(/^AddHandler/), ['DOCTOR_HTACCESS_HANDLER']));
   it('.htaccess without the rewrite', () => expectProblems(dropLine(/^RewriteRule \^\(\.\*\)/), ['DOCTOR_HTACCESS_REWRITE']));
   it('.htaccess without the guard rule', () => expectProblems(dropLine(/^RewriteRule \^\(dispatch/), ['DOCTOR_HTACCESS_GUARD']));
+  // Other ways to stop the loop that real Apache honours (test/e2e/deploy.test.ts): not a problem.
+  const withoutGuard = (catchAll: string) => (d: Deployment): void => edit(htaccess(d), (t) => t.split('\n')
+    .filter((l) => !/^RewriteRule \^\(dispatch/.test(l)).map((l) => (/^RewriteRule \^\(\.\*\)/.test(l) ? catchAll : l)).join('\n'));
+  it('no guard rule, but RewriteCond %{REQUEST_FILENAME} !-f before the catch-all (the Flask recipe)', () =>
+    expectProblems(withoutGuard('RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [QSA,L]'), []));
+  it('no guard rule, but the catch-all has [END]', () => expectProblems(withoutGuard('RewriteRule ^(.*)$ dispatch.fcgi/$1 [END]'), []));
+  it('no guard rule, but a REQUEST_URI condition that excludes the script', () =>
+    expectProblems(withoutGuard('RewriteCond %{REQUEST_URI} !^/dispatch\\.fcgi\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [L]'), []));
+  it('no guard rule, and the !-f condition ORed with another: still a problem', () =>
+    expectProblems(withoutGuard('RewriteCond %{HTTP_HOST} ^x [OR]\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [L]'),
+      ['DOCTOR_HTACCESS_GUARD']));
   it('.htaccess without CGIPassAuth (Authorization not passed)', () => expectProblems(dropLine(/^CGIPassAuth/), ['DOCTOR_AUTH']));
   it('a CGI request with a malformed head', () =>
     expectProblems(() => {}, ['DOCTOR_CGI'], "module.exports = (req, res) => { require('fs').writeSync(1, 'oops\\n'); res.end('x'); };\n"));

@@ -25,6 +25,28 @@ function escapeRe(s: string): string {
 }
 
 /**
+ * loopGuarded: does something keep the catch-all from rewriting /SCRIPT/... again (Apache's 500
+ * "exceeded the limit of 10 internal redirects")? The classic guard rule `RewriteRule
+ * ^(dispatch\.fcgi/.*)$ - [L]`; or, on the catch-all itself, the [END] flag, or a condition right
+ * before it that a request for the script fails: `%{REQUEST_FILENAME} !-f` (Flask's and Django's
+ * recipe: the script is a file) or `%{REQUEST_URI} !...dispatch\.fcgi...`. Each measured behind
+ * Apache 2.4 + mod_fcgid (test/e2e/deploy.test.ts).
+ */
+function loopGuarded(directives: Directive[], script: string, catchAll: number): boolean {
+  const escaped = script.replace('.', '\\.');
+  if (directives.some((d) => d.name === 'rewriterule' && (d.args[0] ?? '').includes(escaped) && d.args[1] === '-')) return true;
+  if (catchAll === -1) return false;
+  if (/^\[(.*,)?end(,.*)?\]$/i.test(directives[catchAll]!.args[2] ?? '')) return true;
+  const conditions: string[][] = [];
+  for (let i = catchAll - 1; i >= 0 && directives[i]!.name === 'rewritecond'; i--) conditions.push(directives[i]!.args);
+  // With [OR] another condition can let the script's own URL through: no verdict from conditions.
+  if (conditions.some((args) => /^\[.*\bOR\b.*\]$/i.test(args[2] ?? ''))) return false;
+  return conditions.some(([test = '', pattern = '']) =>
+    (/^%\{REQUEST_FILENAME\}$/i.test(test) && pattern === '!-f')
+    || (/^%\{REQUEST_URI\}$/i.test(test) && pattern.startsWith('!') && (pattern.includes(escaped) || pattern.includes(script))));
+}
+
+/**
  * checkHtaccess: the classic rules (the seed's), one finding each: ExecCGI, the handler for the
  * script's extension, RewriteEngine, the guard rule for the script itself, the catch-all rewrite
  * to it, and CGIPassAuth (else Apache drops Authorization, FIELD-NOTES "Requests").
@@ -56,11 +78,11 @@ export function checkHtaccess(ctx: DoctorContext): Finding[] {
       || has('sethandler', (a) => handlers.includes((a[0] ?? '').toLowerCase())),
     `handler for ${ext}`, `.htaccess maps no handler to ${ext}: Apache serves ${script} as a file or 404s (mod_fcgid not loaded looks the same)`,
     `add the line: AddHandler ${handlers[0]} ${ext}`);
-  check('DOCTOR_HTACCESS_REWRITE', has('rewriteengine', (a) => (a[0] ?? '').toLowerCase() === 'on')
-      && has('rewriterule', (a) => new RegExp(`^/?${escapeRe(script)}/\\$1$`).test(a[1] ?? '')),
+  const catchAll = directives.findIndex((d) => d.name === 'rewriterule' && new RegExp(`^/?${escapeRe(script)}/\\$1$`).test(d.args[1] ?? ''));
+  check('DOCTOR_HTACCESS_REWRITE', has('rewriteengine', (a) => (a[0] ?? '').toLowerCase() === 'on') && catchAll !== -1,
     `rewrites to ${script}`, `.htaccess does not send requests to ${script} (RewriteEngine On + RewriteRule ^(.*)$ ${script}/$1 [L])`,
     `add: RewriteEngine On, then RewriteRule ^(.*)$ ${script}/$1 [L]`);
-  check('DOCTOR_HTACCESS_GUARD', has('rewriterule', (a) => (a[0] ?? '').includes(script.replace('.', '\\.')) && a[1] === '-'),
+  check('DOCTOR_HTACCESS_GUARD', loopGuarded(directives, script, catchAll),
     'guard rule for the script itself', `.htaccess has no guard rule for ${script}/...: the catch-all rewrites it again (500 "exceeded the limit of 10 internal redirects")`,
     `add before the catch-all: RewriteRule ^(${script.replace('.', '\\.')}/.*)$ - [L]`);
   check('DOCTOR_AUTH', has('cgipassauth', (a) => (a[0] ?? '').toLowerCase() === 'on'),
