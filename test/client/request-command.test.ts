@@ -68,6 +68,17 @@ describe('dualcgi request against a FastCGI address', { timeout: 60_000 }, () =>
     });
   });
 
+  it('--param sets or replaces a FastCGI param, --profile or not; without NAME= it is a usage error', async () => {
+    for (const profile of [[], ['--profile', 'nginx']]) {
+      const r = await run(running.address, ...profile, '-H', 'X-Custom: header', '--param', 'HTTP_X_CUSTOM=param', '/p');
+      assert.equal(r.code, 0, r.stderr.text);
+      assert.equal(jsonBody(r.stdout)['custom'], 'param', profile.join(' '));
+    }
+    const bad = await run(running.address, '--param', 'NOEQUALS', '/p');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr.text, /--param expects NAME=VALUE, got "NOEQUALS"/);
+  });
+
   it('streams --data-file and honours -X', async () => {
     const tmp = tempDir();
     try {
@@ -173,6 +184,16 @@ describe('dualcgi request against scripts', { timeout: 60_000 }, () => {
     assert.match(text, /^PATH_INFO=\/foo\/bar$/m);
     assert.match(text, /^body=hi$/m);
     assert.equal(r.stderr.text, 'cgi says hello\n');
+  });
+
+  it('--param sets or replaces a CGI variable: in the environment of a CGI script', async () => {
+    const script = cgiScript(tmp.dir);
+    const r = await run(script, '--param', 'HTTPS=on', '--param', 'SERVER_PORT=8443', '--param', 'EMPTY=', '/p');
+    assert.equal(r.code, 0, r.stderr.text);
+    assert.match(r.stdout.text, /^HTTPS=on$/m);
+    assert.match(r.stdout.text, /^SERVER_PORT=8443$/m);
+    assert.doesNotMatch(r.stdout.text, /^SERVER_PORT=80$/m, 'replaced, not sent twice');
+    assert.match(r.stdout.text, /^EMPTY=$/m);
   });
 
   it('derives the docroot above a mounted script', async () => {

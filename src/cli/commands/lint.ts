@@ -1,6 +1,7 @@
+import { withParams } from '../../client/params';
 import { profileByName } from '../../client/profiles';
 import { type Address, parseAddress } from '../../net/address';
-import { listFlag, parseArgs, stringFlag } from '../args';
+import { listFlag, nameValues, parseArgs, stringFlag } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 
@@ -40,7 +41,7 @@ export const lint: Command = {
     const unknown = only.filter((name) => !checkNames().includes(name));
     if (unknown.length > 0) throw new UsageError(`no check named ${unknown.join(', ')} (checks: ${checkNames().join(' ')})`);
     const json = args.flags['json'] === true;
-    const params = requestParams(path, stringFlag(args, 'docroot'), listFlag(args, 'param'));
+    const params = requestParams(path, stringFlag(args, 'docroot'), nameValues(args, 'param'));
     await reachable(address);
     if (!json) io.stdout.write(`dualcgi lint ${args.positionals[0]}\n`);
     const report = await runLint({
@@ -79,15 +80,8 @@ function parseTarget(target: string): Address {
  * requestParams: what nginx sends for GET PATH (php-fpm and dualcgi both answer it: SCRIPT_FILENAME
  * and PATH_INFO), with each --param NAME=VALUE set.
  */
-function requestParams(path: string, docroot: string | undefined, overrides: string[]): Array<[string, string]> {
-  let params = profileByName('nginx')!.params({
+function requestParams(path: string, docroot: string | undefined, overrides: Array<[string, string]>): Array<[string, string]> {
+  return withParams(profileByName('nginx')!.params({
     method: 'GET', target: path, headers: [], bodyLength: null, mountPoint: '', ...(docroot !== undefined ? { documentRoot: docroot } : {}),
-  });
-  for (const raw of overrides) {
-    const eq = raw.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param expects NAME=VALUE, got ${JSON.stringify(raw)}`);
-    const name = raw.slice(0, eq);
-    params = [...params.filter(([n]) => n !== name), [name, raw.slice(eq + 1)]];
-  }
-  return params;
+  }), overrides);
 }
