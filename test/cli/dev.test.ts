@@ -42,6 +42,35 @@ describe('dualcgi dev (command)', { timeout: 30_000 }, () => {
     }
   });
 
+  it('a script\'s failure of several lines: every line of it marked dev:', async () => {
+    const d = deployment('apache-fcgid', "'use strict';\nmodule.exports = (req, res) => { res.end( };\n");
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'dualcgi'), 'dev', '--port', '0', '--trace', 'off', d.dir], {
+      env: { ...process.env, DUALCGI_RUN_DIR: 'off' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+      child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', () => reject(new Error(`exited: ${out}${err}`)));
+      });
+      await new Promise<void>((resolve, reject) => { httpGet({ host: '127.0.0.1', port, path: '/x' }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject); });
+      const deadline = Date.now() + 5000;
+      while (!/SyntaxError/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.match(err, /^dev: {5}SyntaxError: Unexpected token/m);
+      for (const line of err.trimEnd().split('\n')) assert.match(line, /^dev: /, line);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+      d.cleanup();
+    }
+  });
+
   it('usage errors exit 2; a docroot that is not a folder exits 1', async () => {
     const io = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: { write: () => true } as unknown as NodeJS.WritableStream };
     assert.equal(await main(['dev'], io), 2);

@@ -6,7 +6,6 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 import { createContext, type Finding, runDoctor } from '../../src/deploy/doctor';
-import { excerpt } from '../../src/deploy/doctor/requests';
 import { deployment, type Deployment } from './fixtures';
 
 async function problems(d: Deployment, server: 'apache' | 'other' = 'apache'): Promise<string[]> {
@@ -124,13 +123,6 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
     const f = await loadFinding((d) => edit(d.script, (t) => t.replace(/require\("[^"]+"\)/, 'require("/nonexistent/dualcgi")')));
     assert.match(f.detail!, /^ {4}Error: Cannot find module '\/nonexistent\/dualcgi'$/m);
     assert.doesNotMatch(f.detail!, /Node\.js v|requireStack|throw err/);
-  });
-
-  it('excerpt: the head of a stack, without Node\'s internal frames, at most four frames', () => {
-    const stack = ['Error: x', '    at a (/app.js:1:1)', '    at Module._compile (node:internal/modules/cjs/loader:1:1)',
-      '    at b (/b.js:1:1)', '    at c (/c.js:1:1)', '    at d (/d.js:1:1)', '    at e (/e.js:1:1)'].join('\n');
-    assert.equal(excerpt(stack), ['    Error: x', '        at a (/app.js:1:1)', '        at b (/b.js:1:1)', '        at c (/c.js:1:1)',
-      '        at d (/d.js:1:1)'].join('\n'));
   });
 
   it('CRLF line endings', () => expectProblems((d) => edit(d.script, (t) => t.replace(/\n/g, '\r\n')), ['DOCTOR_CRLF']));

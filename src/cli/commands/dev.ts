@@ -56,7 +56,8 @@ export const dev: Command = {
     }
     const env: Record<string, string> = { DUALCGI_TRACE: trace };
     if (args.flags['watch'] === true) env['DUALCGI_WATCH'] = '1';
-    const log = (line: string): void => { io.stderr.write(`dev: ${line}\n`); };
+    // Every line marked, a script's stderr of several lines included.
+    const log = (text: string): void => { io.stderr.write(`${text.split('\n').map((l) => `dev: ${l}`).join('\n')}\n`); };
     let running;
     try {
       running = await startDev({ docroot, port, host: stringFlag(args, 'host') ?? '127.0.0.1', ...(mode ? { mode } : {}), env, log });

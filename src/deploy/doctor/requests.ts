@@ -4,6 +4,7 @@ import { parseCgiResponse } from '../../client/cgi-response';
 import { FastCGIClientConnection } from '../../client/fastcgi-client';
 import { launchFastCGIScript, runCgiScript } from '../../client/launch';
 import { buildCgiParams } from '../../client/params';
+import { excerpt } from '../../client/stack-excerpt';
 import { PROBE_ENV, PROBE_MARK, type ProbeReport } from './probe';
 import { type DoctorContext, type Finding, pass, problem } from './types';
 
@@ -11,32 +12,6 @@ const BARE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 function tail(text: string, lines = 6): string {
   return text.trim().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
-}
-
-/**
- * excerpt: the head of an error's stack or of Node's dump of an uncaught one, indented: where it
- * happened (a syntax error's file:line, source line and caret), the message, and the first frames
- * outside Node's internals. The tail of a load failure's stack is Node's module loader and
- * dualcgi's, which says nothing about the app.
- */
-export function excerpt(text: string, frames = 4): string {
-  let lines = text.split('\n').filter((l) => l.trim() !== '');
-  // Node's dump of an uncaught require() failure starts at its own throw (node:internal/...,
-  // "throw err;", a caret): the error line below it is the news.
-  if (lines[0]?.startsWith('node:internal/')) {
-    const error = lines.findIndex((l) => /^[A-Za-z]*Error\b/.test(l));
-    if (error > 0) lines = lines.slice(error);
-  }
-  const out: string[] = [];
-  let shown = 0;
-  for (const line of lines) {
-    if (/^\s+at /.test(line)) {
-      if (line.includes('(node:internal/') || /^\s+at node:internal\//.test(line)) continue;
-      if (shown++ >= frames) break;
-    } else if (shown > 0) break; // past the frames: Node's dump of the error's own fields
-    out.push(line);
-  }
-  return out.map((l) => `    ${l}`).join('\n');
 }
 
 /** missingApp: the app file itself that does not exist (not a module it requires), from the load error. */
