@@ -147,8 +147,20 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
   // Other ways to stop the loop that real Apache honours (test/e2e/deploy.test.ts): not a problem.
   const withoutGuard = (catchAll: string) => (d: Deployment): void => edit(htaccess(d), (t) => t.split('\n')
     .filter((l) => !/^RewriteRule \^\(dispatch/.test(l)).map((l) => (/^RewriteRule \^\(\.\*\)/.test(l) ? catchAll : l)).join('\n'));
-  it('no guard rule, but RewriteCond %{REQUEST_FILENAME} !-f before the catch-all (the Flask recipe)', () =>
-    expectProblems(withoutGuard('RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [QSA,L]'), []));
+  it('no guard rule but RewriteCond %{REQUEST_FILENAME} !-f (the Flask recipe): no loop, but app.js goes out as a file', async () => {
+    const d = deployment();
+    try {
+      withoutGuard('RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [QSA,L]')(d);
+      writeFileSync(join(d.dir, '.env'), 'SECRET=1\n');
+      const ctx = createContext({ target: d.dir, server: 'apache', timeoutMs: 10_000 });
+      const bad = (await runDoctor(ctx!)).filter((f) => !f.ok);
+      assert.deepEqual(bad.map((f) => f.code), ['DOCTOR_HTACCESS_EXPOSED']);
+      assert.match(bad[0]!.message, /Apache sends every file here as it is \(\.env, app\.js, tmp\)/);
+      assert.match(bad[0]!.fix!, /^replace the condition with the guard rule RewriteRule \^\(dispatch\\\.fcgi\/\.\*\)\$ - \[L\]/);
+    } finally {
+      d.cleanup();
+    }
+  });
   it('no guard rule, but the catch-all has [END]', () => expectProblems(withoutGuard('RewriteRule ^(.*)$ dispatch.fcgi/$1 [END]'), []));
   it('no guard rule, but a REQUEST_URI condition that excludes the script', () =>
     expectProblems(withoutGuard('RewriteCond %{REQUEST_URI} !^/dispatch\\.fcgi\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [L]'), []));

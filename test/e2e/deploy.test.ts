@@ -90,7 +90,7 @@ describe('e2e deploy: dualcgi init output, checked by doctor, behind real server
     });
   }
 
-  it('Apache + mod_fcgid: doctor\'s verdict on the rewrite loop agrees with Apache for each way of guarding it', async () => {
+  it('Apache + mod_fcgid: doctor\'s verdicts on the rewrite loop and on files sent as they are agree with Apache for each way of guarding it', async () => {
     const { dir } = await deployDir('apache-guards', 'apache-fcgid');
     const classic = await fsp.readFile(path.join(dir, '.htaccess'), 'utf8');
     const head = 'Options +ExecCGI +FollowSymLinks\nAddHandler fcgid-script .fcgi\nCGIPassAuth On\nRewriteEngine On\n';
@@ -109,6 +109,11 @@ describe('e2e deploy: dualcgi init output, checked by doctor, behind real server
       assert.equal(res.status, serves ? 200 : 500, `${name}: Apache`);
       const d = await doctor([dir]);
       assert.equal(/DOCTOR_HTACCESS_GUARD/.test(d.out), !serves, `${name}: doctor\n${d.out}`);
+      // Under !-f Apache sends the app's own files as they are: doctor says so (and only then).
+      const source = await httpRequest(apache.port, '/app.js', { timeoutMs: 20_000 });
+      const leaks = source.status === 200 && source.body.toString('utf8') === await fsp.readFile(path.join(dir, 'app.js'), 'utf8');
+      assert.equal(leaks, name.includes('!-f'), `${name}: Apache sent app.js as a file`);
+      assert.equal(/DOCTOR_HTACCESS_EXPOSED/.test(d.out), leaks, `${name}: doctor\n${d.out}`);
     }
   });
 
