@@ -33,6 +33,10 @@ export const doctor: Command = {
       ...(user !== undefined ? { user } : {}), ...(path !== undefined ? { path } : {}),
     });
     if (!ctx) throw new CliError('DOCTOR_ERR_NO_SCRIPT', `no dispatch.fcgi or dispatch.cgi at ${target}; fix: dualcgi init ${target}`);
+    // A handler maps .fcgi or .cgi (AddHandler): another file given here is the app, not its entry script.
+    if (!/\.f?cgi$/.test(ctx.script)) {
+      throw new CliError('DOCTOR_ERR_NOT_SCRIPT', `${target} is not an entry script (*.fcgi or *.cgi); give its folder or its dispatch.fcgi`);
+    }
     if (!ctx.user) io.stderr.write(`dualcgi doctor: no user ${user ?? 'www-data'}: permission checks skipped (--user NAME)\n`);
     io.stdout.write(`dualcgi doctor: ${ctx.script}${ctx.user ? ` (as ${ctx.user.name})` : ''}\n`);
     const findings = await runDoctor(ctx);
