@@ -155,18 +155,27 @@ function isShortText(body: Buffer): boolean {
   return !text.includes('\uFFFD') && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text);
 }
 
+/** EnvFileOptions: the names the run line uses: the entry script, this file, the body's file. */
+export interface EnvFileOptions {
+  script?: string;
+  /** envFile: where this file will be (default ./request.env: `replay --export env > request.env`). */
+  envFile?: string;
+  bodyFile?: string;
+}
+
 /**
  * toEnvFile: the params as a POSIX shell file for running dispatch.cgi by hand, one CGI hit with the
  * very environment of the captured request (`set -a; . ./request.env`). Names a shell cannot hold are
  * listed as comments. The first lines say how to run it and where the body goes.
  */
-export function toEnvFile(req: ExportableRequest, options: { script?: string; bodyFile?: string } = {}): string {
+export function toEnvFile(req: ExportableRequest, options: EnvFileOptions = {}): string {
   const script = options.script ?? './dispatch.cgi';
+  const envFile = options.envFile ?? './request.env';
   const bodyFile = options.bodyFile ?? 'request.body';
-  const input = req.body === null ? ' < /dev/null  # the body was not traced' : req.body.length > 0 ? ` < ${bodyFile}` : ' < /dev/null';
+  const input = req.body === null ? ' < /dev/null  # the body was not traced' : req.body.length > 0 ? ` < ${shellQuote(bodyFile)}` : ' < /dev/null';
   const lines = [
     `# ${param(req, 'REQUEST_METHOD') ?? 'GET'} ${param(req, 'REQUEST_URI') ?? ''} as a CGI environment (exported by dualcgi)`,
-    `# run: env -i PATH="$PATH" sh -c 'set -a; . ./request.env; exec ${script}'${input}`,
+    `# run: env -i PATH="$PATH" sh -c ${shellQuote(`set -a; . ${shellQuote(envFile)}; exec ${script}`)}${input}`,
   ];
   for (const [name] of req.params) {
     const value = param(req, name) ?? '';

@@ -76,3 +76,12 @@ export function listFlag(args: ParsedArgs, name: string): string[] {
   const v = args.flags[name];
   return Array.isArray(v) ? v : [];
 }
+
+/** nameValues: a repeated NAME=VALUE flag (`--param HTTPS=on`); an empty NAME or no `=` is a usage error. */
+export function nameValues(args: ParsedArgs, name: string): Array<[string, string]> {
+  return listFlag(args, name).map((raw) => {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--${name} expects NAME=VALUE, got ${JSON.stringify(raw)}`);
+    return [raw.slice(0, eq), raw.slice(eq + 1)];
+  });
+}

@@ -45,6 +45,8 @@ function help(): string {
  */
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first, ...rest] = argv;
+  // `dualcgi help CMD` is `dualcgi CMD --help`, as in git and npm.
+  if (first === 'help' && rest.length === 1 && registry[aliases[rest[0]!] ?? rest[0]!]) return main([rest[0]!, '--help'], io);
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     io.stdout.write(help());
     return first === undefined ? 2 : 0;
@@ -68,7 +70,8 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     return await command.run(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`dualcgi ${name}: ${err.message}\nusage: ${command.usage}\n`);
+      // One line (DESIGN, CLI): a usage of a dozen lines would bury the mistake; --help has it.
+      io.stderr.write(`dualcgi ${name}: ${err.message} (usage: dualcgi ${name} --help)\n`);
       return 2;
     }
     if (err instanceof CliError) {

@@ -209,3 +209,10 @@ function isHex(c: number): boolean {
 export function scriptUrlName(scriptPath: string): string {
   return `/${posix.basename(scriptPath)}`;
 }
+
+/** withParams: `params` with each override set: a name already there is dropped, the override goes last (the last of a name wins). */
+export function withParams(params: Array<[string, string]>, overrides: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+  let out = params;
+  for (const [name, value] of overrides) out = [...out.filter(([n]) => n !== name), [name, value]];
+  return out;
+}

@@ -248,7 +248,8 @@ export class DashboardApp {
     }
     const width = Number(box.width) - 2;
     const height = Number(box.height) - 2;
-    box.setLabel(popup.kind === 'help' ? ' help ' : ' record content · ↑↓ scroll · any other key closes ');
+    box.setLabel(popup.kind === 'help' ? ' help ' : popup.kind === 'message' ? ' export · any key closes '
+      : ' record content · ↑↓ scroll · any other key closes ');
     box.setContent(paintPopup(this.#popupLines(), width, height, popup.kind === 'record' ? popup.scroll : 0));
     box.show();
     box.setFront();

@@ -10,10 +10,13 @@ import { fromTracedRequest, toCurl, toEnvFile, toReplayFile, type TracedRequestL
 export function exportRequest(entry: TracedRequestLike & { rid: string }, dir: string): string[] {
   const req = fromTracedRequest(entry);
   const base = join(dir, `dualcgi-${entry.rid.replace(/[^A-Za-z0-9_-]/g, '_')}`);
-  const files: Array<[string, string]> = [
-    [`${base}.curl.sh`, toCurl(req)],
-    [`${base}.env`, toEnvFile(req)],
+  // The curl command and the env file's run line read a body from a file: this one, written here.
+  const bodyFile = req.body !== null && req.body.length > 0 ? `${base}.body` : undefined;
+  const files: Array<[string, string | Buffer]> = [
+    [`${base}.curl.sh`, toCurl(req, bodyFile !== undefined ? { bodyFile } : {})],
+    [`${base}.env`, toEnvFile(req, { envFile: `${base}.env`, ...(bodyFile !== undefined ? { bodyFile } : {}) })],
     [`${base}.replay.ndjson`, toReplayFile(req, { mode: 'fcgi' })],
+    ...(bodyFile !== undefined ? [[bodyFile, req.body!] as [string, Buffer]] : []),
   ];
   for (const [file, text] of files) writeFileSync(file, text, { mode: 0o600 });
   return [

@@ -1,5 +1,6 @@
 import type { LaunchedFastCGI } from '../client/launch';
 import { launchFastCGIScript, runCgiScript } from '../client/launch';
+import { failureExcerpt } from '../client/stack-excerpt';
 import { FastCGIClientConnection } from '../client/fastcgi-client';
 
 /** BackendAnswer: the script's CGI output (head + body), and who produced it. */
@@ -46,7 +47,8 @@ export class FcgiBackend implements DevBackend {
         if (this.#launched === launching) this.#launched = null;
         this.#log(`${this.#script} (pid ${l.child.pid}) exited (${signal ?? `code ${code}`}); the next request starts it again`);
         const stderr = l.output().stderr.toString('utf8').trim();
-        if (code !== 0 && stderr) this.#log(stderr.split('\n').slice(-8).join('\n'));
+        // What failed and where (a load error's file:line), not the last frames of its stack.
+        if (code !== 0 && stderr) this.#log(`its stderr:\n${failureExcerpt(stderr)}`);
       });
     }, () => {
       if (this.#launched === launching) this.#launched = null;

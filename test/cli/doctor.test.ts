@@ -1,7 +1,7 @@
 // `dualcgi doctor` as a command: what it says when there is nothing to check, and usage errors.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -19,6 +19,18 @@ describe('dualcgi doctor (command)', () => {
       const c = capture();
       assert.equal(await main(['doctor', dir], c.io), 1);
       assert.match(c.text(), new RegExp(`no dispatch.fcgi or dispatch.cgi at ${dir}; fix: dualcgi init ${dir}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the app file instead of its entry script: one line saying so, exit 1 (was five .htaccess problems about app.js)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dualcgi-doctor-cli-'));
+    try {
+      writeFileSync(join(dir, 'app.js'), 'module.exports = (req, res) => res.end();\n');
+      const c = capture();
+      assert.equal(await main(['doctor', join(dir, 'app.js')], c.io), 1);
+      assert.equal(c.text(), `dualcgi doctor: ${join(dir, 'app.js')} is not an entry script (*.fcgi or *.cgi); give its folder or its dispatch.fcgi\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

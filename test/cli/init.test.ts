@@ -85,7 +85,10 @@ describe('dualcgi init', () => {
   it('apache-cgi writes dispatch.cgi and a cgi-script handler', async () => {
     const dir = tempDir();
     try {
-      assert.equal((await run(['init', '--server', 'apache-cgi', dir])).code, 0);
+      const r = await run(['init', '--server', 'apache-cgi', dir]);
+      assert.equal(r.code, 0);
+      assert.match(r.out, /^ {2}after a deploy: nothing to do \(every hit runs the code on disk\)$/m, 'mod_cgi has nothing to reload');
+      assert.doesNotMatch(r.out, /after a deploy: touch/);
       assert.match(readFileSync(join(dir, '.htaccess'), 'utf8'), /AddHandler cgi-script \.cgi\n[^]*RewriteRule \^\(dispatch\\\.cgi\/\.\*\)\$ - \[L\]/);
       assert.ok(statSync(join(dir, 'dispatch.cgi')).isFile());
     } finally {

@@ -38,6 +38,11 @@ describe('dualcgi lint', { timeout: 60_000 }, () => {
       assert.equal(r.code, 1);
       assert.match(r.stdout.text, /^FAIL  request +no END_REQUEST within 100 ms/m);
       assert.match(r.stdout.text, /^score 0\/1$/m);
+      // Nothing listening: one line, as request and ping say it; no scorecard of eleven identical failures.
+      const none = await runCli('lint', `unix:${join(dir, 'none.sock')}`);
+      assert.equal(none.code, 1);
+      assert.equal(none.stdout.text, '');
+      assert.equal(none.stderr.text, `dualcgi lint: no socket at unix:${join(dir, 'none.sock')}: is the FastCGI server running, and is the path right?\n`);
       assert.equal((await runCli('lint', ':9000', '--only', 'everything')).code, 2);
       assert.equal((await runCli('lint', ':9000', '--param', 'NOEQUALS')).code, 2);
     } finally {

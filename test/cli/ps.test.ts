@@ -88,4 +88,10 @@ describe('dualcgi ps / reload', { timeout: 60_000 }, () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /no running dualcgi FastCGI process matches \/nowhere\/app\.js \(see dualcgi ps\)/);
   });
+
+  it('ps with an argument: one line naming it, exit 2', async () => {
+    const r = await run(['ps', 'myapp'], '/tmp/dualcgi-test-empty-run-dir');
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'dualcgi ps: unexpected argument "myapp" (ps takes none) (usage: dualcgi ps --help)\n');
+  });
 });

@@ -52,6 +52,9 @@ describe('dualcgi tail', () => {
   it('prints pretty lines of events from several producers, owner-only socket', async () => {
     const code = await withTail([], async (path, out) => {
       assert.equal(statSync(path).mode & 0o777, 0o600);
+      // Under Apache and lighttpd an environment variable never reaches the app: the hint names the file too.
+      assert.equal(out.stderr, `dualcgi tail: listening on unix:${path} (point the app at it: DUALCGI_TRACE=unix:${path}, ` +
+        'or that line in a .dualcgi-trace file next to its entry script)\n');
       await sendLines(path, ndjson([processStart(4242, 'fcgi'), ...fcgiRequest({ uri: '/foo', crash: true })]));
       await sendLines(path, ndjson(cgiRequest({ pid: 900, uri: '/cgi' })));
       await sendLines(path, 'not json \x1b[2J at all\n');
@@ -123,7 +126,7 @@ describe('dualcgi tail', () => {
     for (const args of [['--listen', 'localhost:9000'], ['--socket-mode', '999'], ['--socket-group', 'no-such-group-here'], ['extra']]) {
       const stderr = capture();
       assert.equal(await main(['tail', ...args], { stdout: capture(), stderr }), 2, args.join(' '));
-      assert.match(stderr.text, /usage: dualcgi tail/);
+      assert.match(stderr.text, /^dualcgi tail: [^\n]+ \(usage: dualcgi tail --help\)\n$/, 'one line, pointing at --help');
     }
   });
 

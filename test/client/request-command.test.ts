@@ -6,6 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { type Captured, type CliRun, runCli } from './cli-io';
 import type { FcgiRequest } from '../../src/fastcgi/request';
+import { deployment } from '../deploy/fixtures';
 import { type RunningServer, cgiScript, fastcgiScript, readBody, respond, startServer, tempDir, writeScript } from './fixtures';
 
 /** run: `dualcgi request ...argv` in this process (the shared CLI runner of test/client/cli-io). */
@@ -65,6 +66,17 @@ describe('dualcgi request against a FastCGI address', { timeout: 60_000 }, () =>
       type: 'application/x-www-form-urlencoded', length: '7', custom: 'yes', bodyLength: 7,
       sha256: createHash('sha256').update('a=1&b=2').digest('hex'),
     });
+  });
+
+  it('--param sets or replaces a FastCGI param, --profile or not; without NAME= it is a usage error', async () => {
+    for (const profile of [[], ['--profile', 'nginx']]) {
+      const r = await run(running.address, ...profile, '-H', 'X-Custom: header', '--param', 'HTTP_X_CUSTOM=param', '/p');
+      assert.equal(r.code, 0, r.stderr.text);
+      assert.equal(jsonBody(r.stdout)['custom'], 'param', profile.join(' '));
+    }
+    const bad = await run(running.address, '--param', 'NOEQUALS', '/p');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr.text, /--param expects NAME=VALUE, got "NOEQUALS"/);
   });
 
   it('streams --data-file and honours -X', async () => {
@@ -136,6 +148,18 @@ describe('dualcgi request against scripts', { timeout: 60_000 }, () => {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
+  it('a dualcgi entry script: its app\'s stderr shows, not the lines of the clean stop request itself asked for', async () => {
+    const d = deployment('apache-fcgid', "module.exports = (req, res) => { console.error('app says ' + req.url); res.end('ok'); };\n");
+    try {
+      const r = await run(d.script, '/x');
+      assert.equal(r.code, 0, r.stderr.text);
+      assert.match(r.stderr.text, /app says \/x/);
+      assert.doesNotMatch(r.stderr.text, /SIGTERM/);
+    } finally {
+      d.cleanup();
+    }
+  });
+
   it('launches a .fcgi script on a listening socket, then stops it', async () => {
     const script = fastcgiScript(tmp.dir);
     const r = await run(script, '-d', 'x=1', '/foo/bar?y=2');
@@ -160,6 +184,16 @@ describe('dualcgi request against scripts', { timeout: 60_000 }, () => {
     assert.match(text, /^PATH_INFO=\/foo\/bar$/m);
     assert.match(text, /^body=hi$/m);
     assert.equal(r.stderr.text, 'cgi says hello\n');
+  });
+
+  it('--param sets or replaces a CGI variable: in the environment of a CGI script', async () => {
+    const script = cgiScript(tmp.dir);
+    const r = await run(script, '--param', 'HTTPS=on', '--param', 'SERVER_PORT=8443', '--param', 'EMPTY=', '/p');
+    assert.equal(r.code, 0, r.stderr.text);
+    assert.match(r.stdout.text, /^HTTPS=on$/m);
+    assert.match(r.stdout.text, /^SERVER_PORT=8443$/m);
+    assert.doesNotMatch(r.stdout.text, /^SERVER_PORT=80$/m, 'replaced, not sent twice');
+    assert.match(r.stdout.text, /^EMPTY=$/m);
   });
 
   it('derives the docroot above a mounted script', async () => {
@@ -217,7 +251,7 @@ describe('dualcgi request usage errors exit 2', () => {
       const r = await run(...argv);
       assert.equal(r.code, 2, r.stderr.text);
       assert.match(r.stderr.text, message);
-      assert.match(r.stderr.text, /usage: dualcgi request/);
+      assert.match(r.stderr.text, /^dualcgi request: [^\n]+ \(usage: dualcgi request --help\)\n$/, 'one line, pointing at --help');
     });
   }
 });

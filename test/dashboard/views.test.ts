@@ -1,5 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { DashboardApp } from '../../src/dashboard/app';
 import { createPretty } from '../../src/dashboard/format/pretty';
@@ -69,6 +72,9 @@ describe('views', () => {
     assert.match(l1!, /DUALCGI_TRACE=unix:\/tmp\/x\.sock .*events \d+ +dropped 0/);
     assert.match(l2!, /last min 2 req .* p50 12ms p95 20ms p99 20ms +4xx 0 5xx 1/);
     assert.match(l3!, /procs 1 live of 2: +900 cgi 1req now exited +4242 fcgi 1req now/);
+    const empty = renderHeader(new DashboardStore(), { listen: '/tmp/x.sock', width: 160, now: Date.now() }).map(untag);
+    assert.match(empty[2]!, /no process has connected yet: point the app here \(DUALCGI_TRACE, or a \.dualcgi-trace file next to its entry script\)/,
+      'under Apache and lighttpd only the file reaches the app');
   });
 
   it('builds the detail: outcome, error stack, timeline, response head, log, meta-variables; secrets hidden', () => {
@@ -155,6 +161,25 @@ describe('DashboardApp on a fake terminal', () => {
     assert.match(after, /BEGIN_REQUEST/);
     app.screen.emit('keypress', 'q', { name: 'q' });
     assert.deepEqual(quits, [1]);
+  });
+
+  it('x: the popup says where the export went, titled as an export (not as record content)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dualcgi-views-export-'));
+    try {
+      const store = storeWith(fcgiRequest());
+      const app = new DashboardApp(store, { ...fakeTerminal(120, 40), terminal: 'xterm-256color', listen: '/tmp/f.sock', showSecrets: false,
+        onQuit: () => {}, exportDir: dir });
+      apps.push(app);
+      app.scheduler.flush();
+      app.screen.emit('keypress', 'x', { name: 'x' });
+      app.scheduler.flush();
+      const all = screenText(app).join('\n');
+      assert.match(all, /─ export · any key closes ─/);
+      assert.doesNotMatch(all, /record content/);
+      assert.match(all, /exported request 4242-1:/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('survives a resize to 80x24 and to a too-small terminal', () => {

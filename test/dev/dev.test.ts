@@ -169,3 +169,22 @@ describe('dualcgi dev: CGI (as mod_cgi)', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('dualcgi dev: an app that does not load', { timeout: 60_000 }, () => {
+  it('a 500, and the log says what failed and where (the file:line of a syntax error), not only stack frames', async () => {
+    const d = deployment('apache-fcgid', "'use strict';\nmodule.exports = (req, res) => { res.end( };\n");
+    const logs: string[] = [];
+    const dev = await startDev({ docroot: d.dir, port: 0, host: '127.0.0.1', env: { DUALCGI_RUN_DIR: 'off' }, log: (l) => logs.push(l) });
+    try {
+      assert.equal((await http(dev.port, '/x')).status, 500);
+      const deadline = Date.now() + 5000;
+      while (!logs.some((l) => l.includes('its stderr')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const report = logs.find((l) => l.includes('its stderr')) ?? logs.join('\n');
+      assert.match(report, /APP_ERR_LOAD: cannot load app .*app\.js: Unexpected token/);
+      assert.match(report, /app\.js:2\n {4}module\.exports = \(req, res\) => \{ res\.end\( \};\n {4}\s+\^\n {4}SyntaxError: Unexpected token/);
+    } finally {
+      await dev.close();
+      d.cleanup();
+    }
+  });
+});

@@ -90,6 +90,33 @@ describe('e2e deploy: dualcgi init output, checked by doctor, behind real server
     });
   }
 
+  it('Apache + mod_fcgid: doctor\'s verdicts on the rewrite loop and on files sent as they are agree with Apache for each way of guarding it', async () => {
+    const { dir } = await deployDir('apache-guards', 'apache-fcgid');
+    const classic = await fsp.readFile(path.join(dir, '.htaccess'), 'utf8');
+    const head = 'Options +ExecCGI +FollowSymLinks\nAddHandler fcgid-script .fcgi\nCGIPassAuth On\nRewriteEngine On\n';
+    const variants: Array<[string, string, boolean]> = [
+      ['the guard rule', classic, true],
+      ['%{REQUEST_FILENAME} !-f', `${head}RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [QSA,L]\n`, true],
+      ['[END]', `${head}RewriteRule ^(.*)$ dispatch.fcgi/$1 [END]\n`, true],
+      ['%{REQUEST_URI} !^/dispatch\\.fcgi', `${head}RewriteCond %{REQUEST_URI} !^/dispatch\\.fcgi\nRewriteRule ^(.*)$ dispatch.fcgi/$1 [L]\n`, true],
+      ['nothing', `${head}RewriteRule ^(.*)$ dispatch.fcgi/$1 [L]\n`, false],
+    ];
+    const apache = await startApache({ docroot: dir, mode: 'fcgid', dir: path.join(world, 'apache-guards-conf') });
+    stops.push(() => apache.stop());
+    for (const [name, text, serves] of variants) {
+      await writeFile(path.join(dir, '.htaccess'), text);
+      const res = await httpRequest(apache.port, '/foo/bar?x=1', { timeoutMs: 20_000 });
+      assert.equal(res.status, serves ? 200 : 500, `${name}: Apache`);
+      const d = await doctor([dir]);
+      assert.equal(/DOCTOR_HTACCESS_GUARD/.test(d.out), !serves, `${name}: doctor\n${d.out}`);
+      // Under !-f Apache sends the app's own files as they are: doctor says so (and only then).
+      const source = await httpRequest(apache.port, '/app.js', { timeoutMs: 20_000 });
+      const leaks = source.status === 200 && source.body.toString('utf8') === await fsp.readFile(path.join(dir, 'app.js'), 'utf8');
+      assert.equal(leaks, name.includes('!-f'), `${name}: Apache sent app.js as a file`);
+      assert.equal(/DOCTOR_HTACCESS_EXPOSED/.test(d.out), leaks, `${name}: doctor\n${d.out}`);
+    }
+  });
+
   it('nginx: init --server nginx, doctor passes, its server block + the unit\'s ExecStart work', async () => {
     const runDir = await mkdirp(path.join(world, 'nginx-run'), { owner: 'www-data' });
     const { dir, printed } = await deployDir('nginx-app', 'nginx', ['--bind', `unix:${runDir}/app.sock`]);

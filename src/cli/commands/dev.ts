@@ -42,8 +42,10 @@ export const dev: Command = {
     if (args.positionals.length !== 1) throw new UsageError('expected exactly one DOCROOT');
     const docroot = resolve(args.positionals[0]!);
     if (!existsSync(docroot) || !statSync(docroot).isDirectory()) throw new CliError('DEV_ERR_DOCROOT', `${docroot} is not a folder`);
-    const port = Number(stringFlag(args, 'port') ?? '8080');
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
+    const portFlag = stringFlag(args, 'port') ?? '8080';
+    // Digits only: Number() reads '' as 0 (any port) and 0x50 as 80.
+    const port = /^\d{1,5}$/.test(portFlag) ? Number(portFlag) : -1;
+    if (port < 0 || port > 65535) throw new UsageError(`--port takes a port number (0 = any free port), not ${JSON.stringify(portFlag)}`);
     const mode = stringFlag(args, 'mode');
     if (mode !== undefined && mode !== 'cgi' && mode !== 'fcgi') throw new UsageError('--mode must be cgi or fcgi');
     const trace = stringFlag(args, 'trace') ?? `unix:${defaultListenPath()}`;
@@ -54,7 +56,8 @@ export const dev: Command = {
     }
     const env: Record<string, string> = { DUALCGI_TRACE: trace };
     if (args.flags['watch'] === true) env['DUALCGI_WATCH'] = '1';
-    const log = (line: string): void => { io.stderr.write(`dev: ${line}\n`); };
+    // Every line marked, a script's stderr of several lines included.
+    const log = (text: string): void => { io.stderr.write(`${text.split('\n').map((l) => `dev: ${l}`).join('\n')}\n`); };
     let running;
     try {
       running = await startDev({ docroot, port, host: stringFlag(args, 'host') ?? '127.0.0.1', ...(mode ? { mode } : {}), env, log });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createContext, formatFindings, runDoctor } from '../../deploy/doctor';
 import { parseArgs, stringFlag } from '../args';
 import type { Command } from '../command';
@@ -9,6 +10,15 @@ const flags = {
   path: { type: 'string' },
   verbose: { short: 'v', type: 'boolean' },
 } as const;
+
+/** startsWithShebang: the file's first bytes are #! (unreadable: assume so, and let the checks say why). */
+function startsWithShebang(file: string): boolean {
+  try {
+    return readFileSync(file, 'latin1').startsWith('#!');
+  } catch {
+    return true;
+  }
+}
 
 /**
  * doctor: check a deployment and name each problem with its fix, one line each; exit 1 if any.
@@ -33,6 +43,10 @@ export const doctor: Command = {
       ...(user !== undefined ? { user } : {}), ...(path !== undefined ? { path } : {}),
     });
     if (!ctx) throw new CliError('DOCTOR_ERR_NO_SCRIPT', `no dispatch.fcgi or dispatch.cgi at ${target}; fix: dualcgi init ${target}`);
+    // Neither named for a handler (AddHandler .fcgi/.cgi) nor a #! script (spawn-fcgi, bin-path): the app itself, say.
+    if (!/\.f?cgi$/.test(ctx.script) && !startsWithShebang(ctx.script)) {
+      throw new CliError('DOCTOR_ERR_NOT_SCRIPT', `${target} is not an entry script (*.fcgi or *.cgi); give its folder or its dispatch.fcgi`);
+    }
     if (!ctx.user) io.stderr.write(`dualcgi doctor: no user ${user ?? 'www-data'}: permission checks skipped (--user NAME)\n`);
     io.stdout.write(`dualcgi doctor: ${ctx.script}${ctx.user ? ` (as ${ctx.user.name})` : ''}\n`);
     const findings = await runDoctor(ctx);

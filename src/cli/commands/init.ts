@@ -53,7 +53,9 @@ export const init: Command = {
       out.push(`  ${o.action.padEnd(11)} ${relative(plan.dir, o.path) || o.path}${o.note ? `  (${o.note})` : ''}`);
     }
     if (!existsSync(plan.appPath)) out.push(`  note        ${plan.appPath} does not exist yet: the entry script loads it`);
-    out.push('', 'next:', `  dualcgi doctor ${plan.dir}`, `  after a deploy: touch ${plan.dir}/${RESTART_FILE}`, '');
+    // mod_cgi starts a process per hit: there is nothing to reload.
+    const reload = plan.server === 'apache-cgi' ? 'nothing to do (every hit runs the code on disk)' : `touch ${plan.dir}/${RESTART_FILE}`;
+    out.push('', 'next:', `  dualcgi doctor ${plan.dir}`, `  after a deploy: ${reload}`, '');
     io.stdout.write(`${out.join('\n')}\n${snippets(plan).join('\n')}`);
     const kept = outcomes.filter((o) => o.action === 'kept');
     if (kept.length > 0) {

@@ -1,6 +1,7 @@
+import { withParams } from '../../client/params';
 import { profileByName } from '../../client/profiles';
 import { type Address, parseAddress } from '../../net/address';
-import { listFlag, parseArgs, stringFlag } from '../args';
+import { listFlag, nameValues, parseArgs, stringFlag } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 
@@ -26,7 +27,7 @@ export const lint: Command = {
     '  make it a path that answers 200: split-pairs and padding compare their answer with its\n' +
     '  checks: request get-values split-pairs padding large-streams unknown-type unknown-role abort\n' +
     '    keep-conn multiplexing garbage; PASS scores 1, WARN 0.5 (works, not as the spec asks), FAIL 0\n' +
-    '  exit status: 0 no check failed; 1 a check failed; 2 usage error',
+    '  exit status: 0 no check failed; 1 a check failed, or nothing listens at TARGET; 2 usage error',
   async run(argv, io) {
     const args = parseArgs(argv, flags);
     if (args.positionals.length !== 1) throw new UsageError('expected one TARGET');
@@ -40,9 +41,11 @@ export const lint: Command = {
     const unknown = only.filter((name) => !checkNames().includes(name));
     if (unknown.length > 0) throw new UsageError(`no check named ${unknown.join(', ')} (checks: ${checkNames().join(' ')})`);
     const json = args.flags['json'] === true;
+    const params = requestParams(path, stringFlag(args, 'docroot'), nameValues(args, 'param'));
+    await reachable(address);
     if (!json) io.stdout.write(`dualcgi lint ${args.positionals[0]}\n`);
     const report = await runLint({
-      address, params: requestParams(path, stringFlag(args, 'docroot'), listFlag(args, 'param')), timeoutMs: Math.ceil(Number(timeout) * 1000),
+      address, params, timeoutMs: Math.ceil(Number(timeout) * 1000),
       ...(only.length > 0 ? { only } : {}),
     }, (result) => { if (!json) io.stdout.write(`${formatResult(result)}\n`); });
     if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
@@ -50,6 +53,20 @@ export const lint: Command = {
     return report.results.some((r) => r.verdict === 'fail') ? 1 : 0;
   },
 };
+
+/**
+ * reachable: one connection first. Nobody listening is one line and exit 1 (as for request and
+ * ping), not eleven FAIL lines that each say the same; a responder that accepts gets its checks.
+ */
+async function reachable(address: Address): Promise<void> {
+  const { FastCGIClientConnection } = require('../../client/fastcgi-client') as typeof import('../../client/fastcgi-client');
+  const { transportError } = require('./request') as typeof import('./request');
+  try {
+    (await FastCGIClientConnection.connect(address)).destroy();
+  } catch (err) {
+    throw await transportError(err, address, null);
+  }
+}
 
 function parseTarget(target: string): Address {
   try {
@@ -63,15 +80,8 @@ function parseTarget(target: string): Address {
  * requestParams: what nginx sends for GET PATH (php-fpm and dualcgi both answer it: SCRIPT_FILENAME
  * and PATH_INFO), with each --param NAME=VALUE set.
  */
-function requestParams(path: string, docroot: string | undefined, overrides: string[]): Array<[string, string]> {
-  let params = profileByName('nginx')!.params({
+function requestParams(path: string, docroot: string | undefined, overrides: Array<[string, string]>): Array<[string, string]> {
+  return withParams(profileByName('nginx')!.params({
     method: 'GET', target: path, headers: [], bodyLength: null, mountPoint: '', ...(docroot !== undefined ? { documentRoot: docroot } : {}),
-  });
-  for (const raw of overrides) {
-    const eq = raw.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param expects NAME=VALUE, got ${JSON.stringify(raw)}`);
-    const name = raw.slice(0, eq);
-    params = [...params.filter(([n]) => n !== name), [name, raw.slice(eq + 1)]];
-  }
-  return params;
+  }), overrides);
 }

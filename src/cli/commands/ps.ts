@@ -61,7 +61,7 @@ export const ps: Command = {
   usage: 'dualcgi ps [--json]\n  reads $DUALCGI_RUN_DIR, $XDG_RUNTIME_DIR/dualcgi, /tmp/dualcgi-<uid> (as root: every user\'s)',
   async run(argv, io) {
     const args = parseArgs(argv, flags);
-    if (args.positionals.length > 0) throw new UsageError('ps takes no arguments');
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])} (ps takes none)`);
     const statuses = readStatuses();
     if (args.flags['json'] === true) {
       io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);

@@ -6,18 +6,19 @@ import { ClientError, errnoCode, isClientError } from '../../client/errors';
 import { FastCGIClientConnection, type FastCGIResponse } from '../../client/fastcgi-client';
 import { type ParamsFraming, frameParams } from '../../client/framing';
 import { type LaunchedFastCGI, launchFastCGIScript, runCgiScript } from '../../client/launch';
-import { type HeaderPair, buildCgiParams, scriptUrlName } from '../../client/params';
+import { type HeaderPair, buildCgiParams, scriptUrlName, withParams } from '../../client/params';
 import { PROFILE_NAMES, type ProfileRequest, type RequestProfile, profileByName, profileRefusal } from '../../client/profiles';
 import { createWireLog } from '../../client/wire-log';
 import { type Address, formatAddress, parseAddress } from '../../net/address';
 import { ProtocolStatus, RecordType, protocolStatusName } from '../../protocol';
-import { parseArgs, listFlag, stringFlag } from '../args';
+import { listFlag, nameValues, parseArgs, stringFlag } from '../args';
 import type { Command, CommandIo } from '../command';
 import { CliError, UsageError } from '../errors';
 
 const flags = {
   method: { short: 'X', type: 'string' },
   header: { short: 'H', type: 'string', repeat: true },
+  param: { type: 'string', repeat: true },
   data: { short: 'd', type: 'string' },
   'data-file': { type: 'string' },
   cgi: { type: 'boolean' },
@@ -47,6 +48,8 @@ interface Plan {
   target: Target;
   method: string;
   headers: HeaderPair[];
+  /** params: --param NAME=VALUE, set over what the web server would send. */
+  params: Array<[string, string]>;
   body: Body;
   mount: string;
   /** docroot: DOCUMENT_ROOT (and the folder of SCRIPT_FILENAME under nginx): php-fpm finds scripts by it. */
@@ -67,9 +70,10 @@ interface Plan {
 export const request: Command = {
   summary: 'send one request over FastCGI or CGI and print the raw response',
   usage: 'dualcgi request TARGET [-X METHOD] [-H "Name: value"]... [-d BODY | --data-file FILE] ' +
-    '[--cgi | --fcgi] [--mount /app] [--docroot DIR] [--fail] [--http] [--timeout SECONDS (default 40, 0 = none)] ' +
+    '[--param NAME=VALUE]... [--cgi | --fcgi] [--mount /app] [--docroot DIR] [--fail] [--http] [--timeout SECONDS (default 40, 0 = none)] ' +
     `[--profile ${PROFILE_NAMES.join('|')}] [-v] [--raw] [--split-pairs | --bytewise] PATH\n` +
     '  TARGET: unix:/path.sock, HOST:PORT, or an executable script (dispatch.fcgi / dispatch.cgi)\n' +
+    '  --param: set or replace one CGI variable (HTTPS=on, REMOTE_USER=bob); to a CGI script, one environment variable\n' +
     '  --profile: send the request as that web server does (request id, KEEP_CONN, PARAMS framing,\n' +
     '    its limits, which variables and headers it sets or drops)\n' +
     '  -v: every FastCGI record both ways, decoded, on stderr; --raw: every byte both ways as hex, on stderr\n' +
@@ -105,6 +109,7 @@ function parsePlan(argv: string[]): Plan {
     target,
     method: stringFlag(args, 'method') ?? (body.kind === 'none' ? 'GET' : 'POST'),
     headers,
+    params: nameValues(args, 'param'),
     body,
     mount: mount.endsWith('/') ? mount.slice(0, -1) : mount,
     docroot: stringFlag(args, 'docroot') ?? null,
@@ -189,8 +194,8 @@ function paramsFor(plan: Plan): Array<[string, string]> {
   const documentRoot = plan.docroot ?? (folder !== null && plan.mount !== '' && folder.endsWith(plan.mount)
     ? folder.slice(0, folder.length - plan.mount.length) || '/'
     : folder);
-  if (plan.profile) return plan.profile.params(profileRequest(plan, script, documentRoot));
-  return buildCgiParams({
+  if (plan.profile) return withParams(plan.profile.params(profileRequest(plan, script, documentRoot)), plan.params);
+  return withParams(buildCgiParams({
     method: plan.method,
     target: plan.path,
     headers: plan.headers,
@@ -199,7 +204,7 @@ function paramsFor(plan: Plan): Array<[string, string]> {
     ...(body.kind === 'data' ? { bodyLength: body.data.length } : body.kind === 'file' ? { bodyLength: body.size } : {}),
     ...(script !== null ? { scriptName: scriptUrlName(script), scriptFilename: script } : {}),
     ...(documentRoot !== null ? { documentRoot } : {}),
-  });
+  }), plan.params);
 }
 
 /** profileRequest: the HTTP request of the plan, as a --profile turns it into params. */
@@ -234,13 +239,27 @@ async function send(plan: Plan, io: CommandIo): Promise<Buffer> {
   if (target.kind === 'address') return sendFastCGI(target.address, params, plan, io, null);
   if (target.mode === 'cgi') return sendCgi(target.path, params, plan, io);
   const launched = await launchFastCGIScript(target.path).catch((err: unknown) => { throw scriptError(err); });
-  launched.child.stderr?.on('data', (chunk: Buffer) => io.stderr.write(chunk));
+  // After the request, what the script writes is held until it exits: the lines a dualcgi script
+  // writes when request's own SIGTERM stops it cleanly are not news, and looked like a failure.
+  let held: string | null = null;
+  const stderr = launched.child.stderr;
+  stderr?.on('data', (chunk: Buffer) => {
+    if (held === null) io.stderr.write(chunk);
+    else held += chunk.toString('utf8');
+  });
   try {
     return await sendFastCGI(launched.address, params, plan, io, { script: target.path, launched });
   } finally {
+    held = '';
     await launched.stop();
+    if (stderr && !stderr.readableEnded) await new Promise((done) => { stderr.once('close', done); setTimeout(done, 500).unref(); });
+    const rest = held.replace(CLEAN_STOP_LINES, '');
+    if (rest !== '') io.stderr.write(rest);
   }
 }
+
+/** CLEAN_STOP_LINES: a dualcgi FastCGI process's lines on a SIGTERM it drained without trouble (launch/supervisor). */
+const CLEAN_STOP_LINES = /^dualcgi\[\d+\]: SIGTERM: (stopped accepting; 0 request\(s\) in flight .*|drained, exit 0)\n/gm;
 
 /** LaunchContext: the script behind a launched FastCGI address, to explain its failures. */
 export interface LaunchContext {

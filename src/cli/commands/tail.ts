@@ -95,7 +95,9 @@ export const tail: Command = {
       producers.add(socket);
       socket.on('close', () => producers.delete(socket));
     });
-    io.stderr.write(`dualcgi tail: listening on unix:${spec.path} (start the app with DUALCGI_TRACE=unix:${spec.path})\n`);
+    // Apache and lighttpd start scripts without the shell's environment: the file is what reaches them.
+    io.stderr.write(`dualcgi tail: listening on unix:${spec.path} (point the app at it: DUALCGI_TRACE=unix:${spec.path}, ` +
+      'or that line in a .dualcgi-trace file next to its entry script)\n');
     await untilStopped(io);
     flush();
     for (const p of producers) p.destroy();

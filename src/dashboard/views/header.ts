@@ -62,7 +62,7 @@ function statsLine(store: DashboardStore, ctx: HeaderContext): string {
 
 function processLine(store: DashboardStore, ctx: HeaderContext): string {
   const table = store.processes;
-  if (table.size === 0) return paintSegments([[' no process has connected yet: set DUALCGI_TRACE for the app, then send a request', 'dim']], ctx.width);
+  if (table.size === 0) return paintSegments([[' no process has connected yet: point the app here (DUALCGI_TRACE, or a .dualcgi-trace file next to its entry script), then send a request', 'dim']], ctx.width);
   const segments: Segment[] = [[` procs ${table.live()} live of ${table.size}:  `, 'dim']];
   for (const p of table.recent()) segments.push(...processSegments(p, ctx.now), ['  ', 'normal']);
   return paintSegments(segments, ctx.width);

@@ -64,15 +64,20 @@ export async function runDoctor(ctx: DoctorContext): Promise<Finding[]> {
 export function formatFindings(findings: Finding[], verbose: boolean): string {
   const lines: string[] = [];
   for (const f of findings) {
-    if (f.code === 'DOCTOR_SKIPPED') lines.push(`skipped  ${f.message}`);
-    else if (f.ok) {
+    if (f.code === 'DOCTOR_SKIPPED') {
+      lines.push(`skipped  ${f.message}`);
+      continue;
+    }
+    if (f.ok) {
       if (verbose) lines.push(`ok       ${f.message}`);
       continue;
     }
     lines.push(`problem  ${f.message}; fix: ${f.fix} [${f.code}]`);
     if (f.detail) lines.push(f.detail);
   }
-  const bad = findings.filter((f) => !f.ok).length;
-  lines.push(bad === 0 ? `all ${findings.length} checks passed` : `${bad} problem(s), ${findings.length - bad} check(s) passed`);
+  // The skipped line is not a check: it neither passed nor failed.
+  const checks = findings.filter((f) => f.code !== 'DOCTOR_SKIPPED');
+  const bad = checks.filter((f) => !f.ok).length;
+  lines.push(bad === 0 ? `all ${checks.length} checks passed` : `${bad} problem(s), ${checks.length - bad} check(s) passed`);
   return `${lines.join('\n')}\n`;
 }

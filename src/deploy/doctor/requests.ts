@@ -4,6 +4,7 @@ import { parseCgiResponse } from '../../client/cgi-response';
 import { FastCGIClientConnection } from '../../client/fastcgi-client';
 import { launchFastCGIScript, runCgiScript } from '../../client/launch';
 import { buildCgiParams } from '../../client/params';
+import { excerpt } from '../../client/stack-excerpt';
 import { PROBE_ENV, PROBE_MARK, type ProbeReport } from './probe';
 import { type DoctorContext, type Finding, pass, problem } from './types';
 
@@ -11,6 +12,12 @@ const BARE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 function tail(text: string, lines = 6): string {
   return text.trim().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
+}
+
+/** missingApp: the app file itself that does not exist (not a module it requires), from the load error. */
+function missingApp(report: ProbeReport): string | null {
+  const m = /^cannot load app (.+?): Cannot find module '([^']+)'/.exec(report.message ?? '');
+  return m && m[1] === m[2] ? m[1]! : null;
 }
 
 /** runProbe: start the script as a web server would (bare environment, cwd its folder) in probe mode. */
@@ -45,15 +52,22 @@ export async function checkLoad(ctx: DoctorContext): Promise<Finding[]> {
   const line = stderr.split('\n').find((l) => l.startsWith(PROBE_MARK));
   if (!line) {
     const why = timedOut ? `did not finish loading within ${ctx.timeoutMs / 1000} s` : 'failed before dualcgi could load the app';
-    return [{ ...problem('DOCTOR_LOAD', `${basename(ctx.script)} ${why}`, 'see the output below; is dualcgi where the script requires it?'), detail: tail(stderr) }];
+    return [{ ...problem('DOCTOR_LOAD', `${basename(ctx.script)} ${why}`, 'see the output below; is dualcgi where the script requires it?'),
+      detail: timedOut ? tail(stderr) : excerpt(stderr) }];
   }
   const report = JSON.parse(line.slice(PROBE_MARK.length)) as ProbeReport;
   const findings: Finding[] = [];
+  const missing = report.ok ? null : missingApp(report);
   if (report.ok) findings.push(pass('DOCTOR_LOAD', 'the app loads'));
-  else {
+  else if (missing !== null) {
+    findings.push(problem('DOCTOR_LOAD', `the app ${missing} does not exist`,
+      `create it, or correct app: in ${basename(ctx.script)} (a relative path starts from the script's folder)`));
+  } else {
+    // One line: a load error's message may carry more lines (require's "Require stack:").
+    const message = (report.message ?? '').split('\n')[0];
     findings.push({
-      ...problem('DOCTOR_LOAD', `the app fails to load: ${report.code ? `${report.code}: ` : ''}${report.message ?? ''}`, loadFix(report)),
-      ...(report.stack ? { detail: tail(report.stack, 8) } : {}),
+      ...problem('DOCTOR_LOAD', `the app fails to load: ${report.code ? `${report.code}: ` : ''}${message}`, loadFix(report)),
+      ...(report.stack ? { detail: excerpt(report.stack) } : {}),
     });
   }
   if (stdout.length > 0) {
