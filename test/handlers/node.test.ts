@@ -213,6 +213,57 @@ describe('Node adapter: plain listeners', async () => {
     await slow.close();
   });
 
+  it('answers a failure with its 500 or 504 even when the app set a statusMessage with CR/LF (sync, async, timeout)', async () => {
+    // The error page's writeHead kept the app's statusMessage and threw again: the sync throw
+    // closed the connection, the rejection left the request unended, the timeout threw from a timer.
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => { uncaught.push(err); };
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    const bad = await serveListener(async (req: IncomingMessage, res: ServerResponse) => {
+      res.statusMessage = 'Fine\r\nX-Injected: 1';
+      if (req.url === '/sync') res.end('x');
+      else if (req.url === '/async') {
+        await null;
+        res.end('x');
+      }
+    }, { timeoutMs: 200 });
+    try {
+      for (const [path, status] of [['/sync', 500], ['/async', 500], ['/never', 504]] as const) {
+        const r = await bad.get(path);
+        assert.equal(r.status, status, path);
+        assert.ok(!r.headers.some(([n]) => n === 'X-Injected'));
+      }
+      assert.deepEqual(uncaught, []);
+      assert.ok(bad.errors.some((e) => (e as Error & { code?: string }).code === 'ERR_INVALID_CHAR'));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onUncaught);
+      await bad.close();
+    }
+  });
+
+  it('ends the request failed when the error page itself cannot be written (an app that replaced res.writeHead)', async () => {
+    const patched = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== '/patched') return void res.end('fine');
+      res.writeHead = () => { throw new Error('patched writeHead failed'); };
+      throw new Error('handler failed');
+    });
+    try {
+      const conn = await FastCGIClientConnection.connect(patched.address);
+      const r = await conn.request({ params: buildCgiParams({ target: '/patched' }), keepConn: true });
+      assert.equal(r.appStatus, 1);
+      assert.equal(r.stdout.length, 0);
+      assert.match(r.stderr.toString(), /patched writeHead failed/);
+      assert.equal((await conn.request({ params: buildCgiParams({ target: '/' }), keepConn: true })).stdout.toString().split('\r\n\r\n')[1], 'fine',
+        'the same connection serves the next request');
+      conn.close();
+      assert.ok(patched.errors.some((e) => e.message === 'patched writeHead failed'));
+    } finally {
+      await patched.close();
+    }
+  });
+
   it('debug mode shows the stack on the 500 page', async () => {
     const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
     const r = await dbg.get('/');
