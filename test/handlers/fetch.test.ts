@@ -365,6 +365,51 @@ describe('fetch adapter: apps as users write them', () => {
     }
   });
 
+  it('answers an app that never responds with a 504 after timeoutMs, aborting request.signal; one whose head is out ends failed', async () => {
+    let signalReason = '';
+    const app = {
+      fetch(request: Request): Response | Promise<Response> {
+        const path = new URL(request.url).pathname;
+        if (path === '/never') {
+          return new Promise(() => {
+            request.signal.addEventListener('abort', () => { signalReason = String((request.signal.reason as Error).message); });
+          });
+        }
+        if (path === '/stalls') {
+          // The head and a first chunk, then nothing (a stream that never ends).
+          return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('partial')); } }));
+        }
+        return new Response('quick');
+      },
+    };
+    const served = await serveApp({ kind: 'fetch', app }, { timeoutMs: 100 });
+    try {
+      const never = await served.request('/never');
+      assert.equal(never.status, 504);
+      assert.match(signalReason, /did not respond within 100 ms/);
+      assert.ok(served.errors.some(({ err, phase }) => (err as Error & { code?: string }).code === 'DUALCGI_ERR_HANDLER_TIMEOUT' && phase === 'handler'));
+      const stalls = await served.request('/stalls');
+      assert.equal(stalls.body.toString(), 'partial');
+      assert.equal(stalls.appStatus, 1);
+      assert.equal((await served.request('/')).body.toString(), 'quick');
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers a body over maxBodyBytes that the app lets through with a 413, as the Node adapter does', async () => {
+    const app = { async fetch(request: Request): Promise<Response> { return new Response(`got ${(await request.text()).length}`); } };
+    const served = await serveApp({ kind: 'fetch', app }, {}, { maxBodyBytes: 1000 });
+    try {
+      const r = await served.request('/upload', { method: 'POST', body: Buffer.alloc(5000, 65) });
+      assert.equal(r.status, 413);
+      assert.equal(r.body.toString(), '413 FCGI_ERR_BODY_TOO_LARGE\n');
+      assert.equal((await served.request('/upload', { method: 'POST', body: Buffer.alloc(10, 65) })).body.toString(), 'got 10');
+    } finally {
+      await served.close();
+    }
+  });
+
   it('serves a factory that returns a fetch app', async () => {
     const loaded = await appFromValue(async () => ({ fetch: () => new Response('from factory') }));
     assert.equal(loaded.kind, 'fetch');
