@@ -575,7 +575,28 @@ export class Connection implements RequestTransport {
       return;
     }
     this.#paramsDone(request);
-    this.#ctx.onRequest(request, this);
+    try {
+      this.#ctx.onRequest(request, this);
+    } catch (err) {
+      this.#requestThrew(request, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * #requestThrew: onRequest threw (a handler, or the server's own hook, failed before it could
+   * answer). Only that request fails: a 500 if nothing was written, END_REQUEST with appStatus 1.
+   * Thrown on through the decoder it closed the connection as a decode error, and with it every
+   * other request in flight on it.
+   */
+  #requestThrew(request: FcgiRequest, err: Error): void {
+    if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, 'handler', request.requestId);
+    if (request.ended) return;
+    if (request.bytesOut === 0) {
+      const body = 'Internal Server Error\n';
+      request.write(Buffer.from(`Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), () => {});
+    }
+    request.writeStderr(`dualcgi: request ${request.requestId} failed: ${err.stack ?? err.message}\n`);
+    request.end(undefined, 1);
   }
 
   /**
@@ -616,13 +637,21 @@ export class Connection implements RequestTransport {
       this.#fail(err as ProtocolError, 'decode');
       return;
     }
-    const known: Record<string, string> = {
-      [FCGI_MAX_CONNS]: String(this.#ctx.maxConns),
-      [FCGI_MAX_REQS]: String(this.#ctx.maxReqs),
-      [FCGI_MPXS_CONNS]: this.#ctx.multiplex ? '1' : '0',
-    };
-    // Spec 4.1: answer the variables we know, omit the others.
-    this.#write(encodeGetValuesResult(asked.filter((n) => n in known).map((n) => [n, known[n]!] as const)));
+    // A Map, not an object literal: `n in known` was true for "toString" or "__proto__", whose
+    // values (not strings) made the encoder throw and the connection close as a decode error.
+    const known = new Map<string, string>([
+      [FCGI_MAX_CONNS, String(this.#ctx.maxConns)],
+      [FCGI_MAX_REQS, String(this.#ctx.maxReqs)],
+      [FCGI_MPXS_CONNS, this.#ctx.multiplex ? '1' : '0'],
+    ]);
+    // Spec 4.1: answer the variables we know, omit the others; each once (a name asked 4000
+    // times made an answer past 65535 bytes, which could not be encoded).
+    const answer: Array<readonly [string, string]> = [];
+    for (const name of new Set(asked)) {
+      const value = known.get(name);
+      if (value !== undefined) answer.push([name, value]);
+    }
+    this.#write(encodeGetValuesResult(answer));
   }
 
   // --- RequestTransport ---
