@@ -399,6 +399,23 @@ describe('FastCGI server limits and shutdown', () => {
     assert.deepEqual(refusedErrors, ['FCGI_ERR_ADDRESS_REFUSED']);
   });
 
+  it('emits FCGI_ERR_TOO_MANY_CONNS for a connection past maxConns (net closes it as it is accepted)', async () => {
+    const codes: string[] = [];
+    const { server, path } = await startServer({
+      maxConns: 2, onRequest, observer: { enabled: () => true, error: (_c, err) => codes.push((err as Error & { code: string }).code) },
+    });
+    const peers = [await RawPeer.connect(path), await RawPeer.connect(path), await RawPeer.connect(path)];
+    try {
+      await peers[2]!.until(() => peers[2]!.closed, 5000, 'the third connection closed');
+      assert.deepEqual(codes, ['FCGI_ERR_TOO_MANY_CONNS']);
+      peers[0]!.send(request(1, '/within'));
+      await peers[0]!.until(() => endOf(peers[0]!, 1) !== undefined);
+    } finally {
+      for (const p of peers) p.close();
+      await server.close(100);
+    }
+  });
+
   it('finishes in-flight requests on close and refuses nothing already accepted', async () => {
     let release: () => void = () => {};
     handlers.set('/drain', (req) => { release = () => respond(req, 'drained'); });
