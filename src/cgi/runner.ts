@@ -58,6 +58,11 @@ export class CgiExchange implements Exchange {
     return this.#aborted;
   }
 
+  /** ended: end() was called: the response is complete (or ended failed). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   /**
    * #input: process.stdin on first use. Speed: the process.stdin getter builds a stream (a
    * net.Socket for Apache's pipe, an fs.ReadStream for /dev/null), which a GET never reads

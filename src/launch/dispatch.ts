@@ -208,9 +208,30 @@ function runCgi(options: DispatchOptions, base: string): void {
   // would wait on Apache while Apache waits on us; the streams queue it and stdin is drained.
   if (plan === null) useDirectWrites();
   resolveApp(options, base).then((app) => {
-    exchange = new CgiExchange(params, plan, out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
-    handlerFor(app, options)(exchange);
+    const hit = new CgiExchange(params, plan, out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
+    exchange = hit;
+    process.once('beforeExit', () => abandoned(hit));
+    handlerFor(app, options)(hit);
   }, (err: Error) => fail(500, err));
+}
+
+/**
+ * abandoned: the event loop emptied and the app never ended its response (a forgotten res.end(),
+ * a promise nobody resolves): the hit exited 0 with nothing on stdout, the web server's "End of
+ * script output before headers" and no word of why. Now the error is said and traced, a 500 goes
+ * out if nothing did, and the hit ends failed (exit 1).
+ */
+function abandoned(exchange: CgiExchange): void {
+  if (exchange.ended) return;
+  const err = Object.assign(new Error('the app did not answer and left nothing to wait for (a missing res.end()?)'),
+    { code: 'DUALCGI_ERR_NO_RESPONSE' });
+  originalStderrWrite(`dualcgi: ${err.code}: ${err.message}\n`);
+  traceError(err, 'handler');
+  if (exchange.bytesOut === 0) {
+    const { encodeErrorResponse } = require('../cgi/response-head') as typeof import('../cgi/response-head');
+    exchange.write(encodeErrorResponse(500, '500 Internal Server Error'), () => {});
+  }
+  exchange.end(undefined, 1);
 }
 
 /**

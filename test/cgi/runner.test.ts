@@ -15,6 +15,8 @@ module.exports = (req, res) => {
   if (req.url === '/print-at-load') return res.end('fine');
   if (req.url === '/inject') { try { res.setHeader('X-A', 'a\\r\\nSet-Cookie: evil=1'); } catch (e) { res.statusCode = 500; return res.end(e.code); } }
   if (req.url.startsWith('/argv')) return res.end(JSON.stringify(process.argv.slice(2)));
+  if (req.url === '/forgets-end') return;
+  if (req.url === '/forgets-end-after-head') return void res.write('partial');
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('error', () => {});
@@ -25,6 +27,12 @@ console.log('printed while loading: must not reach the response');
 const script = join(dir, 'dispatch.cgi');
 writeFileSync(script, `#!${process.execPath}\nrequire(${JSON.stringify(dist)}).dispatch({ app: './app.js' });\n`);
 chmodSync(script, 0o755);
+
+/** stalledScript: an entry script whose app is a factory that never settles (nothing keeps the loop alive). */
+const stalledScript = join(dir, 'stalled.cgi');
+writeFileSync(join(dir, 'stalled.js'), 'module.exports = () => new Promise(() => {});\n');
+writeFileSync(stalledScript, `#!${process.execPath}\nrequire(${JSON.stringify(dist)}).dispatch({ app: './stalled.js' });\n`);
+chmodSync(stalledScript, 0o755);
 
 async function hit(target: string, extra: Array<[string, string]> = [], stdin?: Buffer, method = 'GET') {
   const params = buildCgiParams({ target, mode: 'cgi', method, ...(stdin ? { bodyLength: stdin.length } : {}) })
@@ -71,6 +79,26 @@ describe('CGI mode against hostile environments', () => {
     assert.equal(r.resp.status, 500);
     assert.equal(r.resp.body.toString(), 'ERR_INVALID_CHAR');
     assert.ok(!r.stdout.toString().includes('evil=1'));
+  });
+
+  it('says so when the app never answers and nothing is left to wait for: a 500 (or the part sent), exit 1, DUALCGI_ERR_NO_RESPONSE', async () => {
+    // The hit used to exit 0 with an empty stdout: "End of script output before headers", no reason.
+    const r = await hit('/forgets-end');
+    assert.equal(r.resp.status, 500);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr.toString(), /DUALCGI_ERR_NO_RESPONSE/);
+    const partial = await hit('/forgets-end-after-head');
+    assert.equal(partial.resp.status, 200);
+    assert.equal(partial.resp.body.toString(), 'partial');
+    assert.equal(partial.exitCode, 1);
+    assert.match(partial.stderr.toString(), /DUALCGI_ERR_NO_RESPONSE/);
+  });
+
+  it('says so when the app\'s factory never settles: APP_ERR_LOAD, a 500, exit 1', async () => {
+    const r = await runCgiScript(stalledScript, { env: buildCgiParams({ target: '/', mode: 'cgi' }), timeoutMs: 10_000 });
+    assert.equal(parseCgiResponse(r.stdout).status, 500);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr.toString(), /APP_ERR_LOAD: .*factory never settled/);
   });
 
   it('never reads CGI argv as options (a query without = becomes argv)', async () => {
