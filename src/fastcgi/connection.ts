@@ -225,6 +225,8 @@ export class Connection implements RequestTransport {
   /** #merged: the last #batchRecord added to the record before it instead of making one. */
   #merged = false;
   #closeAfterRequests = false;
+  /** #readingHeld: reading stopped until the socket drains (see #holdReading). */
+  #readingHeld = false;
   #onClose: Array<() => void> = [];
   /**
    * #readKept: this read's bytes may be viewed after it (a body piece went to a request, a record
@@ -477,6 +479,7 @@ export class Connection implements RequestTransport {
       this.#observe('in', record, requestId);
       this.#writeEndRequest(requestId, 0, refusal, false, undefined);
       if (!keepConn && this.#requests.size === 0) this.#endSocket();
+      else if (this.socket.writableLength >= this.socket.writableHighWaterMark) this.#holdReading();
       return;
     }
     const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes, this.#ctx.limits.maxBodyBytes);
@@ -787,7 +790,7 @@ export class Connection implements RequestTransport {
       }
       this.#pausedFor.delete(request);
       this.#ctx.inFlight.count--;
-      if (this.#pausedFor.size === 0 && this.socket.isPaused()) this.socket.resume();
+      if (this.#pausedFor.size === 0 && !this.#readingHeld && this.socket.isPaused()) this.socket.resume();
     }
     if (this.#closed || this.#ending) {
       cb?.();
@@ -947,7 +950,7 @@ export class Connection implements RequestTransport {
     }
     // After this turn's batch, so records keep their order.
     this.#flush();
-    this.socket.write(buf);
+    if (!this.socket.write(buf)) this.#holdReading();
   }
 
   onDrain(cb: () => void): void {
@@ -974,6 +977,23 @@ export class Connection implements RequestTransport {
 
   resumeFor(request: FcgiRequest): void {
     this.#pausedFor.delete(request);
-    if (this.#pausedFor.size === 0) this.socket.resume();
+    if (this.#pausedFor.size === 0 && !this.#readingHeld) this.socket.resume();
+  }
+
+  /**
+   * #holdReading: replies the connection makes on its own (GET_VALUES_RESULT, UNKNOWN_TYPE, the
+   * END_REQUEST of a refused BEGIN_REQUEST) wait for a peer that does not read them: reading stops
+   * until the socket drains (FCGI_ERR_WRITE_TIMEOUT if it never does). Without it a peer sending
+   * such records and reading nothing grew this process without bound (16 bytes queued for each 8
+   * read, each its own write).
+   */
+  #holdReading(): void {
+    if (this.#readingHeld || this.#closed || this.#ending) return;
+    this.#readingHeld = true;
+    this.socket.pause();
+    this.onDrain(() => {
+      this.#readingHeld = false;
+      if (this.#pausedFor.size === 0 && !this.#closed) this.socket.resume();
+    });
   }
 }
