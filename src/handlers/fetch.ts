@@ -162,16 +162,26 @@ export function serveFetch(app: FetchApp, exchange: Exchange, head: RequestHead,
   exchange.onAbort((reason) => built.controller.abort(reason));
   const state: { log?: Logger } = {};
   const env = createEnv(exchange, head, state);
-  const run: RunState = { headSent: false, over: false, status: 0, cgiHead: '', cancel: null };
-  const timer = options.timeoutMs !== undefined && options.timeoutMs > 0
-    ? setTimeout(timedOut, options.timeoutMs, exchange, head, built, run, options) : undefined;
-  timer?.unref();
-  void respond(app, exchange, head, built, env, options, run).finally(() => {
+  let timer: NodeJS.Timeout | undefined;
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
     if (timer !== undefined) clearTimeout(timer);
     if (state.log) releaseLogger(exchange.rid);
     // Like node:http: an unread body is discarded once the response is done.
     built.body?.discard();
-  });
+  };
+  const run: RunState = { headSent: false, over: false, status: 0, cgiHead: '', cancel: null };
+  if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+    // A timed-out app's promise may never settle: the request's resources go with the timeout.
+    timer = setTimeout(() => {
+      timedOut(exchange, head, built, run, options);
+      release();
+    }, options.timeoutMs);
+    timer.unref();
+  }
+  void respond(app, exchange, head, built, env, options, run).finally(release);
 }
 
 /**
