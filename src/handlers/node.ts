@@ -206,6 +206,7 @@ class NodeExchange implements BodySink {
 
   // --- BodySink: the exchange's body into IncomingMessage, pausing the transport when the app is slow ---
   data(chunk: Buffer): boolean {
+    this.socket.touch(); // a body chunk is activity for req.setTimeout / res.setTimeout
     return this.req.push(chunk);
   }
 

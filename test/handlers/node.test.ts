@@ -264,6 +264,35 @@ describe('Node adapter: plain listeners', async () => {
     }
   });
 
+  it('res.setTimeout / req.setTimeout fire as with node:http (they were no-ops: the request hung)', async () => {
+    const timed = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/res') res.setTimeout(100, () => res.end('answered by the timeout callback'));
+      else if (req.url === '/unheard') req.setTimeout(100); // no listener: node:http drops the connection
+      else if (req.url === '/busy') {
+        // Writes more often than the timeout: it never fires.
+        res.setTimeout(100, () => res.end('timed out'));
+        let n = 0;
+        const t = setInterval(() => { res.write('.'); if (++n === 5) { clearInterval(t); res.end('done'); } }, 40);
+      } else res.end('plain');
+    });
+    try {
+      const conn = await FastCGIClientConnection.connect(timed.address);
+      const get = (target: string) => Promise.race([
+        conn.request({ params: buildCgiParams({ target }), keepConn: true }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${target}: no answer in 3 s`)), 3000).unref()),
+      ]);
+      const answered = await get('/res');
+      assert.equal(answered.stdout.toString().split('\r\n\r\n')[1], 'answered by the timeout callback');
+      const unheard = await get('/unheard');
+      assert.equal(unheard.appStatus, 1, 'ended failed, as node:http would drop the connection');
+      assert.equal((await get('/busy')).stdout.toString().split('\r\n\r\n')[1], '.....done');
+      assert.equal((await get('/')).stdout.toString().split('\r\n\r\n')[1], 'plain', 'the same connection goes on');
+      conn.close();
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('debug mode shows the stack on the 500 page', async () => {
     const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
     const r = await dbg.get('/');
