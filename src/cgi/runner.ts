@@ -131,7 +131,7 @@ export class CgiExchange implements Exchange {
     this.#pendingWrites++;
     const ok = this.#out.write(chunk, (err) => {
       this.#pendingWrites--;
-      if (err) this.#abort(err);
+      if (err) this.#writeFailed(err);
       this.#maybeDone();
     });
     if (ok) cb();
@@ -175,6 +175,20 @@ export class CgiExchange implements Exchange {
 
   onAbort(fn: AbortListener): void {
     this.#abortListeners.push(fn);
+  }
+
+  /**
+   * #writeFailed: a response write failed (EPIPE: the web server closed stdout, its client went
+   * away). A response the app had already ended reached no adapter to hear of it and the hit exited
+   * 0 as if served: it now ends failed (exit 1), with a line for the error log.
+   */
+  #writeFailed(err: Error): void {
+    if (this.#aborted) return;
+    if (this.#ended) {
+      this.#appStatus = 1;
+      originalStderrWrite(`dualcgi: the response was not written whole: ${err.message}\n`);
+    }
+    this.#abort(err);
   }
 
   /** #abort: stdout failed (EPIPE: the web server is gone). */

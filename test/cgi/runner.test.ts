@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,10 @@ module.exports = (req, res) => {
   if (req.url === '/print-at-load') return res.end('fine');
   if (req.url === '/inject') { try { res.setHeader('X-A', 'a\\r\\nSet-Cookie: evil=1'); } catch (e) { res.statusCode = 500; return res.end(e.code); } }
   if (req.url.startsWith('/argv')) return res.end(JSON.stringify(process.argv.slice(2)));
+  if (req.url === '/big-after-body') {
+    req.resume();
+    return req.on('end', () => { res.write(Buffer.alloc(1 << 20, 120)); res.end(Buffer.alloc(1 << 20, 121)); });
+  }
   if (req.url === '/forgets-end') return;
   if (req.url === '/forgets-end-after-head') return void res.write('partial');
   const chunks = [];
@@ -92,6 +97,21 @@ describe('CGI mode against hostile environments', () => {
     assert.equal(partial.resp.body.toString(), 'partial');
     assert.equal(partial.exitCode, 1);
     assert.match(partial.stderr.toString(), /DUALCGI_ERR_NO_RESPONSE/);
+  });
+
+  it('a web server that closes stdout early (EPIPE) ends the hit with the error reported, not an unhandled error event', async () => {
+    // With a body (stdout is then a stream) and tracing (the hit lives on to send its events).
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DUALCGI_TRACE: 'stderr', DUALCGI_RUN_DIR: 'off' };
+    for (const [n, v] of buildCgiParams({ target: '/big-after-body', mode: 'cgi', method: 'POST', bodyLength: 5 })) env[n] = v;
+    const child = spawn(script, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout.once('data', () => child.stdout.destroy()); // the web server goes away mid-response
+    child.stdin.end('hello');
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(code, 1);
+    assert.match(stderr, /EPIPE/);
+    assert.doesNotMatch(stderr, /Unhandled 'error' event/);
   });
 
   it('says so when the app\'s factory never settles: APP_ERR_LOAD, a 500, exit 1', async () => {
