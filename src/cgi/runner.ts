@@ -44,6 +44,8 @@ export class CgiExchange implements Exchange {
   #abortListeners: AbortListener[] = [];
   #whenDone: (appStatus: number) => void;
   #appStatus = 0;
+  /** #writeError: a response write failed (see #writeFailed). */
+  #writeError = false;
 
   constructor(params: Params, plan: CgiBodyPlan | null, out: StdoutWriter, whenDone: (appStatus: number) => void,
     stdin?: NodeJS.ReadStream) {
@@ -154,7 +156,7 @@ export class CgiExchange implements Exchange {
     if (!this.#ended || this.#pendingWrites > 0 || this.#done) return;
     this.#done = true;
     this.#endCb?.();
-    this.#whenDone(this.#appStatus);
+    this.#whenDone(this.#writeError ? 1 : this.#appStatus);
   }
 
   /** whenBodyDone: `fn` runs once stdin has been read to the end of the body (at once if it has). */
@@ -179,15 +181,13 @@ export class CgiExchange implements Exchange {
 
   /**
    * #writeFailed: a response write failed (EPIPE: the web server closed stdout, its client went
-   * away). A response the app had already ended reached no adapter to hear of it and the hit exited
-   * 0 as if served: it now ends failed (exit 1), with a line for the error log.
+   * away). The hit ends failed (exit 1), with a line for the error log, whatever the adapter says
+   * after: a response the app had already ended (or ended just after) exited 0 as if served.
    */
   #writeFailed(err: Error): void {
-    if (this.#aborted) return;
-    if (this.#ended) {
-      this.#appStatus = 1;
-      originalStderrWrite(`dualcgi: the response was not written whole: ${err.message}\n`);
-    }
+    if (this.#writeError) return;
+    this.#writeError = true;
+    originalStderrWrite(`dualcgi: the response was not written whole: ${err.message}\n`);
     this.#abort(err);
   }
 
