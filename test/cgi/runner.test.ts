@@ -20,6 +20,7 @@ module.exports = (req, res) => {
     req.resume();
     return req.on('end', () => { res.write(Buffer.alloc(1 << 20, 120)); res.end(Buffer.alloc(1 << 20, 121)); });
   }
+  if (req.url === '/timer-throws') return void setTimeout(() => { throw new Error('thrown from a timer'); }, 5);
   if (req.url === '/forgets-end') return;
   if (req.url === '/forgets-end-after-head') return void res.write('partial');
   const chunks = [];
@@ -112,6 +113,14 @@ describe('CGI mode against hostile environments', () => {
     assert.equal(code, 1);
     assert.match(stderr, /EPIPE/);
     assert.doesNotMatch(stderr, /Unhandled 'error' event/);
+  });
+
+  it('an exception no handler caught (a throw from a timer) ends the hit with a 500 and the stack, exit 1', async () => {
+    // Node's own crash left stdout empty: the web server's "End of script output before headers".
+    const r = await hit('/timer-throws');
+    assert.equal(r.resp.status, 500);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr.toString(), /dualcgi: uncaught exception: Error: thrown from a timer/);
   });
 
   it('says so when the app\'s factory never settles: APP_ERR_LOAD, a 500, exit 1', async () => {
