@@ -98,15 +98,29 @@ class FileSink implements Sink {
     }
   }
 
+  /**
+   * #rotate: the file moves to .1 and a new one is opened; the old descriptor is closed only once
+   * the new one is open. Closed first, an open that failed (the folder gone or no longer writable)
+   * left #fd naming a closed descriptor, which the process soon reused for something else (a web
+   * server's connection): the next trace line was written into it. Now the old file goes on
+   * receiving lines, and the rotation is tried again after another maxBytes.
+   */
   #rotate(): void {
-    closeSync(this.#fd);
     try {
       renameSync(this.#path, `${this.#path}.1`);
     } catch {
       // another process rotated it first
     }
-    this.#fd = openSync(this.#path, 'a', 0o600);
-    this.#size = fstatSync(this.#fd).size;
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'a', 0o600);
+    } catch {
+      this.#size = 0;
+      return;
+    }
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#size = fstatSync(fd).size;
   }
 
   flush(): Promise<void> {

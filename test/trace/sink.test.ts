@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTracing, publish, publishNote, publishRaw, subscribe } from '../../src/trace/channel';
@@ -73,6 +73,27 @@ describe('sinks', () => {
     assert.ok(existsSync(`${path}.1`), 'rotated');
     const lines = [...readFileSync(`${path}.1`, 'utf8').split('\n'), ...readFileSync(path, 'utf8').split('\n')].filter(Boolean);
     assert.deepEqual(lines.map((l) => JSON.parse(l).conn), [0, 1, 2, 3, 4].slice(5 - lines.length));
+  });
+
+  it('a file sink whose folder is gone keeps its descriptor when rotating, and never writes into a reused one', () => {
+    const gone = mkdtempSync(join(tmpdir(), 'dualcgi-trace-gone-'));
+    const path = join(gone, 'trace.ndjson');
+    const sink = createSink({ kind: 'file', path }, { maxFileBytes: 200 });
+    rmSync(gone, { recursive: true, force: true }); // the open file lives on; its folder does not
+    for (let i = 0; i < 3; i++) publish({ ev: 'conn.open', mode: 'fcgi', conn: i, msg: `connection ${i} opened` });
+    // The rotation could not open a new file. A descriptor opened now must not receive trace lines.
+    const other = join(dir, 'unrelated.txt');
+    const fd = openSync(other, 'w');
+    for (let i = 3; i < 6; i++) publish({ ev: 'conn.open', mode: 'fcgi', conn: i, msg: `connection ${i} opened` });
+    let closedBySink = false;
+    try {
+      closeSync(fd);
+    } catch {
+      closedBySink = true; // a rotation closed it as if it were the sink's own
+    }
+    assert.equal(readFileSync(other, 'utf8'), '');
+    assert.equal(closedBySink, false);
+    sink.close();
   });
 
   it('a socket sink subscribes only while connected: nobody listening costs nothing', async () => {
