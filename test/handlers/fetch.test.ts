@@ -64,6 +64,8 @@ const routes: Record<string, Handler> = {
   '/reject': () => Promise.reject(new Error('fetch rejected on purpose')),
   '/not-a-response': () => ({ hello: 'world' }) as unknown as Response,
   '/injection': () => ({ status: 200, statusText: 'OK\r\nX-Evil: 1', headers: new Headers(), body: null }) as unknown as Response,
+  // A Response-like object (a polyfill): its statusText is checked by nobody; latin1 made U+010D U+010A a CR LF.
+  '/injection-wide': () => ({ status: 200, statusText: 'OK\u010d\u010aX-Evil: 1', headers: new Headers(), body: null }) as unknown as Response,
   '/late-error': () => {
     let pulls = 0;
     return new Response(new ReadableStream({
@@ -239,11 +241,13 @@ describe('fetch adapter', async () => {
   }
 
   it('answers a header injection with a 500 (CGI_ERR_HEADER_INJECTION)', async () => {
-    const before = served.errors.length;
-    const r = await served.request('/injection');
-    assert.equal(r.status, 500);
-    assert.equal(header(r, 'X-Evil'), undefined);
-    assert.equal((served.errors[before]?.err as CgiError).code, 'CGI_ERR_HEADER_INJECTION');
+    for (const path of ['/injection', '/injection-wide']) {
+      const before = served.errors.length;
+      const r = await served.request(path);
+      assert.equal(r.status, 500, path);
+      assert.equal(header(r, 'X-Evil'), undefined, path);
+      assert.equal((served.errors[before]?.err as CgiError).code, 'CGI_ERR_HEADER_INJECTION', path);
+    }
   });
 
   it('ends a body that fails after the head with appStatus 1', async () => {
