@@ -3,7 +3,8 @@ export type CgiErrorCode =
   | 'CGI_ERR_BAD_CONTENT_LENGTH'   // CONTENT_LENGTH present but not a non-negative integer
   | 'CGI_ERR_NO_METHOD'            // REQUEST_METHOD absent or empty
   | 'CGI_ERR_BODY_TRUNCATED'       // stdin ended before CONTENT_LENGTH bytes
-  | 'CGI_ERR_HEADER_INJECTION';    // a response header name or value would break the header block
+  | 'CGI_ERR_HEADER_INJECTION'     // a response header name or value would break the header block
+  | 'CGI_ERR_BAD_STATUS';          // a response status that is not an integer from 100 to 999
 
 /** CgiError: the one error class of src/cgi; `status` is the HTTP status a client should get. */
 export class CgiError extends Error {

@@ -22,17 +22,28 @@ export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);
 }
 
-/** hasUnsafeChar: CR, LF or NUL would split or end the header block (response splitting). */
+/**
+ * hasUnsafeChar: CR, LF or NUL would split or end the header block (response splitting). So would
+ * a character above U+00FF: the head is written as latin1, which keeps a character's low byte
+ * (U+010D U+010A became CR LF). Headers and Response refuse such values; a Response-like object's
+ * statusText or headers (a polyfill) came through, and split the head.
+ */
 export function hasUnsafeChar(s: string): boolean {
-  return /[\r\n\0]/.test(s);
+  return /[\r\n\0\u0100-\uffff]/.test(s);
 }
 
 /**
  * encodeResponseHead: a CGI response head (RFC 3875 6.2): `Status:` first, then the headers, then
  * the empty line. Always sends Status, as every server is then unambiguous (FIELD-NOTES "Responses").
- * Throws CGI_ERR_HEADER_INJECTION rather than emit a header with CR/LF.
+ * Throws CGI_ERR_HEADER_INJECTION rather than emit a header with CR/LF, CGI_ERR_BAD_STATUS for a
+ * status that is not an integer from 100 to 999.
  */
 export function encodeResponseHead(status: number, statusText: string | undefined, headers: HeaderList): string {
+  // A Response-like object's status is not checked by a Response constructor: "Status: NaN" or
+  // "Status: 99999" is a web server's 502 (an invalid upstream status).
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new CgiError('CGI_ERR_BAD_STATUS', `status ${String(status)} is not a three-digit HTTP status`, 500);
+  }
   const reason = statusText || STATUS_CODES[status] || 'Unknown';
   if (hasUnsafeChar(reason)) throw injection('status text');
   let head = `Status: ${status} ${reason}\r\n`;
@@ -46,7 +57,7 @@ export function encodeResponseHead(status: number, statusText: string | undefine
 }
 
 function injection(what: string): CgiError {
-  return new CgiError('CGI_ERR_HEADER_INJECTION', `${what} is empty or contains CR, LF, NUL or a colon`, 500);
+  return new CgiError('CGI_ERR_HEADER_INJECTION', `${what} is empty or contains CR, LF, NUL, a colon or a character above U+00FF`, 500);
 }
 
 /**

@@ -44,6 +44,8 @@ export class CgiExchange implements Exchange {
   #abortListeners: AbortListener[] = [];
   #whenDone: (appStatus: number) => void;
   #appStatus = 0;
+  /** #writeError: a response write failed (see #writeFailed). */
+  #writeError = false;
 
   constructor(params: Params, plan: CgiBodyPlan | null, out: StdoutWriter, whenDone: (appStatus: number) => void,
     stdin?: NodeJS.ReadStream) {
@@ -56,6 +58,11 @@ export class CgiExchange implements Exchange {
 
   get aborted(): boolean {
     return this.#aborted;
+  }
+
+  /** ended: end() was called: the response is complete (or ended failed). */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /**
@@ -126,7 +133,7 @@ export class CgiExchange implements Exchange {
     this.#pendingWrites++;
     const ok = this.#out.write(chunk, (err) => {
       this.#pendingWrites--;
-      if (err) this.#abort(err);
+      if (err) this.#writeFailed(err);
       this.#maybeDone();
     });
     if (ok) cb();
@@ -149,7 +156,7 @@ export class CgiExchange implements Exchange {
     if (!this.#ended || this.#pendingWrites > 0 || this.#done) return;
     this.#done = true;
     this.#endCb?.();
-    this.#whenDone(this.#appStatus);
+    this.#whenDone(this.#writeError ? 1 : this.#appStatus);
   }
 
   /** whenBodyDone: `fn` runs once stdin has been read to the end of the body (at once if it has). */
@@ -170,6 +177,18 @@ export class CgiExchange implements Exchange {
 
   onAbort(fn: AbortListener): void {
     this.#abortListeners.push(fn);
+  }
+
+  /**
+   * #writeFailed: a response write failed (EPIPE: the web server closed stdout, its client went
+   * away). The hit ends failed (exit 1), with a line for the error log, whatever the adapter says
+   * after: a response the app had already ended (or ended just after) exited 0 as if served.
+   */
+  #writeFailed(err: Error): void {
+    if (this.#writeError) return;
+    this.#writeError = true;
+    originalStderrWrite(`dualcgi: the response was not written whole: ${err.message}\n`);
+    this.#abort(err);
   }
 
   /** #abort: stdout failed (EPIPE: the web server is gone). */

@@ -225,6 +225,8 @@ export class Connection implements RequestTransport {
   /** #merged: the last #batchRecord added to the record before it instead of making one. */
   #merged = false;
   #closeAfterRequests = false;
+  /** #readingHeld: reading stopped until the socket drains (see #holdReading). */
+  #readingHeld = false;
   #onClose: Array<() => void> = [];
   /**
    * #readKept: this read's bytes may be viewed after it (a body piece went to a request, a record
@@ -477,6 +479,7 @@ export class Connection implements RequestTransport {
       this.#observe('in', record, requestId);
       this.#writeEndRequest(requestId, 0, refusal, false, undefined);
       if (!keepConn && this.#requests.size === 0) this.#endSocket();
+      else if (this.socket.writableLength >= this.socket.writableHighWaterMark) this.#holdReading();
       return;
     }
     const request = new FcgiRequest(this, requestId, role!, keepConn, this.#ctx.maxParamsBytes, this.#ctx.limits.maxBodyBytes);
@@ -575,7 +578,28 @@ export class Connection implements RequestTransport {
       return;
     }
     this.#paramsDone(request);
-    this.#ctx.onRequest(request, this);
+    try {
+      this.#ctx.onRequest(request, this);
+    } catch (err) {
+      this.#requestThrew(request, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * #requestThrew: onRequest threw (a handler, or the server's own hook, failed before it could
+   * answer). Only that request fails: a 500 if nothing was written, END_REQUEST with appStatus 1.
+   * Thrown on through the decoder it closed the connection as a decode error, and with it every
+   * other request in flight on it.
+   */
+  #requestThrew(request: FcgiRequest, err: Error): void {
+    if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, 'handler', request.requestId);
+    if (request.ended) return;
+    if (request.bytesOut === 0) {
+      const body = 'Internal Server Error\n';
+      request.write(Buffer.from(`Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), () => {});
+    }
+    request.writeStderr(`dualcgi: request ${request.requestId} failed: ${err.stack ?? err.message}\n`);
+    request.end(undefined, 1);
   }
 
   /**
@@ -616,13 +640,21 @@ export class Connection implements RequestTransport {
       this.#fail(err as ProtocolError, 'decode');
       return;
     }
-    const known: Record<string, string> = {
-      [FCGI_MAX_CONNS]: String(this.#ctx.maxConns),
-      [FCGI_MAX_REQS]: String(this.#ctx.maxReqs),
-      [FCGI_MPXS_CONNS]: this.#ctx.multiplex ? '1' : '0',
-    };
-    // Spec 4.1: answer the variables we know, omit the others.
-    this.#write(encodeGetValuesResult(asked.filter((n) => n in known).map((n) => [n, known[n]!] as const)));
+    // A Map, not an object literal: `n in known` was true for "toString" or "__proto__", whose
+    // values (not strings) made the encoder throw and the connection close as a decode error.
+    const known = new Map<string, string>([
+      [FCGI_MAX_CONNS, String(this.#ctx.maxConns)],
+      [FCGI_MAX_REQS, String(this.#ctx.maxReqs)],
+      [FCGI_MPXS_CONNS, this.#ctx.multiplex ? '1' : '0'],
+    ]);
+    // Spec 4.1: answer the variables we know, omit the others; each once (a name asked 4000
+    // times made an answer past 65535 bytes, which could not be encoded).
+    const answer: Array<readonly [string, string]> = [];
+    for (const name of new Set(asked)) {
+      const value = known.get(name);
+      if (value !== undefined) answer.push([name, value]);
+    }
+    this.#write(encodeGetValuesResult(answer));
   }
 
   // --- RequestTransport ---
@@ -758,7 +790,7 @@ export class Connection implements RequestTransport {
       }
       this.#pausedFor.delete(request);
       this.#ctx.inFlight.count--;
-      if (this.#pausedFor.size === 0 && this.socket.isPaused()) this.socket.resume();
+      if (this.#pausedFor.size === 0 && !this.#readingHeld && this.socket.isPaused()) this.socket.resume();
     }
     if (this.#closed || this.#ending) {
       cb?.();
@@ -918,7 +950,7 @@ export class Connection implements RequestTransport {
     }
     // After this turn's batch, so records keep their order.
     this.#flush();
-    this.socket.write(buf);
+    if (!this.socket.write(buf)) this.#holdReading();
   }
 
   onDrain(cb: () => void): void {
@@ -945,6 +977,23 @@ export class Connection implements RequestTransport {
 
   resumeFor(request: FcgiRequest): void {
     this.#pausedFor.delete(request);
-    if (this.#pausedFor.size === 0) this.socket.resume();
+    if (this.#pausedFor.size === 0 && !this.#readingHeld) this.socket.resume();
+  }
+
+  /**
+   * #holdReading: replies the connection makes on its own (GET_VALUES_RESULT, UNKNOWN_TYPE, the
+   * END_REQUEST of a refused BEGIN_REQUEST) wait for a peer that does not read them: reading stops
+   * until the socket drains (FCGI_ERR_WRITE_TIMEOUT if it never does). Without it a peer sending
+   * such records and reading nothing grew this process without bound (16 bytes queued for each 8
+   * read, each its own write).
+   */
+  #holdReading(): void {
+    if (this.#readingHeld || this.#closed || this.#ending) return;
+    this.#readingHeld = true;
+    this.socket.pause();
+    this.onDrain(() => {
+      this.#readingHeld = false;
+      if (this.#pausedFor.size === 0 && !this.#closed) this.socket.resume();
+    });
   }
 }

@@ -4,6 +4,7 @@ export type ConnectionErrorCode =
   | 'FCGI_ERR_CONNECTION_LOST'     // the web server closed or reset the connection mid-request
   | 'FCGI_ERR_ABORTED'             // the web server sent ABORT_REQUEST
   | 'FCGI_ERR_ADDRESS_REFUSED'     // a TCP peer not in FCGI_WEB_SERVER_ADDRS
+  | 'FCGI_ERR_TOO_MANY_CONNS'      // a connection past FCGI_MAX_CONNS: closed as it is accepted
   | 'FCGI_ERR_BAD_PARAMS'          // the PARAMS stream could not be decoded or mapped to a request
   | 'FCGI_ERR_SHUTTING_DOWN'       // a new request arrived while the server drains
   | 'FCGI_ERR_PARAMS_LIMIT'        // too many params, or a name or value too long (431)

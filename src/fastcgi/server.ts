@@ -132,6 +132,8 @@ export class FastCGIServer {
     // from it here until this server decides to serve it.
     this.server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#serverOnConnection(socket));
     this.server.maxConnections = this.#ctx.maxConns;
+    // net closes a connection past maxConnections at once, and says so only through 'drop'.
+    this.server.on('drop', () => this.#serverOnDrop());
   }
 
   /** inFlight: requests in flight across all connections. */
@@ -181,6 +183,14 @@ export class FastCGIServer {
   /** address: what this server listens on, formatted as an Address string. */
   addressString(): string {
     return listeningAddress(this.server);
+  }
+
+  /** #serverOnDrop: a connection past FCGI_MAX_CONNS, closed by net as it was accepted. */
+  #serverOnDrop(): void {
+    if (this.#ctx.observer?.enabled()) {
+      this.#ctx.observer.error?.(null, new ConnectionError('FCGI_ERR_TOO_MANY_CONNS',
+        `a connection past FCGI_MAX_CONNS (${this.#ctx.maxConns}) was closed`), 'accept');
+    }
   }
 
   #serverOnConnection(socket: Socket): void {

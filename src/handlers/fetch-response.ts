@@ -59,6 +59,16 @@ export function toBuffer(chunk: unknown): Buffer {
   throw new TypeError(`the Response body produced a ${typeof chunk} chunk; a ReadableStream body must produce Uint8Array chunks`);
 }
 
+/**
+ * StreamState: what streamResponse reports (`headSent`) and obeys: `over` (the request was ended
+ * elsewhere, a timeout) stops the body; `cancel` is set to what cancels its reader.
+ */
+export interface StreamState {
+  headSent: boolean;
+  over?: boolean;
+  cancel?: ((reason: Error) => void) | null;
+}
+
 /** FIRST_CHUNK_WAIT: the head waits this long for the first body chunk, so both go in one record. */
 const firstChunkWait = (): Promise<'late'> => new Promise((resolve) => setImmediate(resolve, 'late'));
 
@@ -71,7 +81,7 @@ const firstChunkWait = (): Promise<'late'> => new Promise((resolve) => setImmedi
  * then tells whether a 500 can still be sent).
  */
 export async function streamResponse(exchange: Exchange, head: Buffer, body: ReadableStream<Uint8Array> | null,
-  sendBody: boolean, state: { headSent: boolean }): Promise<void> {
+  sendBody: boolean, state: StreamState): Promise<void> {
   if (body === null || !sendBody) {
     if (body !== null) body.cancel().catch(() => undefined); // HEAD: the source may stop producing
     state.headSent = true;
@@ -79,9 +89,11 @@ export async function streamResponse(exchange: Exchange, head: Buffer, body: Rea
     return;
   }
   const reader = body.getReader();
-  exchange.onAbort((reason) => {
+  const cancel = (reason: Error): void => {
     reader.cancel(reason).catch(() => undefined);
-  });
+  };
+  exchange.onAbort(cancel);
+  state.cancel = cancel;
   const first = reader.read();
   let next = await Promise.race([first, firstChunkWait()]);
   if (next === 'late') {
@@ -97,7 +109,7 @@ export async function streamResponse(exchange: Exchange, head: Buffer, body: Rea
     state.headSent = true;
     await writeChunk(exchange, head);
   }
-  while (!next.done && !exchange.aborted) {
+  while (!next.done && !exchange.aborted && state.over !== true) {
     const chunk = toBuffer(next.value);
     // An empty STDOUT record would end the stream for the web server (spec 5.3).
     if (chunk.length > 0) await writeChunk(exchange, chunk);

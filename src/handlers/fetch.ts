@@ -38,6 +38,23 @@ export interface FetchServeOptions {
   onError?: (err: Error, phase: 'request' | 'handler' | 'response') => void;
   /** onFinish: the response is complete (before the transport is told: a CGI process exits then). */
   onFinish?: (status: number, cgiHead: string) => void;
+  /**
+   * timeoutMs: an app that has not finished its response by then gets a 504 (or, if its head is
+   * out, its response ends as failed), and request.signal aborts. Default: none (as for Node apps).
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * RunState: one response's progress, shared by respond() and the timeout: `over` once either has
+ * ended the request (the other then leaves it alone), `cancel` stops reading the Response body.
+ */
+interface RunState {
+  headSent: boolean;
+  over: boolean;
+  status: number;
+  cgiHead: string;
+  cancel: ((reason: Error) => void) | null;
 }
 
 /** BODYLESS: methods a WHATWG Request may not carry a body with. */
@@ -145,16 +162,48 @@ export function serveFetch(app: FetchApp, exchange: Exchange, head: RequestHead,
   exchange.onAbort((reason) => built.controller.abort(reason));
   const state: { log?: Logger } = {};
   const env = createEnv(exchange, head, state);
-  void respond(app, exchange, head, built, env, options).finally(() => {
+  let timer: NodeJS.Timeout | undefined;
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    if (timer !== undefined) clearTimeout(timer);
     if (state.log) releaseLogger(exchange.rid);
     // Like node:http: an unread body is discarded once the response is done.
     built.body?.discard();
-  });
+  };
+  const run: RunState = { headSent: false, over: false, status: 0, cgiHead: '', cancel: null };
+  if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+    // A timed-out app's promise may never settle: the request's resources go with the timeout.
+    timer = setTimeout(() => {
+      timedOut(exchange, head, built, run, options);
+      release();
+    }, options.timeoutMs);
+    timer.unref();
+  }
+  void respond(app, exchange, head, built, env, options, run).finally(release);
+}
+
+/**
+ * timedOut: the app has not finished within timeoutMs (FetchServeOptions.timeoutMs): request.signal
+ * aborts, and the request ends: a 504 before the head, else marked failed after what was sent.
+ */
+function timedOut(exchange: Exchange, head: RequestHead, built: BuiltRequest, run: RunState, options: FetchServeOptions): void {
+  if (run.over) return;
+  run.over = true;
+  const ms = options.timeoutMs!;
+  const err = Object.assign(new Error(`handler did not respond within ${ms} ms`), { code: 'DUALCGI_ERR_HANDLER_TIMEOUT' });
+  built.controller.abort(err);
+  run.cancel?.(err);
+  if (exchange.aborted) return;
+  report(exchange, head, err, 'handler', options);
+  if (!run.headSent) finish(exchange, encodeErrorResponse(504, 'Gateway Timeout: the application did not respond in time'), 504, 0, options);
+  else finishFailed(exchange, run.status, run.cgiHead, options);
 }
 
 /** respond: await the app, then stream its Response; every failure is mapped here. */
 async function respond(app: FetchApp, exchange: Exchange, head: RequestHead, built: BuiltRequest, env: FetchEnv,
-  options: FetchServeOptions): Promise<void> {
+  options: FetchServeOptions, run: RunState): Promise<void> {
   let value: unknown;
   let response: ResponseLike;
   let cgiHead: string;
@@ -165,27 +214,51 @@ async function respond(app: FetchApp, exchange: Exchange, head: RequestHead, bui
     cgiHead = encodeFetchHead(response);
   } catch (err) {
     if (isResponseLike(value)) value.body?.cancel().catch(() => undefined);
+    if (run.over) return; // timed out: answered already
+    run.over = true;
     const e = toError(err);
     report(exchange, head, e, 'handler', options);
-    if (!exchange.aborted) finish(exchange, errorPage(e, options), 500, 0, options);
+    if (!exchange.aborted) finish(exchange, errorPageFor(e, built, options), statusFor(e, built), 0, options);
     return;
   }
-  if (exchange.aborted) {
+  if (exchange.aborted || run.over) {
     response.body?.cancel().catch(() => undefined);
     return;
   }
-  const state = { headSent: false };
+  run.status = response.status;
+  run.cgiHead = cgiHead;
   try {
-    await streamResponse(exchange, Buffer.from(cgiHead, 'latin1'), response.body, head.method !== 'HEAD', state);
+    await streamResponse(exchange, Buffer.from(cgiHead, 'latin1'), response.body, head.method !== 'HEAD', run);
   } catch (err) {
+    if (run.over) return;
+    run.over = true;
     const e = toError(err);
     report(exchange, head, e, 'response', options);
-    if (!state.headSent) finish(exchange, errorPage(e, options), 500, 0, options);
+    if (!run.headSent) finish(exchange, errorPage(e, options), 500, 0, options);
     else finishFailed(exchange, response.status, cgiHead, options);
     return;
   }
+  if (run.over) return;
+  run.over = true;
   options.onFinish?.(response.status, cgiHead);
   exchange.end(undefined, 0);
+}
+
+/**
+ * statusFor: 500, or the request body's own failure status when that failure is what the app threw
+ * (a body over maxBodyBytes: 413; a CGI stdin shorter than CONTENT_LENGTH: 400), as the Node
+ * adapter answers (README "Faults, limits and hostile input").
+ */
+function statusFor(err: Error, built: BuiltRequest): number {
+  const status = (err as { status?: unknown }).status;
+  return built.body !== null && built.body.failure === err && typeof status === 'number' ? status : 500;
+}
+
+/** errorPageFor: the page of statusFor's status: a body failure's code, else errorPage's 500. */
+function errorPageFor(err: Error, built: BuiltRequest, options: FetchServeOptions): Buffer {
+  const status = statusFor(err, built);
+  if (status === 500) return errorPage(err, options);
+  return encodeErrorResponse(status, `${status} ${(err as { code?: string }).code ?? 'Bad Request'}`);
 }
 
 /** finishFailed: the head (and maybe some body) went out, then the body failed: end marked failed. */

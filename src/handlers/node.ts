@@ -1,4 +1,4 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { nextTick } from 'node:process'; // not the global `process`, a getter (see socket.ts)
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
@@ -206,6 +206,7 @@ class NodeExchange implements BodySink {
 
   // --- BodySink: the exchange's body into IncomingMessage, pausing the transport when the app is slow ---
   data(chunk: Buffer): boolean {
+    this.socket.touch(); // a body chunk is activity for req.setTimeout / res.setTimeout
     return this.req.push(chunk);
   }
 
@@ -406,11 +407,23 @@ function armTimeout(ms: number, req: IncomingMessage, res: ServerResponse, excha
   res.once('close', () => clearTimeout(timer));
 }
 
-/** respondPlain: replace whatever the app prepared with a plain-text response. */
+/**
+ * respondPlain: replace whatever the app prepared with a plain-text response. The reason phrase is
+ * given too: writeHead keeps an app-set statusMessage otherwise, and one with CR/LF (the cause of
+ * the failure being answered, maybe) made this throw in turn: out of a timer an uncaught exception,
+ * out of a rejected handler's promise a request never ended. If it still throws (an app that
+ * replaced res.writeHead or res.end), the response is destroyed: the request ends failed (see
+ * socketOnClose) and the error is reported.
+ */
 function respondPlain(res: ServerResponse, status: number, body: string): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+  try {
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(status, STATUS_CODES[status], { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  } catch (err) {
+    if ((res as unknown as Partial<WithState>)[kState] !== undefined) resOnError.call(res, toError(err));
+    res.destroy();
+  }
 }
 
 function toError(err: unknown): Error {

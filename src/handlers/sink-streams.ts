@@ -17,6 +17,11 @@ export interface WebSinkStream {
   discard(): void;
   /** fail: the request was aborted; a reader waiting for bytes gets `reason`. */
   fail(reason: Error): void;
+  /**
+   * failure: the error the source failed with (a body over the limit, a CGI stdin shorter than
+   * CONTENT_LENGTH), or null: the fetch adapter answers its status when the app lets it through.
+   */
+  readonly failure: Error | null;
 }
 
 /**
@@ -29,6 +34,7 @@ export function createWebSinkStream(source: SinkSource): WebSinkStream {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let open = true;
   let discarding = false;
+  let failure: Error | null = null;
   const stream = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -53,12 +59,16 @@ export function createWebSinkStream(source: SinkSource): WebSinkStream {
       open = false;
     },
     error(err) {
+      failure = err;
       if (open) controller.error(err);
       open = false;
     },
   });
   return {
     stream,
+    get failure() {
+      return failure;
+    },
     discard() {
       discarding = true;
       source.resume();

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import type { EventEmitter } from 'node:events';
 import { nextTick } from 'node:process';
 import { Writable } from 'node:stream';
 import type { RequestHead } from '../cgi/request-head';
@@ -115,6 +116,7 @@ export class ExchangeSocket extends Writable {
   /** detach: the exchange is done; later writes (an app holding on to req.socket) go nowhere. */
   detach(): void {
     this.#exchange = null;
+    if (this.#timer !== null) this.#clearTimer();
   }
 
   /** readable: what IncomingMessage and frameworks check on req.socket; bodies do not flow here. */
@@ -183,6 +185,7 @@ export class ExchangeSocket extends Writable {
     // counters they carried: ~0.3 us of micro.js fcgi). An exchange calls back at once when it
     // took the bytes without backpressure; only a write it holds is queued (#waiting, in order:
     // transports call back in write order).
+    if (this.#timer !== null) this.#timer.refresh(); // activity, as a net.Socket's timeout counts it
     this.#inWrite = true;
     this.#doneNow = false;
     if (text !== undefined) exchange.writeText!(text, textEncoding, this.#onExchangeWrite);
@@ -224,8 +227,58 @@ export class ExchangeSocket extends Writable {
     this.write(chunk, cb);
   }
 
+  /** #timer: the idle timeout the app asked for (req.setTimeout, res.setTimeout, socket.setTimeout), or null. */
+  #timer: NodeJS.Timeout | null = null;
+
+  /**
+   * setTimeout: net.Socket's idle timeout, counted on the response's writes. A no-op before: an
+   * app that called res.setTimeout(ms, cb) to answer a slow request itself never heard of it,
+   * and the request hung. When it fires, what node:http's socketOnTimeout does (see #timedOut).
+   * Kept referenced: in a CGI hit it may be the one thing the app is waiting for.
+   */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (this.#timer !== null) this.#clearTimer();
+    if (ms === 0) {
+      if (cb) this.removeListener('timeout', cb);
+      return this;
+    }
+    if (cb) this.once('timeout', cb);
+    if (this.#exchange !== null && !this.destroyed) this.#timer = setTimeout(this.#timedOut, ms);
+    return this;
+  }
+
+  /** touch: activity on the request (a body chunk arrived): the idle timeout starts again. */
+  touch(): void {
+    if (this.#timer !== null) this.#timer.refresh();
+  }
+
+  #clearTimer(): void {
+    clearTimeout(this.#timer!);
+    this.#timer = null;
+  }
+
+  /**
+   * #timedOut: as node:http's socketOnTimeout: the socket's own listeners hear it, then the request
+   * (unless its body is complete) and the response; if neither of those two listened, the
+   * connection is dropped: here the socket is destroyed and the request ends failed (node.ts).
+   */
+  readonly #timedOut = (): void => {
+    this.#timer = null;
+    if (this.#exchange === null || this.destroyed) return;
+    this.emit('timeout');
+    const res = this._httpMessage as (EventEmitter & { req?: EventEmitter & { complete?: boolean } }) | null;
+    const req = res?.req;
+    const reqHeard = req !== undefined && req.complete !== true && req.emit('timeout', this);
+    const resHeard = res !== null && res.emit('timeout', this);
+    if (!reqHeard && !resHeard) this.destroy();
+  };
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.#timer !== null) this.#clearTimer();
+    cb(err);
+  }
+
   // The net.Socket methods frameworks call; the web server owns the real connection.
-  setTimeout(_ms: number, _cb?: () => void): this { return this; }
   setNoDelay(_noDelay?: boolean): this { return this; }
   setKeepAlive(_enable?: boolean, _delay?: number): this { return this; }
   ref(): this { return this; }

@@ -34,7 +34,29 @@ export function handlerFor(app: LoadedApp, options: DispatchOptions): (exchange:
 export async function resolveApp(options: DispatchOptions, base: string): Promise<LoadedApp> {
   // env-file is required only when used: one module less on a CGI hit (bench/ cgi suite).
   if (options.envFile) (require('./env-file') as typeof import('./env-file')).loadEnvFile(options.envFile);
-  return typeof options.app === 'string' ? loadApp(options.app, base) : appFromValue(options.app);
+  return unlessStalled(typeof options.app === 'string' ? loadApp(options.app, base) : appFromValue(options.app));
+}
+
+/**
+ * unlessStalled: `loading`, or an APP_ERR_LOAD if the event loop empties while it is pending: a
+ * factory whose promise nobody settles and nothing keeps alive. The process then exited 0 with
+ * no word (a CGI hit: no output; FastCGI: exit before listening, mod_fcgid starting it again).
+ */
+function unlessStalled(loading: Promise<LoadedApp>): Promise<LoadedApp> {
+  return new Promise((resolve, reject) => {
+    const onBeforeExit = (): void => {
+      reject(new AppLoadError('APP_ERR_LOAD',
+        'the app\'s factory never settled: its promise is pending and nothing is left for it to wait for'));
+    };
+    process.once('beforeExit', onBeforeExit);
+    loading.then((app) => {
+      process.off('beforeExit', onBeforeExit);
+      resolve(app);
+    }, (err: unknown) => {
+      process.off('beforeExit', onBeforeExit);
+      reject(err);
+    });
+  });
 }
 
 /** traceError: a failure outside any request (app load, bad CGI environment). */

@@ -207,10 +207,48 @@ function runCgi(options: DispatchOptions, base: string): void {
   // so a blocking write of a response larger than the pipe, made before the app read the body,
   // would wait on Apache while Apache waits on us; the streams queue it and stdin is drained.
   if (plan === null) useDirectWrites();
+  // An exception no handler caught (a throw from the app's timer, a stray rejection) killed the hit
+  // with Node's stack and nothing on stdout: no response, no trace event, a request that never
+  // ended on the dashboard. Now it ends the hit as a failed request; a second one exits at once.
+  let crashed = false;
+  process.on('uncaughtException', (thrown: unknown) => {
+    const err = thrown instanceof Error ? thrown : new Error(`non-error thrown: ${String(thrown)}`);
+    if (crashed) process.exit(1);
+    crashed = true;
+    if (exchange === null) fail(500, err);
+    else if (!exchange.ended) endFailed(exchange, err, 'uncaught', 'uncaught exception');
+    else {
+      originalStderrWrite(`dualcgi: uncaught exception after the response: ${err.stack ?? err.message}\n`);
+      traceError(err, 'uncaught');
+    }
+  });
   resolveApp(options, base).then((app) => {
-    exchange = new CgiExchange(params, plan, out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
-    handlerFor(app, options)(exchange);
+    const hit = new CgiExchange(params, plan, out, (appStatus) => exit(appStatus === 0 ? 0 : 1));
+    exchange = hit;
+    // The event loop emptied and the app never ended its response (a forgotten res.end(), a
+    // promise nobody resolves): the hit exited 0 with nothing on stdout, the web server's "End of
+    // script output before headers" and no word of why.
+    process.once('beforeExit', () => {
+      if (hit.ended) return;
+      endFailed(hit, Object.assign(new Error('the app did not answer and left nothing to wait for (a missing res.end()?)'),
+        { code: 'DUALCGI_ERR_NO_RESPONSE' }), 'handler', 'DUALCGI_ERR_NO_RESPONSE');
+    });
+    handlerFor(app, options)(hit);
   }, (err: Error) => fail(500, err));
+}
+
+/**
+ * endFailed: a CGI hit's request fails outside the adapters' reach: the error is said (stderr, the
+ * web server's error log) and traced, a 500 goes out if nothing did, and the hit ends failed (exit 1).
+ */
+function endFailed(exchange: CgiExchange, err: Error, phase: string, label: string): void {
+  originalStderrWrite(`dualcgi: ${label}: ${phase === 'uncaught' ? err.stack ?? err.message : err.message}\n`);
+  traceError(err, phase);
+  if (exchange.bytesOut === 0) {
+    const { encodeErrorResponse } = require('../cgi/response-head') as typeof import('../cgi/response-head');
+    exchange.write(encodeErrorResponse(500, '500 Internal Server Error'), () => {});
+  }
+  exchange.end(undefined, 1);
 }
 
 /**

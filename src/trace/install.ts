@@ -4,6 +4,7 @@ import { isTracing, publish } from './channel';
 import { Level } from './events';
 import { traceOptions } from './redact';
 import type { Sink } from './sink';
+import { originalStderrWrite } from './stdio';
 import { parseTraceTarget, type TraceTarget } from './target';
 
 /** TRACE_FILE: a file next to the entry script naming the trace target, for servers that start
@@ -50,16 +51,33 @@ export interface InstallOptions {
 /** installTrace: create the sink and capture console output; idempotent per process. */
 export function installTrace(options: InstallOptions, mode: string): TraceSetup {
   if (current) return current;
-  const { target, source } = resolveTraceTarget(options.trace, options.scriptPath ? dirname(options.scriptPath) : undefined);
   traceOptions.showSecrets = options.showSecrets ?? process.env['DUALCGI_SHOW_SECRETS'] === '1';
-  // With tracing off (the usual CGI hit) neither the sinks nor the console capture are loaded.
-  const sink: Sink = target.kind === 'off'
-    ? { flush: () => Promise.resolve(), close: () => {}, dropped: 0 }
-    : (require('./sink') as typeof import('./sink')).createSink(target);
+  let target: TraceTarget;
+  let source: string;
+  let sink: Sink;
+  try {
+    ({ target, source } = resolveTraceTarget(options.trace, options.scriptPath ? dirname(options.scriptPath) : undefined));
+    // With tracing off (the usual CGI hit) neither the sinks nor the console capture are loaded.
+    sink = target.kind === 'off' ? OFF_SINK : (require('./sink') as typeof import('./sink')).createSink(target);
+  } catch (err) {
+    // The trace option (serve --trace, dispatch({ trace })) is checked where it is given. A bad
+    // DUALCGI_TRACE or .dualcgi-trace (a typo, a file: target the web server's user may not open)
+    // made every request fail, the process exiting before it served: the site down for a
+    // debugging aid. Now one line in the error log, and the process serves untraced.
+    if (options.trace !== undefined) throw err;
+    const e = err as Error & { code?: unknown };
+    originalStderrWrite(`dualcgi: tracing off: ${typeof e.code === 'string' ? `${e.code}: ` : ''}${e.message}\n`);
+    target = { kind: 'off' };
+    source = 'default';
+    sink = OFF_SINK;
+  }
   if (target.kind !== 'off') (require('./console-tap') as typeof import('./console-tap')).captureConsole(mode);
   current = { sink, target, source };
   return current;
 }
+
+/** OFF_SINK: the sink of a process that does not trace. */
+const OFF_SINK: Sink = { flush: () => Promise.resolve(), close: () => {}, dropped: 0 };
 
 /** appVersion: the version in the nearest package.json above the app, if any. */
 export function appVersion(appPath: string): string | undefined {

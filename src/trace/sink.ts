@@ -39,6 +39,11 @@ export interface SinkOptions {
   maxQueued?: number;
   /** retryMs: how long after a failed connect a socket sink tries again. Default 2000. */
   retryMs?: number;
+  /**
+   * maxUnreadBytes: a socket sink whose listener leaves this much unread drops the connection (and
+   * tries again after retryMs). Default 32 MiB.
+   */
+  maxUnreadBytes?: number;
 }
 
 /** createSink: subscribe a writer for `target` to the trace channel. */
@@ -47,7 +52,8 @@ export function createSink(target: TraceTarget, options: SinkOptions = {}): Sink
     case 'off': return { flush: () => Promise.resolve(), close: () => {}, dropped: 0 };
     case 'stderr': return new StreamSink((line) => originalStderrWrite(line));
     case 'file': return new FileSink(target.path, options.maxFileBytes ?? 64 * 1024 * 1024);
-    case 'unix': return new SocketSink(target.path, options.maxQueued ?? 10_000, options.retryMs ?? 2000);
+    case 'unix': return new SocketSink(target.path, options.maxQueued ?? 10_000, options.retryMs ?? 2000,
+      options.maxUnreadBytes ?? 32 * 1024 * 1024);
   }
 }
 
@@ -98,15 +104,29 @@ class FileSink implements Sink {
     }
   }
 
+  /**
+   * #rotate: the file moves to .1 and a new one is opened; the old descriptor is closed only once
+   * the new one is open. Closed first, an open that failed (the folder gone or no longer writable)
+   * left #fd naming a closed descriptor, which the process soon reused for something else (a web
+   * server's connection): the next trace line was written into it. Now the old file goes on
+   * receiving lines, and the rotation is tried again after another maxBytes.
+   */
   #rotate(): void {
-    closeSync(this.#fd);
     try {
       renameSync(this.#path, `${this.#path}.1`);
     } catch {
       // another process rotated it first
     }
-    this.#fd = openSync(this.#path, 'a', 0o600);
-    this.#size = fstatSync(this.#fd).size;
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'a', 0o600);
+    } catch {
+      this.#size = 0;
+      return;
+    }
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#size = fstatSync(fd).size;
   }
 
   flush(): Promise<void> {
@@ -129,6 +149,7 @@ class SocketSink implements Sink {
   #path: string;
   #maxQueued: number;
   #retryMs: number;
+  #maxUnreadBytes: number;
   #socket: Socket | null = null;
   #connected = false;
   #queue: string[] = [];
@@ -194,6 +215,15 @@ class SocketSink implements Sink {
       this.dropped++;
       return;
     }
+    // A listener that stopped reading (a dashboard suspended with Ctrl-Z): the wire frames reach
+    // the batch without #write's bound, and queued here without limit (~13 MB a second under
+    // load). The connection is dropped instead, with what was encoded for it (its params base);
+    // #onClose counts the loss and a new one is tried after retryMs.
+    if (this.#socket.writableLength > this.#maxUnreadBytes) {
+      this.dropped++;
+      this.#socket.destroy();
+      return;
+    }
     if (parts.length === 1) {
       this.#socket.write(parts[0]!);
       return;
@@ -239,10 +269,11 @@ class SocketSink implements Sink {
     this.#batchBytes += n;
   }
 
-  constructor(path: string, maxQueued: number, retryMs: number) {
+  constructor(path: string, maxQueued: number, retryMs: number, maxUnreadBytes: number) {
     this.#path = path;
     this.#maxQueued = maxQueued;
     this.#retryMs = retryMs;
+    this.#maxUnreadBytes = maxUnreadBytes;
     this.#mirror.onData = () => {
       this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
     };

@@ -116,6 +116,16 @@ export function originalStdoutWrite(chunk: Uint8Array, cb: (err?: Error | null) 
     directOut = false;
     chunk = rest;
   }
-  realStdout();
+  if (!stdoutErrorsHeard) {
+    // A failed write reaches its callback (the CGI exchange aborts on it); the stream's 'error'
+    // event, with no listener, was an uncaught exception: a web server that closed the pipe early
+    // (the client went away) left "Unhandled 'error' event" in its error log whenever the hit
+    // lived on after it (tracing, a body still to read).
+    stdoutErrorsHeard = true;
+    realStdout().on('error', ignoreError);
+  }
   return stdoutStreamWrite!(chunk, cb);
 }
+
+let stdoutErrorsHeard = false;
+function ignoreError(): void {}

@@ -71,7 +71,16 @@ describe('encodeResponseHead', () => {
     ['a name holds a colon', 200, undefined, [['Location: /evil\tX-A', 'v']]],
     ['the reason phrase holds CR LF', 200, 'OK\r\nSet-Cookie: evil=1', []],
     ['the second of two Set-Cookie values holds LF', 200, undefined, [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2\nX: y']]],
+    // latin1 keeps the low byte: U+010D U+010A are CR LF on the wire.
+    ['the reason phrase holds U+010D U+010A', 200, 'OK\u010d\u010aSet-Cookie: evil=1', []],
+    ['a value holds U+010A', 200, undefined, [['X-A', 'a\u010aSet-Cookie: evil=1']]],
+    ['a name holds U+010A', 200, undefined, [['X-A\u010aX-B', 'v']]],
   ];
+  for (const status of [NaN, 99, 1000, 200.5]) {
+    it(`emits CGI_ERR_BAD_STATUS for status ${status}`, () => {
+      assert.throws(() => encodeResponseHead(status, 'OK', []), { code: 'CGI_ERR_BAD_STATUS' });
+    });
+  }
   for (const [where, status, reason, headers] of injections) {
     it(`emits CGI_ERR_HEADER_INJECTION when ${where}`, () => {
       throwsInjection(() => encodeResponseHead(status, reason, headers));

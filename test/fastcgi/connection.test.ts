@@ -66,6 +66,38 @@ describe('FastCGI responder over a real Unix socket', async () => {
     peer2.close();
   });
 
+  it('answers GET_VALUES naming Object.prototype members or one name thousands of times, and keeps the connection', async () => {
+    const peer = await RawPeer.connect(path);
+    peer.send(encodeGetValues(['toString', '__proto__', 'constructor', 'FCGI_MPXS_CONNS']));
+    peer.send(encodeGetValues(Array<string>(4000).fill('FCGI_MAX_CONNS')));
+    await peer.until(() => peer.ofType(RecordType.GetValuesResult).length === 2 || peer.closed, 5000, 'two answers');
+    assert.equal(peer.closed, false);
+    const [first, second] = peer.ofType(RecordType.GetValuesResult).map((r) => decodePairs(r.content));
+    assert.deepEqual(first, [['FCGI_MPXS_CONNS', '1']]);
+    assert.deepEqual(second, [['FCGI_MAX_CONNS', '7']]);
+    peer.close();
+  });
+
+  it('fails only the request whose onRequest threw: a 500 and END_REQUEST(appStatus 1), the connection and its other requests go on', async () => {
+    let release: () => void = () => {};
+    handlers.set('/held', (req) => { release = () => respond(req, 'held'); });
+    handlers.set('/throws', () => { throw new Error('onRequest threw'); });
+    const peer = await RawPeer.connect(path);
+    peer.send(request(1, '/held', FCGI_KEEP_CONN), request(2, '/throws', FCGI_KEEP_CONN));
+    await peer.until(() => endOf(peer, 2) !== undefined || peer.closed, 5000, 'END_REQUEST 2');
+    assert.equal(peer.closed, false);
+    assert.equal(endOf(peer, 2)!.appStatus, 1);
+    assert.match(peer.stdout(2).toString(), /^Status: 500 /);
+    assert.match(Buffer.concat(peer.ofType(RecordType.Stderr, 2).map((r) => r.content)).toString(), /onRequest threw/);
+    release();
+    await peer.until(() => endOf(peer, 1) !== undefined);
+    assert.match(peer.stdout(1).toString(), /held$/);
+    peer.send(request(3, '/after', FCGI_KEEP_CONN));
+    await peer.until(() => endOf(peer, 3) !== undefined);
+    assert.match(peer.stdout(3).toString(), /uri=\/after$/);
+    peer.close();
+  });
+
   it('answers an unknown type with UNKNOWN_TYPE naming it, for management and request ids', async () => {
     const peer = await RawPeer.connect(path);
     peer.send(encodeRecord(42, 0, Buffer.from('x')), encodeRecord(200, 5, Buffer.alloc(3)));
@@ -365,6 +397,23 @@ describe('FastCGI server limits and shutdown', () => {
       await server.close(100);
     }
     assert.deepEqual(refusedErrors, ['FCGI_ERR_ADDRESS_REFUSED']);
+  });
+
+  it('emits FCGI_ERR_TOO_MANY_CONNS for a connection past maxConns (net closes it as it is accepted)', async () => {
+    const codes: string[] = [];
+    const { server, path } = await startServer({
+      maxConns: 2, onRequest, observer: { enabled: () => true, error: (_c, err) => codes.push((err as Error & { code: string }).code) },
+    });
+    const peers = [await RawPeer.connect(path), await RawPeer.connect(path), await RawPeer.connect(path)];
+    try {
+      await peers[2]!.until(() => peers[2]!.closed, 5000, 'the third connection closed');
+      assert.deepEqual(codes, ['FCGI_ERR_TOO_MANY_CONNS']);
+      peers[0]!.send(request(1, '/within'));
+      await peers[0]!.until(() => endOf(peers[0]!, 1) !== undefined);
+    } finally {
+      for (const p of peers) p.close();
+      await server.close(100);
+    }
   });
 
   it('finishes in-flight requests on close and refuses nothing already accepted', async () => {

@@ -2,8 +2,9 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decodeEndRequestBody, encodeBeginRequest, encodeParams, encodeRecord, encodeStream, FCGI_KEEP_CONN, ProtocolStatus,
-  RecordType, Role,
+  RecordDecoder, RecordType, Role,
 } from '../../src/protocol';
+import type { Connection } from '../../src/fastcgi/connection';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import type { ConnectionLimits } from '../../src/fastcgi/limits';
 import { RawPeer, startServer } from './raw-client';
@@ -103,6 +104,50 @@ describe('connection limits, each with its named error', () => {
     assert.ok(errors.includes('FCGI_ERR_IDLE_TIMEOUT'), errors.join());
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(srv.connectionCount <= 1, `${srv.connectionCount} connections left`);
+  });
+
+  it('stops reading a peer that sends records needing a reply (UNKNOWN_TYPE, refusals) and reads nothing, until it reads', async () => {
+    // Each 8-byte unknown record is answered by 16 bytes: read on regardless, 16 MiB sent queued
+    // 32 MiB here, in two million writes.
+    const cases = [
+      [encodeRecord(77, 0), 'own'], [encodeBeginRequest(1, 9, FCGI_KEEP_CONN), 'own'], [encodeRecord(77, 0), 'data events'],
+    ] as const;
+    for (const [record, reads] of cases) {
+      const conns: Connection[] = [];
+      const keep = (conn: Connection): void => { conns.push(conn); };
+      // onConnection turns the connection's own read buffer off (server.ts): both ways of reading.
+      const { path, server: srv } = await startServer(reads === 'own'
+        ? { onRequest, observer: { enabled: () => true, open: keep } } : { onRequest, onConnection: keep });
+      cleanup.push(() => srv.close(50));
+      const client = connect(path);
+      client.pause();
+      client.on('error', () => {});
+      await new Promise((r) => client.once('connect', r));
+      const chunk = Buffer.concat(Array<Buffer>(65536 / record.length).fill(record));
+      let offered = 0;
+      while (offered < 16 * 1024 * 1024) {
+        offered += chunk.length;
+        if (!client.write(chunk)) {
+          const drained = await Promise.race([
+            new Promise<boolean>((r) => client.once('drain', () => r(true))), new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+          ]);
+          if (!drained) break;
+        }
+      }
+      const conn = conns[0]!;
+      assert.ok(offered < 4 * 1024 * 1024, `the peer could send ${offered} bytes: the server read on`);
+      assert.ok(conn.socket.writableLength < 1024 * 1024, `${conn.socket.writableLength} bytes queued for the peer`);
+      // The peer reads: the replies flow, reading resumes, the connection still answers.
+      let replies = 0;
+      const decoder = new RecordDecoder(() => { replies++; });
+      client.on('data', (c: Buffer) => decoder.push(c));
+      client.resume();
+      const expected = offered / record.length;
+      const deadline = Date.now() + 10_000;
+      while (replies < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(replies, expected);
+      client.destroy();
+    }
   });
 
   it('emits FCGI_ERR_WRITE_TIMEOUT for a peer that stops reading, and frees the request', async () => {

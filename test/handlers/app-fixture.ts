@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { FastCGIClientConnection, type FastCGIResponse } from '../../src/client/fastcgi-client';
 import { buildCgiParams, type CgiParamsOptions } from '../../src/client/params';
 import { type CgiResponse, parseCgiResponse } from '../../src/client/cgi-response';
+import type { ConnectionLimits } from '../../src/fastcgi/limits';
 import { FastCGIServer } from '../../src/fastcgi/server';
 import { createExchangeHandler, type ExchangeHandlerOptions } from '../../src/handlers/serve';
 import type { LoadedApp } from '../../src/launch/load-app';
@@ -34,10 +35,11 @@ export interface ServedApp {
 }
 
 /** serveApp: the path dispatch() takes in FastCGI mode, for a loaded app of either kind. */
-export async function serveApp(app: LoadedApp, options: ExchangeHandlerOptions = {}): Promise<ServedApp> {
+export async function serveApp(app: LoadedApp, options: ExchangeHandlerOptions = {},
+  limits?: Partial<ConnectionLimits>): Promise<ServedApp> {
   const errors: Array<{ err: Error; phase: string }> = [];
   const handle = createExchangeHandler(app, { ...options, onError: (err, phase) => errors.push({ err, phase }) });
-  const server = new FastCGIServer({ onRequest: (req) => handle(req) });
+  const server = new FastCGIServer({ onRequest: (req) => handle(req), ...(limits ? { limits } : {}) });
   const dir = mkdtempSync(join(tmpdir(), 'dualcgi-app-'));
   const path = join(dir, 'app.sock');
   await server.listen({ kind: 'unix', path });

@@ -64,6 +64,8 @@ const routes: Record<string, Handler> = {
   '/reject': () => Promise.reject(new Error('fetch rejected on purpose')),
   '/not-a-response': () => ({ hello: 'world' }) as unknown as Response,
   '/injection': () => ({ status: 200, statusText: 'OK\r\nX-Evil: 1', headers: new Headers(), body: null }) as unknown as Response,
+  // A Response-like object (a polyfill): its statusText is checked by nobody; latin1 made U+010D U+010A a CR LF.
+  '/injection-wide': () => ({ status: 200, statusText: 'OK\u010d\u010aX-Evil: 1', headers: new Headers(), body: null }) as unknown as Response,
   '/late-error': () => {
     let pulls = 0;
     return new Response(new ReadableStream({
@@ -239,11 +241,13 @@ describe('fetch adapter', async () => {
   }
 
   it('answers a header injection with a 500 (CGI_ERR_HEADER_INJECTION)', async () => {
-    const before = served.errors.length;
-    const r = await served.request('/injection');
-    assert.equal(r.status, 500);
-    assert.equal(header(r, 'X-Evil'), undefined);
-    assert.equal((served.errors[before]?.err as CgiError).code, 'CGI_ERR_HEADER_INJECTION');
+    for (const path of ['/injection', '/injection-wide']) {
+      const before = served.errors.length;
+      const r = await served.request(path);
+      assert.equal(r.status, 500, path);
+      assert.equal(header(r, 'X-Evil'), undefined, path);
+      assert.equal((served.errors[before]?.err as CgiError).code, 'CGI_ERR_HEADER_INJECTION', path);
+    }
   });
 
   it('ends a body that fails after the head with appStatus 1', async () => {
@@ -360,6 +364,51 @@ describe('fetch adapter: apps as users write them', () => {
       assert.deepEqual(JSON.parse(post.body.toString()), { got: { a: 1 } });
       const missing = await served.request('/nope');
       assert.equal(missing.status, 404);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers an app that never responds with a 504 after timeoutMs, aborting request.signal; one whose head is out ends failed', async () => {
+    let signalReason = '';
+    const app = {
+      fetch(request: Request): Response | Promise<Response> {
+        const path = new URL(request.url).pathname;
+        if (path === '/never') {
+          return new Promise(() => {
+            request.signal.addEventListener('abort', () => { signalReason = String((request.signal.reason as Error).message); });
+          });
+        }
+        if (path === '/stalls') {
+          // The head and a first chunk, then nothing (a stream that never ends).
+          return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('partial')); } }));
+        }
+        return new Response('quick');
+      },
+    };
+    const served = await serveApp({ kind: 'fetch', app }, { timeoutMs: 100 });
+    try {
+      const never = await served.request('/never');
+      assert.equal(never.status, 504);
+      assert.match(signalReason, /did not respond within 100 ms/);
+      assert.ok(served.errors.some(({ err, phase }) => (err as Error & { code?: string }).code === 'DUALCGI_ERR_HANDLER_TIMEOUT' && phase === 'handler'));
+      const stalls = await served.request('/stalls');
+      assert.equal(stalls.body.toString(), 'partial');
+      assert.equal(stalls.appStatus, 1);
+      assert.equal((await served.request('/')).body.toString(), 'quick');
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers a body over maxBodyBytes that the app lets through with a 413, as the Node adapter does', async () => {
+    const app = { async fetch(request: Request): Promise<Response> { return new Response(`got ${(await request.text()).length}`); } };
+    const served = await serveApp({ kind: 'fetch', app }, {}, { maxBodyBytes: 1000 });
+    try {
+      const r = await served.request('/upload', { method: 'POST', body: Buffer.alloc(5000, 65) });
+      assert.equal(r.status, 413);
+      assert.equal(r.body.toString(), '413 FCGI_ERR_BODY_TOO_LARGE\n');
+      assert.equal((await served.request('/upload', { method: 'POST', body: Buffer.alloc(10, 65) })).body.toString(), 'got 10');
     } finally {
       await served.close();
     }

@@ -213,6 +213,86 @@ describe('Node adapter: plain listeners', async () => {
     await slow.close();
   });
 
+  it('answers a failure with its 500 or 504 even when the app set a statusMessage with CR/LF (sync, async, timeout)', async () => {
+    // The error page's writeHead kept the app's statusMessage and threw again: the sync throw
+    // closed the connection, the rejection left the request unended, the timeout threw from a timer.
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => { uncaught.push(err); };
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    const bad = await serveListener(async (req: IncomingMessage, res: ServerResponse) => {
+      res.statusMessage = 'Fine\r\nX-Injected: 1';
+      if (req.url === '/sync') res.end('x');
+      else if (req.url === '/async') {
+        await null;
+        res.end('x');
+      }
+    }, { timeoutMs: 200 });
+    try {
+      for (const [path, status] of [['/sync', 500], ['/async', 500], ['/never', 504]] as const) {
+        const r = await bad.get(path);
+        assert.equal(r.status, status, path);
+        assert.ok(!r.headers.some(([n]) => n === 'X-Injected'));
+      }
+      assert.deepEqual(uncaught, []);
+      assert.ok(bad.errors.some((e) => (e as Error & { code?: string }).code === 'ERR_INVALID_CHAR'));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onUncaught);
+      await bad.close();
+    }
+  });
+
+  it('ends the request failed when the error page itself cannot be written (an app that replaced res.writeHead)', async () => {
+    const patched = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== '/patched') return void res.end('fine');
+      res.writeHead = () => { throw new Error('patched writeHead failed'); };
+      throw new Error('handler failed');
+    });
+    try {
+      const conn = await FastCGIClientConnection.connect(patched.address);
+      const r = await conn.request({ params: buildCgiParams({ target: '/patched' }), keepConn: true });
+      assert.equal(r.appStatus, 1);
+      assert.equal(r.stdout.length, 0);
+      assert.match(r.stderr.toString(), /patched writeHead failed/);
+      assert.equal((await conn.request({ params: buildCgiParams({ target: '/' }), keepConn: true })).stdout.toString().split('\r\n\r\n')[1], 'fine',
+        'the same connection serves the next request');
+      conn.close();
+      assert.ok(patched.errors.some((e) => e.message === 'patched writeHead failed'));
+    } finally {
+      await patched.close();
+    }
+  });
+
+  it('res.setTimeout / req.setTimeout fire as with node:http (they were no-ops: the request hung)', async () => {
+    const timed = await serveListener((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/res') res.setTimeout(100, () => res.end('answered by the timeout callback'));
+      else if (req.url === '/unheard') req.setTimeout(100); // no listener: node:http drops the connection
+      else if (req.url === '/busy') {
+        // Writes more often than the timeout: it never fires.
+        res.setTimeout(100, () => res.end('timed out'));
+        let n = 0;
+        const t = setInterval(() => { res.write('.'); if (++n === 5) { clearInterval(t); res.end('done'); } }, 40);
+      } else res.end('plain');
+    });
+    try {
+      const conn = await FastCGIClientConnection.connect(timed.address);
+      const get = (target: string) => Promise.race([
+        conn.request({ params: buildCgiParams({ target }), keepConn: true }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${target}: no answer in 3 s`)), 3000).unref()),
+      ]);
+      const answered = await get('/res');
+      assert.equal(answered.stdout.toString().split('\r\n\r\n')[1], 'answered by the timeout callback');
+      const unheard = await get('/unheard');
+      assert.equal(unheard.appStatus, 1, 'ended failed, as node:http would drop the connection');
+      assert.equal((await get('/busy')).stdout.toString().split('\r\n\r\n')[1], '.....done');
+      assert.equal((await get('/')).stdout.toString().split('\r\n\r\n')[1], 'plain', 'the same connection goes on');
+      conn.close();
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('debug mode shows the stack on the 500 page', async () => {
     const dbg = await serveListener(() => { throw new Error('visible in debug'); }, { debug: true });
     const r = await dbg.get('/');

@@ -51,6 +51,28 @@ function settle(events: Ev[], pred: (e: Ev[]) => boolean, ms = 5000): Promise<vo
   });
 }
 
+describe('a trace target that cannot be used', () => {
+  it('from DUALCGI_TRACE or .dualcgi-trace: one line on stderr, and the hit is served untraced', async () => {
+    // It made every request fail: the process exited before serving (a file: target the web
+    // server's user may not open, a typo in .dualcgi-trace).
+    const params = buildCgiParams({ target: '/x', mode: 'cgi' });
+    for (const trace of ['file:/nonexistent-dualcgi-dir/t.ndjson', 'tcp:1.2.3.4:5']) {
+      const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', trace]], timeoutMs: 10_000 });
+      assert.equal(parseCgiResponse(r.stdout).body.toString(), 'body 0', trace);
+      assert.equal(r.exitCode, 0);
+      assert.match(r.stderr.toString(), /^dualcgi: tracing off: /m);
+    }
+    const fileDir = mkdtempSync(join(tmpdir(), 'dualcgi-dtrace-file-'));
+    writeFileSync(join(fileDir, 'app.js'), 'module.exports = (req, res) => res.end("served");\n');
+    writeFileSync(join(fileDir, '.dualcgi-trace'), 'unix/tmp/typo.sock\n');
+    writeFileSync(join(fileDir, 'dispatch.cgi'), `#!${process.execPath}\nrequire(${JSON.stringify(dist)}).dispatch({ app: './app.js' });\n`);
+    chmodSync(join(fileDir, 'dispatch.cgi'), 0o755);
+    const r = await runCgiScript(join(fileDir, 'dispatch.cgi'), { env: params, timeoutMs: 10_000 });
+    assert.equal(parseCgiResponse(r.stdout).body.toString(), 'served');
+    assert.match(r.stderr.toString(), /tracing off: TRACE_ERR_TARGET/);
+  });
+});
+
 describe('trace events from real dispatch processes', () => {
   const servers: Server[] = [];
   after(() => servers.forEach((s) => s.close()));

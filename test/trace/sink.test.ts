@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTracing, publish, publishNote, publishRaw, subscribe } from '../../src/trace/channel';
@@ -8,6 +8,8 @@ import type { TraceEvent } from '../../src/trace/events';
 import { listenForTraces } from '../../src/trace/listener';
 import type { ReadItem } from '../../src/trace/reader';
 import { createSink, serialize } from '../../src/trace/sink';
+import { currentMirror } from '../../src/trace/wire-mirror';
+import { encodePairs } from '../../src/protocol';
 import { parseTraceTarget } from '../../src/trace/target';
 import { resolveTraceTarget, TRACE_FILE } from '../../src/trace/install';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -73,6 +75,56 @@ describe('sinks', () => {
     assert.ok(existsSync(`${path}.1`), 'rotated');
     const lines = [...readFileSync(`${path}.1`, 'utf8').split('\n'), ...readFileSync(path, 'utf8').split('\n')].filter(Boolean);
     assert.deepEqual(lines.map((l) => JSON.parse(l).conn), [0, 1, 2, 3, 4].slice(5 - lines.length));
+  });
+
+  it('a file sink whose folder is gone keeps its descriptor when rotating, and never writes into a reused one', () => {
+    const gone = mkdtempSync(join(tmpdir(), 'dualcgi-trace-gone-'));
+    const path = join(gone, 'trace.ndjson');
+    const sink = createSink({ kind: 'file', path }, { maxFileBytes: 200 });
+    rmSync(gone, { recursive: true, force: true }); // the open file lives on; its folder does not
+    for (let i = 0; i < 3; i++) publish({ ev: 'conn.open', mode: 'fcgi', conn: i, msg: `connection ${i} opened` });
+    // The rotation could not open a new file. A descriptor opened now must not receive trace lines.
+    const other = join(dir, 'unrelated.txt');
+    const fd = openSync(other, 'w');
+    for (let i = 3; i < 6; i++) publish({ ev: 'conn.open', mode: 'fcgi', conn: i, msg: `connection ${i} opened` });
+    let closedBySink = false;
+    try {
+      closeSync(fd);
+    } catch {
+      closedBySink = true; // a rotation closed it as if it were the sink's own
+    }
+    assert.equal(readFileSync(other, 'utf8'), '');
+    assert.equal(closedBySink, false);
+    sink.close();
+  });
+
+  it('a socket sink whose listener stops reading drops the connection past maxUnreadBytes, and memory stays bounded', async () => {
+    // A dashboard suspended with Ctrl-Z: the wire frames of a busy server queued without limit.
+    const path = join(dir, 'stalled.sock');
+    const held: Socket[] = [];
+    const listener = createNetServer({ pauseOnConnect: true }, (s) => { held.push(s); }); // accepts, never reads
+    await new Promise<void>((r) => listener.listen(path, r));
+    const sink = createSink({ kind: 'unix', path }, { maxUnreadBytes: 1024 * 1024, retryMs: 60_000 });
+    try {
+      const deadline = Date.now() + 5000;
+      while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const mirror = currentMirror();
+      assert.ok(mirror !== null, 'connected: the wire mirror is on');
+      // ~32 MiB of frames (PARAMS streams, each changed all through), in batches as a busy server's.
+      const filler = 'x'.repeat(4000);
+      for (let i = 0; i < 8192 && currentMirror() !== null; i++) {
+        const bytes = encodePairs([['REQUEST_URI', `/${i}${filler}`], ['N', String(i)]]);
+        mirror!.params(1, i + 1, 1, bytes, { names: ['REQUEST_URI', 'N'] });
+        if (i % 16 === 15) await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(currentMirror(), null, 'the stalled connection was dropped (the mirror is off until a new one)');
+      assert.ok(sink.dropped > 0);
+    } finally {
+      sink.close();
+      for (const s of held) s.destroy();
+      listener.close();
+    }
   });
 
   it('a socket sink subscribes only while connected: nobody listening costs nothing', async () => {
