@@ -105,7 +105,8 @@ const STALE_LOCK_MS = 30_000;
  * writeBlob: whole or not at all (temp file + rename). Many hits that missed at once (a cold cache
  * under load, or a file just edited) would all rewrite it: the temp file, created exclusively, is
  * also a lock, so one writes and the others skip (a lock left by a killed process is removed after
- * 30 s). `build` runs only for the writer (createCachedData is not free).
+ * 30 s). `build` runs only for the writer (createCachedData is not free). A writer then keeps the
+ * folder bounded (launch/cache-prune, at most once an hour).
  */
 function writeBlob(file: string, build: () => Map<string, Entry>): void {
   const tmp = `${file}.tmp`;
@@ -127,6 +128,8 @@ function writeBlob(file: string, build: () => Map<string, Entry>): void {
       closeSync(fd);
     }
     renameSync(tmp, file);
+    // Blobs of scripts that moved stay behind: the writer tidies the folder now and then.
+    (require('./cache-prune') as typeof import('./cache-prune')).maybePrune(dirname(file));
   } catch {
     try {
       unlinkSync(tmp);

@@ -178,6 +178,20 @@ describe('compile cache', () => {
     assert.equal(r.loaded.compileCache, null);
   });
 
+  it('a hit that writes its blob removes blobs of scripts not hit for a week (launch/cache-prune)', () => {
+    const cache = join(work, 'cache-prune');
+    mkdirSync(cache, { mode: 0o700 });
+    const stale = join(cache, '0badf00d.bin');
+    writeFileSync(stale, 'a blob of a script that moved');
+    const month = Date.now() / 1000 - 30 * 24 * 3600;
+    utimesSync(stale, month, month);
+    write('PPPP', 1_700_000_250);
+    const r = hit(script, { DUALCGI_COMPILE_CACHE: cache });
+    assert.match(r.stdout, /PPPP$/);
+    assert.ok(r.loaded.compileCache?.file && existsSync(r.loaded.compileCache.file), 'the hit wrote its blob');
+    assert.ok(!existsSync(stale), 'the stale blob is gone');
+  });
+
   it('the blob holds one entry per compiled module', () => {
     const cache = join(work, 'cache-4');
     write('DDDD', 1_700_000_300);
