@@ -106,16 +106,19 @@ interface Tail {
   stop(): Promise<void>;
 }
 
-/** startTail: `dualcgi tail --json --listen unix:SOCK > /dev/null` as its own process. */
-async function startTail(world: string, sock: string): Promise<Tail> {
-  const dir = await mkdirp(path.join(world, 'trace-tail'));
-  const log = path.join(dir, 'tail.log');
-  const cmd = `exec '${process.execPath}' '${path.join(repoRoot(), 'bin', 'dualcgi')}' tail --json --listen 'unix:${sock}' >/dev/null 2>>'${log}'`;
+/**
+ * startListener: a consumer process listening on SOCK, started by `sh -c` with `args` after node
+ * (its stderr to NAME.log in a folder of its own), stopped by pid.
+ */
+async function startListener(world: string, name: string, label: string, args: string, sock: string): Promise<Tail> {
+  const dir = await mkdirp(path.join(world, `trace-${name}`));
+  const log = path.join(dir, `${name}.log`);
+  const cmd = `exec '${process.execPath}' ${args} 2>>'${log}'`;
   const server = await launch({
-    name: 'dualcgi tail', bin: '/bin/sh', args: ['-c', cmd], env: { PATH: '/usr/bin:/bin', HOME: dir },
+    name: label, bin: '/bin/sh', args: ['-c', cmd], env: { PATH: '/usr/bin:/bin', HOME: dir },
     dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
   });
-  const off = onCleanup('dualcgi tail', () => server.stop());
+  const off = onCleanup(label, () => server.stop());
   return {
     pid: server.pid,
     stop: async () => {
@@ -125,24 +128,16 @@ async function startTail(world: string, sock: string): Promise<Tail> {
   };
 }
 
+/** startTail: `dualcgi tail --json --listen unix:SOCK > /dev/null` as its own process. */
+function startTail(world: string, sock: string): Promise<Tail> {
+  return startListener(world, 'tail', 'dualcgi tail',
+    `'${path.join(repoRoot(), 'bin', 'dualcgi')}' tail --json --listen 'unix:${sock}' >/dev/null`, sock);
+}
+
 /** startDiscard: a node process listening on SOCK that reads and discards everything. */
-async function startDiscard(world: string, sock: string): Promise<Tail> {
-  const dir = await mkdirp(path.join(world, 'trace-discard'));
-  const log = path.join(dir, 'discard.log');
+function startDiscard(world: string, sock: string): Promise<Tail> {
   const script = 'require("node:net").createServer((s) => s.resume()).listen(process.argv[1])';
-  const cmd = `exec '${process.execPath}' -e '${script}' '${sock}' 2>>'${log}'`;
-  const server = await launch({
-    name: 'discarding listener', bin: '/bin/sh', args: ['-c', cmd], env: { PATH: '/usr/bin:/bin', HOME: dir },
-    dir, cwd: dir, configFile: cmd, errorLog: log, port: 0, readyOn: sock,
-  });
-  const off = onCleanup('discarding listener', () => server.stop());
-  return {
-    pid: server.pid,
-    stop: async () => {
-      off();
-      await server.stop();
-    },
-  };
+  return startListener(world, 'discard', 'discarding listener', `-e '${script}' '${sock}'`, sock);
 }
 
 /**

@@ -4,18 +4,9 @@ import * as assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main';
+import { runText } from '../client/cli-io';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = {
-    stdout: { write: (s: string) => { out += s; return true; } } as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { err += s; return true; } } as NodeJS.WritableStream,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runText;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'dualcgi-init-test-'));

@@ -2,17 +2,10 @@
 // usage errors as one line.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { commandNames, main } from '../../src/cli/main';
+import { commandNames } from '../../src/cli/main';
+import { runText } from '../client/cli-io';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = {
-    stdout: { write: (s: string) => { out += s; return true; } } as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { err += s; return true; } } as NodeJS.WritableStream,
-  };
-  return { code: await main(argv, io), out, err };
-}
+const run = runText;
 
 describe('dualcgi (main)', () => {
   it('every command answers --help with its usage, exit 0', async () => {

@@ -4,21 +4,15 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { main } from '../../src/cli/main';
+import { runText } from '../client/cli-io';
 import type { ProcessStatus } from '../../src/launch/registry';
 import { get, makeApp, serve, until } from '../launch/helpers';
 
 async function run(argv: string[], runDir: string): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = {
-    stdout: { write: (s: string) => { out += s; return true; } } as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { err += s; return true; } } as NodeJS.WritableStream,
-  };
   const saved = process.env['DUALCGI_RUN_DIR'];
   process.env['DUALCGI_RUN_DIR'] = runDir;
   try {
-    return { code: await main(argv, io), out, err };
+    return await runText(argv);
   } finally {
     if (saved === undefined) delete process.env['DUALCGI_RUN_DIR'];
     else process.env['DUALCGI_RUN_DIR'] = saved;

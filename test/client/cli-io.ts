@@ -32,6 +32,12 @@ export async function runCli(...argv: string[]): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 
+/** runText: `dualcgi ...argv` in this process, its exit code and output as text. */
+export async function runText(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await runCli(...argv);
+  return { code: r.code, out: r.stdout.text, err: r.stderr.text };
+}
+
 /** waitUntil: poll `predicate` every 10 ms; fail after `timeoutMs`. */
 export async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
