@@ -1,9 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FastCGIServer, type FastCGIServerOptions } from '../../src/fastcgi/server';
 import { type FastCGIRecord, RecordDecoder } from '../../src/protocol';
+import { tempDir } from '../temp-root';
 
 /** RawPeer: a socket speaking raw records, for byte-exact policy tests. */
 export class RawPeer {
@@ -74,7 +73,7 @@ export class RawPeer {
 
 /** startServer: a FastCGIServer on a fresh Unix socket. */
 export async function startServer(options: FastCGIServerOptions): Promise<{ server: FastCGIServer; path: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'dualcgi-test-'));
+  const dir = tempDir('server-');
   const path = join(dir, 'fcgi.sock');
   const server = new FastCGIServer(options);
   await server.listen({ kind: 'unix', path });

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fastcgiRequest, type FastCGIClientRequest } from '../../src/client/fastcgi-client';
 import { buildCgiParams, type CgiParamsOptions } from '../../src/client/params';
@@ -7,6 +5,7 @@ import { type CgiResponse, parseCgiResponse } from '../../src/client/cgi-respons
 import { FastCGIServer } from '../../src/fastcgi/server';
 import type { NodeListener } from '../../src/handlers/node';
 import { createExchangeHandler, type ExchangeHandlerOptions } from '../../src/handlers/serve';
+import { tempDir } from '../temp-root';
 
 /** Served: a node listener behind a real FastCGIServer on a Unix socket. */
 export interface Served {
@@ -22,7 +21,7 @@ export async function serveListener(listener: NodeListener, options: ExchangeHan
   const errors: Error[] = [];
   const handle = createExchangeHandler({ kind: 'node', listener }, { ...options, onError: (err) => errors.push(err) });
   const server = new FastCGIServer({ onRequest: (req) => handle(req) });
-  const path = join(mkdtempSync(join(tmpdir(), 'dualcgi-node-')), 'app.sock');
+  const path = join(tempDir('node-'), 'app.sock');
   await server.listen({ kind: 'unix', path });
   const address = `unix:${path}`;
   return {

@@ -10,6 +10,7 @@ import { buildCgiParams } from '../../src/client/params';
 import { parseCgiResponse } from '../../src/client/cgi-response';
 import { listenForTraces } from '../../src/trace/listener';
 import type { ReadItem } from '../../src/trace/reader';
+import { tempDir } from '../temp-root';
 
 type Ev = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ for (const name of ['dispatch.fcgi', 'dispatch.cgi']) {
 }
 
 async function collect(): Promise<{ events: Ev[]; server: Server; path: string }> {
-  const path = join(mkdtempSync(join(tmpdir(), 'dualcgi-dtrace-sock-')), 't.sock');
+  const path = join(tempDir('dtrace-sock-'), 't.sock');
   const events: Ev[] = [];
   const server = await listenForTraces(path, (item: ReadItem) => {
     if (item.kind === 'event') events.push(item.event as unknown as Ev);
