@@ -46,6 +46,10 @@ export class CgiExchange implements Exchange {
   #appStatus = 0;
   /** #writeError: a response write failed (see #writeFailed). */
   #writeError = false;
+  /** #forcedEnd: see onForcedEnd. */
+  #forcedEnd: ((status: number) => void) | null = null;
+  /** headStatus: the status of the response head written, from its `Status:` line (undefined before one). */
+  headStatus: number | undefined = undefined;
 
   constructor(params: Params, plan: CgiBodyPlan | null, out: StdoutWriter, whenDone: (appStatus: number) => void,
     stdin?: NodeJS.ReadStream) {
@@ -129,6 +133,10 @@ export class CgiExchange implements Exchange {
       cb();
       return;
     }
+    // The adapters' heads start with `Status: NNN` (cgi/response-head, handlers/cgi-head-memo).
+    if (this.bytesOut === 0 && chunk.length >= 11 && chunk.toString('latin1', 0, 8) === 'Status: ') {
+      this.headStatus = Number(chunk.toString('latin1', 8, 11)) || undefined;
+    }
     this.bytesOut += chunk.length;
     this.#pendingWrites++;
     const ok = this.#out.write(chunk, (err) => {
@@ -157,6 +165,17 @@ export class CgiExchange implements Exchange {
     this.#done = true;
     this.#endCb?.();
     this.#whenDone(this.#writeError ? 1 : this.#appStatus);
+  }
+
+  onForcedEnd(fn: (status: number) => void): void {
+    this.#forcedEnd = fn;
+  }
+
+  /** forcedEnd: the hit is being ended outside the adapters, the web server having got `status` (launch/dispatch). */
+  forcedEnd(status: number): void {
+    const fn = this.#forcedEnd;
+    this.#forcedEnd = null;
+    fn?.(status);
   }
 
   /** whenBodyDone: `fn` runs once stdin has been read to the end of the body (at once if it has). */

@@ -76,6 +76,12 @@ export interface Exchange {
    * then publishes neither.
    */
   readonly wire?: boolean;
+  /**
+   * onForcedEnd: optional: `fn` hears the status the web server got when the transport ends the
+   * request outside the adapters' reach (a CGI hit: an exception no handler caught, an app that
+   * never answered; launch/dispatch), so tracing can publish its request.end.
+   */
+  onForcedEnd?(fn: (status: number) => void): void;
   /** bytesIn/bytesOut: body bytes received and response bytes sent so far. */
   readonly bytesIn: number;
   readonly bytesOut: number;

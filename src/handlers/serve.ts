@@ -60,6 +60,8 @@ export function createExchangeHandler(app: LoadedApp, options: ExchangeHandlerOp
       return;
     }
     const trace = isTracing() ? traceRequestOf()(exchange, head) : null;
+    // Only a transport that can end a request itself has onForcedEnd (CGI); `?.` skips the closure otherwise.
+    if (trace !== null) exchange.onForcedEnd?.((status) => trace.finish(null, status));
     if (app.kind === 'fetch') {
       serveFetchApp(app.app, exchange, head, options, trace);
       return;

@@ -244,10 +244,13 @@ function runCgi(options: DispatchOptions, base: string): void {
 function endFailed(exchange: CgiExchange, err: Error, phase: string, label: string): void {
   originalStderrWrite(`dualcgi: ${label}: ${phase === 'uncaught' ? err.stack ?? err.message : err.message}\n`);
   traceError(err, phase);
+  const status = exchange.bytesOut === 0 ? 500 : exchange.headStatus ?? 500;
   if (exchange.bytesOut === 0) {
     const { encodeErrorResponse } = require('../cgi/response-head') as typeof import('../cgi/response-head');
     exchange.write(encodeErrorResponse(500, '500 Internal Server Error'), () => {});
   }
+  // Tracing's request.end (handlers/serve): the adapter that would have sent it never finished.
+  exchange.forcedEnd(status);
   exchange.end(undefined, 1);
 }
 

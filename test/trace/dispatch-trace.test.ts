@@ -19,6 +19,9 @@ const dir = mkdtempSync(join(tmpdir(), 'dualcgi-dtrace-'));
 writeFileSync(join(dir, 'app.js'), `
 module.exports = (req, res) => {
   if (req.url === '/crash') throw new Error('crash for the trace');
+  if (req.url === '/late') { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); return; }
+  if (req.url === '/silent') return;
+  if (req.url === '/late-after-head') { res.writeHead(201); res.write('x'); setTimeout(() => { throw new Error('after the head'); }, 1); return; }
   console.log('console line from', req.url);
   req.log.info({ answer: 42 }, 'req.log line');
   let n = 0;
@@ -100,6 +103,24 @@ describe('trace events from real dispatch processes', () => {
     assert.equal(end['bytesIn'], 3);
     assert.deepEqual(end['headers'], [['Set-Cookie', '[redacted]'], ['Content-Length', '6']]);
     assert.ok(!r.stdout.toString().includes('"ev"'), 'no trace line in the response');
+  });
+
+  it('a CGI hit ended outside the adapters (an uncaught exception, an app that never answers) still sends its request.end', async () => {
+    for (const [target, status, phase] of [['/late', 500, 'uncaught'], ['/silent', 500, 'handler'], ['/late-after-head', 201, 'uncaught']] as const) {
+      const { events, server, path } = await collect();
+      servers.push(server);
+      const params = buildCgiParams({ target, mode: 'cgi' });
+      const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+      assert.equal(r.exitCode, 1, `${target}: exit status`);
+      await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+      const kinds = events.map((e) => e['ev']).filter((k) => k !== 'app.log');
+      assert.deepEqual(kinds, ['process.start', 'request.start', 'error', 'request.end', 'process.exit'], target);
+      const error = events.find((e) => e['ev'] === 'error')!;
+      assert.equal(error['phase'], phase, target);
+      const end = events.find((e) => e['ev'] === 'request.end')!;
+      assert.equal(end['status'], status, target);
+      assert.equal(end['rid'], events.find((e) => e['ev'] === 'request.start')!['rid']);
+    }
   });
 
   it('a FastCGI worker traces every record with the request rid, errors with stack, and console output', async () => {
