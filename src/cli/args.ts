@@ -85,3 +85,16 @@ export function nameValues(args: ParsedArgs, name: string): Array<[string, strin
     return [raw.slice(0, eq), raw.slice(eq + 1)];
   });
 }
+
+/**
+ * secondsMs: a --NAME SECONDS flag (digits, an optional fraction) in milliseconds, rounded up;
+ * `fallback` when absent. 0 only where `zeroMeans` says what it means ("none"). Number() alone
+ * read 0x10, 1e1 and an empty value as numbers.
+ */
+export function secondsMs(args: ParsedArgs, name: string, fallback: string, zeroMeans?: string): number {
+  const value = stringFlag(args, name) ?? fallback;
+  if (!/^\d+(\.\d+)?$/.test(value) || (zeroMeans === undefined && Number(value) === 0)) {
+    throw new UsageError(`--${name} expects seconds${zeroMeans === undefined ? ' above 0' : ` (0: ${zeroMeans})`}, got ${JSON.stringify(value)}`);
+  }
+  return Math.ceil(Number(value) * 1000);
+}

@@ -1,7 +1,7 @@
 import { withParams } from '../../client/params';
 import { profileByName } from '../../client/profiles';
 import { type Address, parseAddress } from '../../net/address';
-import { listFlag, nameValues, parseArgs, stringFlag } from '../args';
+import { listFlag, nameValues, parseArgs, secondsMs, stringFlag } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 
@@ -34,8 +34,7 @@ export const lint: Command = {
     const address = parseTarget(args.positionals[0]!);
     const path = stringFlag(args, 'path') ?? '/';
     if (!path.startsWith('/')) throw new UsageError(`--path must start with '/', got ${JSON.stringify(path)}`);
-    const timeout = stringFlag(args, 'timeout') ?? '3';
-    if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) throw new UsageError(`--timeout expects seconds above 0, got ${JSON.stringify(timeout)}`);
+    const timeoutMs = secondsMs(args, 'timeout', '3');
     const { runLint, formatResult, checkNames } = require('../../lint/run') as typeof import('../../lint/run');
     const only = listFlag(args, 'only');
     const unknown = only.filter((name) => !checkNames().includes(name));
@@ -45,7 +44,7 @@ export const lint: Command = {
     await reachable(address);
     if (!json) io.stdout.write(`dualcgi lint ${args.positionals[0]}\n`);
     const report = await runLint({
-      address, params, timeoutMs: Math.ceil(Number(timeout) * 1000),
+      address, params, timeoutMs,
       ...(only.length > 0 ? { only } : {}),
     }, (result) => { if (!json) io.stdout.write(`${formatResult(result)}\n`); });
     if (json) io.stdout.write(`${JSON.stringify(report)}\n`);

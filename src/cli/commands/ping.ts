@@ -1,6 +1,6 @@
 import { pingFailure } from '../../client/ping';
 import { type Address, parseAddress } from '../../net/address';
-import { parseArgs, stringFlag } from '../args';
+import { parseArgs, secondsMs } from '../args';
 import type { Command } from '../command';
 import { UsageError } from '../errors';
 
@@ -23,11 +23,10 @@ export const ping: Command = {
     const args = parseArgs(argv, flags);
     if (args.positionals.length !== 1) throw new UsageError('expected one TARGET');
     const address = parseTarget(args.positionals[0]!);
-    const timeout = stringFlag(args, 'timeout') ?? '5';
-    if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) throw new UsageError(`--timeout expects seconds above 0, got ${JSON.stringify(timeout)}`);
+    const timeoutMs = secondsMs(args, 'timeout', '5');
     const { ping: send } = require('../../client/ping') as typeof import('../../client/ping');
     try {
-      const result = await send(address, Math.ceil(Number(timeout) * 1000));
+      const result = await send(address, timeoutMs);
       if (args.flags['json'] === true) io.stdout.write(`${JSON.stringify({ ok: true, ...result, values: Object.fromEntries(result.values) })}\n`);
       else if (args.flags['quiet'] !== true) {
         const values = result.values.map(([n, v]) => `${n}=${v}`).join(' ') || '(no values)';

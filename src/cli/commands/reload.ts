@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs, stringFlag } from '../args';
+import { parseArgs, secondsMs } from '../args';
 import type { Command, CommandIo } from '../command';
 import { CliError, UsageError } from '../errors';
 import { userName } from '../../launch/proc';
@@ -82,8 +82,7 @@ export const reload: Command = {
   async run(argv, io) {
     const args = parseArgs(argv, flags);
     if (args.positionals.length > 1) throw new UsageError('expected at most one APP, SCRIPT, FOLDER or PID');
-    const timeout = Number(stringFlag(args, 'timeout') ?? '30');
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout takes a number of seconds');
+    const timeoutMs = secondsMs(args, 'timeout', '30');
     const selector = args.positionals[0];
     const chosen = selectProcesses(readStatuses(), selector);
     if (chosen.length === 0) {
@@ -91,6 +90,6 @@ export const reload: Command = {
         ? 'no running dualcgi FastCGI process found (see dualcgi ps; as another user, run as root)'
         : `no running dualcgi FastCGI process matches ${selector} (see dualcgi ps)`);
     }
-    return report(await Promise.all(chosen.map((s) => reloadOne(s, timeout * 1000))), io);
+    return report(await Promise.all(chosen.map((s) => reloadOne(s, timeoutMs))), io);
   },
 };

@@ -10,7 +10,7 @@ import { runCgiScript } from '../../client/launch';
 import { createWireLog } from '../../client/wire-log';
 import { type Address, parseAddress } from '../../net/address';
 import { ProtocolStatus, RecordType, protocolStatusName } from '../../protocol';
-import { parseArgs, stringFlag } from '../args';
+import { parseArgs, secondsMs, stringFlag } from '../args';
 import type { Command, CommandIo } from '../command';
 import { CliError, UsageError } from '../errors';
 import { report, transportError } from './request';
@@ -65,18 +65,17 @@ export const replay: Command = {
     const exportAs = stringFlag(args, 'export');
     if (exportAs !== undefined) return exportRequest(request, exportAs, io);
     if (target === undefined) throw new UsageError('expected a TARGET to replay to (or --list / --export)');
-    const options = parseOptions(args.flags, stringFlag(args, 'timeout'));
+    const options = parseOptions(args.flags, secondsMs(args, 'timeout', '40', 'none'));
     const asCgi = options.inspect || args.flags['as-cgi'] === true || (isScript(target) && target.endsWith('.cgi'));
     if (asCgi) return replayAsCgi(request, target, options, io);
     return replayFastCGI(request, parseTarget(target), options, io);
   },
 };
 
-function parseOptions(values: Record<string, unknown>, timeout = '40'): Options {
-  if (!/^\d+(\.\d+)?$/.test(timeout)) throw new UsageError(`--timeout expects seconds, got ${JSON.stringify(timeout)}`);
+function parseOptions(values: Record<string, unknown>, timeoutMs: number): Options {
   return {
     fail: values['fail'] === true, http: values['http'] === true, verbose: values['verbose'] === true,
-    raw: values['raw'] === true, inspect: values['inspect'] === true, timeoutMs: Math.ceil(Number(timeout) * 1000),
+    raw: values['raw'] === true, inspect: values['inspect'] === true, timeoutMs,
   };
 }
 

@@ -11,7 +11,7 @@ import { PROFILE_NAMES, type ProfileRequest, type RequestProfile, profileByName,
 import { createWireLog } from '../../client/wire-log';
 import { type Address, formatAddress, parseAddress } from '../../net/address';
 import { ProtocolStatus, RecordType, protocolStatusName } from '../../protocol';
-import { listFlag, nameValues, parseArgs, stringFlag } from '../args';
+import { listFlag, nameValues, parseArgs, secondsMs, stringFlag } from '../args';
 import type { Command, CommandIo } from '../command';
 import { CliError, UsageError } from '../errors';
 
@@ -102,8 +102,7 @@ function parsePlan(argv: string[]): Plan {
   if (body.kind !== 'none' && !headers.some(([name]) => name.toLowerCase() === 'content-type')) {
     headers.push(['Content-Type', 'application/x-www-form-urlencoded']); // what curl -d sends
   }
-  const timeout = stringFlag(args, 'timeout') ?? '40';
-  if (!/^\d+(\.\d+)?$/.test(timeout)) throw new UsageError(`--timeout expects seconds, got ${JSON.stringify(timeout)}`);
+  const timeoutMs = secondsMs(args, 'timeout', '40', 'none');
   const target = parseTarget(targetArg, args.flags['cgi'] === true, args.flags['fcgi'] === true);
   return {
     target,
@@ -117,7 +116,7 @@ function parsePlan(argv: string[]): Plan {
     fail: args.flags['fail'] === true,
     http: args.flags['http'] === true,
     // 0 means no limit; so does anything beyond what a timer can hold (about 24 days).
-    timeoutMs: Number(timeout) * 1000 > 0x7fffffff ? 0 : Math.ceil(Number(timeout) * 1000),
+    timeoutMs: timeoutMs > 0x7fffffff ? 0 : timeoutMs, // past setTimeout's range: none
     ...wireFlags(args.flags, target),
   };
 }
