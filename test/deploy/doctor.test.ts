@@ -133,6 +133,22 @@ describe('dualcgi doctor', { timeout: 120_000 }, () => {
   it('a script that is not executable', () => expectProblems((d) => chmodSync(d.script, 0o644), ['DOCTOR_EXECUTABLE']));
   it('a script www-data cannot read', () => expectProblems((d) => chmodSync(d.script, 0o711), ['DOCTOR_USER_ACCESS']));
   it('a folder on the way www-data cannot search', () => expectProblems((d) => chmodSync(d.dir, 0o700), ['DOCTOR_FOLDER']));
+
+  it('says what an unsearchable folder does behind Apache, and behind nginx or lighttpd', async () => {
+    const d = deployment('apache-fcgid');
+    try {
+      chmodSync(d.dir, 0o700);
+      for (const [server, shows] of [['apache', /Apache: 403 AH00529/], ['other', /cannot be started: the web server answers 502 or 503/]] as const) {
+        const ctx = createContext({ target: d.dir, server, timeoutMs: 10_000 });
+        assert.ok(ctx);
+        const found = (await runDoctor(ctx)).find((f) => f.code === 'DOCTOR_FOLDER');
+        assert.match(found?.message ?? '', shows, server);
+        if (server === 'other') assert.doesNotMatch(found?.message ?? '', /Apache/);
+      }
+    } finally {
+      d.cleanup();
+    }
+  });
   it('an app with a syntax error', () => expectProblems(() => {}, ['DOCTOR_LOAD'], 'module.exports = (req, res) => {;\n'));
   it('an app with a missing module', () => expectProblems(() => {}, ['DOCTOR_LOAD'], "require('dualcgi-no-such-module');\n"));
   it('an app that throws while loading', () => expectProblems(() => {}, ['DOCTOR_LOAD'], "throw new Error('no database');\n"));

@@ -104,7 +104,10 @@ function checkUserAccess(ctx: DoctorContext, interpreter: string | null, text: s
       ok = false;
       if (reported.has(blocked)) continue; // one folder, one line
       reported.add(blocked);
-      findings.push(problem('DOCTOR_FOLDER', `${user.name} cannot search ${blocked}, on the way to the ${what} ${path} (Apache: 403 AH00529 or exec failure)`,
+      // What the user sees: Apache refuses the URL itself; a FastCGI process nginx or lighttpd
+      // needs cannot be started (exec fails), and they answer 502 / 503.
+      const shows = ctx.server === 'apache' ? 'Apache: 403 AH00529 or exec failure' : 'its process cannot be started: the web server answers 502 or 503';
+      findings.push(problem('DOCTOR_FOLDER', `${user.name} cannot search ${blocked}, on the way to the ${what} ${path} (${shows})`,
         `chmod o+x ${blocked} (or keep the ${what} somewhere ${user.name} can reach)`));
       continue;
     }
