@@ -4,7 +4,7 @@ import { encodeErrorResponse } from '../cgi/response-head';
 import type { FetchApp } from '../launch/load-app';
 import { releaseLogger, requestLogger } from '../trace/app-logger';
 import type { BodySink, Exchange } from './exchange';
-import { encodeFetchHead, isResponseLike, type ResponseLike, streamResponse, writeChunk } from './fetch-response';
+import { encodeFetchHead, isResponseLike, type ResponseLike, streamResponse, type StreamState, writeChunk } from './fetch-response';
 import type { RequestInfo } from './node';
 import { dataSourceOf } from './roles';
 import { createWebSinkStream, type WebSinkStream } from './sink-streams';
@@ -46,15 +46,14 @@ export interface FetchServeOptions {
 }
 
 /**
- * RunState: one response's progress, shared by respond() and the timeout: `over` once either has
- * ended the request (the other then leaves it alone), `cancel` stops reading the Response body.
+ * RunState: one response's progress, shared by respond() and the timeout: streamResponse's state
+ * (`over` once either has ended the request, the other then leaves it alone; `cancel` stops
+ * reading the Response body), and the status and head a failed end reports.
  */
-interface RunState {
-  headSent: boolean;
+interface RunState extends StreamState {
   over: boolean;
   status: number;
   cgiHead: string;
-  cancel: ((reason: Error) => void) | null;
 }
 
 /** BODYLESS: methods a WHATWG Request may not carry a body with. */
@@ -218,7 +217,10 @@ async function respond(app: FetchApp, exchange: Exchange, head: RequestHead, bui
     run.over = true;
     const e = toError(err);
     report(exchange, head, e, 'handler', options);
-    if (!exchange.aborted) finish(exchange, errorPageFor(e, built, options), statusFor(e, built), 0, options);
+    if (!exchange.aborted) {
+      const status = statusFor(e, built);
+      finish(exchange, errorPageFor(e, status, options), status, 0, options);
+    }
     return;
   }
   if (exchange.aborted || run.over) {
@@ -255,8 +257,7 @@ function statusFor(err: Error, built: BuiltRequest): number {
 }
 
 /** errorPageFor: the page of statusFor's status: a body failure's code, else errorPage's 500. */
-function errorPageFor(err: Error, built: BuiltRequest, options: FetchServeOptions): Buffer {
-  const status = statusFor(err, built);
+function errorPageFor(err: Error, status: number, options: FetchServeOptions): Buffer {
   if (status === 500) return errorPage(err, options);
   return encodeErrorResponse(status, `${status} ${(err as { code?: string }).code ?? 'Bad Request'}`);
 }
