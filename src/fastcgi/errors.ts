@@ -9,6 +9,7 @@ export type ConnectionErrorCode =
   | 'FCGI_ERR_SHUTTING_DOWN'       // a new request arrived while the server drains
   | 'FCGI_ERR_PARAMS_LIMIT'        // too many params, or a name or value too long (431)
   | 'FCGI_ERR_BODY_TOO_LARGE'      // the body passed maxBodyBytes (413)
+  | 'FCGI_ERR_BODY_TRUNCATED'      // STDIN ended before CONTENT_LENGTH bytes (400)
   | 'FCGI_ERR_IDLE_TIMEOUT'        // nothing in flight and no bytes for idleTimeoutMs
   | 'FCGI_ERR_PARAMS_TIMEOUT'      // PARAMS not complete within paramsTimeoutMs (408)
   | 'FCGI_ERR_WRITE_TIMEOUT';      // the peer did not read the response for writeTimeoutMs

@@ -56,6 +56,11 @@ export class FcgiRequest implements Exchange {
   #pending: Buffer[] = NO_CHUNKS;
   #pendingBytes = 0;
   #bodyEnded = false;
+  /**
+   * #bodyLeft: body bytes the app is still to get when the head declared a length (CONTENT_LENGTH,
+   * given to startBody), or -1 when it declared none (read to the empty STDIN).
+   */
+  #bodyLeft = -1;
   #bodyError: ConnectionError | null = null;
   #bodyDelivered = false;
   #paused = false;
@@ -150,7 +155,7 @@ export class FcgiRequest implements Exchange {
       return;
     }
     if (this.#sink && !this.#paused && this.#pending.length === 0) {
-      if (!this.#sink.data(chunk)) this.#pause();
+      if (!this.#deliver(chunk)) this.#pause();
       return;
     }
     if (this.#pending === NO_CHUNKS) this.#pending = [];
@@ -175,8 +180,17 @@ export class FcgiRequest implements Exchange {
     if (this.#sink) this.#sink.error(this.#bodyError);
   }
 
-  startBody(sink: BodySink): void {
+  /**
+   * startBody: `length` is the body size the request head declares (CONTENT_LENGTH). Spec 6.2: a
+   * Responder compares what STDIN brought with CONTENT_LENGTH. The app gets at most `length` bytes
+   * and its body ends as soon as they are in (as node:http ends a body at its Content-Length); what
+   * STDIN brings beyond them is dropped; a STDIN that ends short fails the body with
+   * FCGI_ERR_BODY_TRUNCATED (400), as a CGI stdin does (CGI_ERR_BODY_TRUNCATED), so that a cut
+   * upload is never taken for a whole one.
+   */
+  startBody(sink: BodySink, length?: number): void {
     this.#sink = sink;
+    if (length !== undefined) this.#bodyLeft = length;
     if (this.#bodyError) {
       sink.error(this.#bodyError);
       return;
@@ -202,7 +216,7 @@ export class FcgiRequest implements Exchange {
     while (this.#pending.length > 0 && !this.#paused) {
       const chunk = this.#pending.shift()!;
       this.#pendingBytes -= chunk.length;
-      if (!sink.data(chunk)) this.#paused = true;
+      if (!this.#deliver(chunk)) this.#paused = true;
     }
     if (this.#paused) {
       this.#transport.pauseFor(this);
@@ -211,8 +225,42 @@ export class FcgiRequest implements Exchange {
     }
   }
 
+  /** #deliver: one STDIN chunk to the sink, cut at the declared length (startBody); false asks for a pause. */
+  #deliver(chunk: Buffer): boolean {
+    const left = this.#bodyLeft;
+    if (left < 0) return this.#sink!.data(chunk);
+    if (chunk.length < left) {
+      this.#bodyLeft = left - chunk.length;
+      return this.#sink!.data(chunk);
+    }
+    this.#bodyLeft = 0;
+    if (left > 0) this.#sink!.data(chunk.length === left ? chunk : chunk.subarray(0, left));
+    this.#completeBody();
+    return true;
+  }
+
+  /**
+   * #completeBody: the declared length is in: the body ends now, and the rest of STDIN (up to the
+   * empty record) is read and dropped, so a paused connection resumes.
+   */
+  #completeBody(): void {
+    this.#bodyEnded = true;
+    this.#pending = NO_CHUNKS;
+    this.#pendingBytes = 0;
+    if (this.#paused) {
+      this.#paused = false;
+      if (!this.#data?.paused) this.#transport.resumeFor(this);
+    }
+    this.#finishBody();
+  }
+
   #finishBody(): void {
     if (this.#bodyDelivered || this.#bodyError) return;
+    if (this.#bodyLeft > 0) {
+      this.#bodyError = new ConnectionError('FCGI_ERR_BODY_TRUNCATED', `STDIN ended ${this.#bodyLeft} bytes before CONTENT_LENGTH`, 400);
+      this.#sink!.error(this.#bodyError);
+      return;
+    }
     this.#bodyDelivered = true;
     this.#sink!.end();
   }

@@ -43,8 +43,13 @@ export interface Exchange {
    * without building the Map (FastCGI does: fastcgi/param-list.ts). The request mapping uses it.
    */
   readonly paramLookup?: ParamLookup;
-  /** startBody: deliver the request body to `sink`; after `data` returned false, wait for resumeBody. */
-  startBody(sink: BodySink): void;
+  /**
+   * startBody: deliver the request body to `sink`; after `data` returned false, wait for resumeBody.
+   * `length`: the size the request head declares (RequestHead.contentLength), or undefined for none.
+   * A transport gives at most that many bytes and fails the body when its input ends short (CGI
+   * reads CONTENT_LENGTH itself, FastCGI takes it from here).
+   */
+  startBody(sink: BodySink, length?: number): void;
   resumeBody(): void;
   /** write: raw response bytes; `cb` runs once more may be written (backpressure). */
   write(chunk: Buffer, cb: (err?: Error | null) => void): void;

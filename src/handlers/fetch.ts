@@ -95,7 +95,7 @@ interface BuiltRequest {
  */
 export function buildRequest(exchange: Exchange, head: RequestHead): BuiltRequest {
   const body = !BODYLESS.has(head.method) && hasBody(head)
-    ? createWebSinkStream({ start: (sink) => exchange.startBody(sink), resume: () => exchange.resumeBody() })
+    ? createWebSinkStream({ start: (sink) => exchange.startBody(sink, head.contentLength), resume: () => exchange.resumeBody() })
     : null;
   // A body the app cannot see is still read: a CGI server blocks until stdin is drained (FIELD-NOTES).
   if (body === null) exchange.startBody(DRAIN);

@@ -35,8 +35,11 @@ export interface DualcgiRequest extends IncomingMessage {
 export interface NodeServeOptions {
   /** debug: a failing handler's 500 page shows the stack (never in production). */
   debug?: boolean;
-  /** onError: told of every handler failure, with its phase. */
-  onError?: (err: Error, phase: 'handler' | 'response') => void;
+  /**
+   * onError: told of every failure, with its phase: 'request' (a body that could not be read whole),
+   * 'handler' (the app threw), 'response' (the app misused the response).
+   */
+  onError?: (err: Error, phase: 'request' | 'handler' | 'response') => void;
   /** onFinish: the response is complete and handed to the transport. */
   onFinish?: (res: ServerResponse) => void;
   /**
@@ -222,6 +225,7 @@ class NodeExchange implements BodySink {
    */
   error(err: Error): void {
     const { req, res, exchange } = this;
+    this.options.onError?.(err, 'request');
     // Destroying an unfinished req destroys the shared socket (node:http semantics), so the
     // error response goes out first; a response already under way ends as failed.
     const status = (err as { status?: unknown }).status;
@@ -372,7 +376,7 @@ export function serveNode(listener: NodeListener, exchange: Exchange, head: Requ
   (res as { socket: unknown }).socket = socket;
 
   (req as unknown as { _read: () => void })._read = reqRead;
-  exchange.startBody(state);
+  exchange.startBody(state, head.contentLength);
   res.on('error', resOnError);
   exchange.onAbort(state); // its abort method: no closure per request (Exchange.onAbort)
   res.on('finish', resOnFinish);

@@ -103,8 +103,7 @@ function serveFetchApp(app: FetchApp, exchange: Exchange, head: RequestHead, opt
     debug: options.debug,
     timeoutMs: options.timeoutMs,
     onError(err, phase) {
-      // Node apps' onError knows two phases; a Request that cannot be built is the handler's failure there.
-      options.onError?.(err, phase === 'response' ? 'response' : 'handler');
+      options.onError?.(err, phase);
       trace?.fail(err, phase);
     },
   };
