@@ -169,6 +169,14 @@ class SocketSink implements Sink {
    * encoded once at its end (setImmediate), while they are still young.
    */
   #turn: Array<string | RequestGroup> = [];
+  /**
+   * #marks: for each of #turn's items, how many bytes of frames the mirror held when it came: where
+   * its line belongs among them. A handler that logs and answers in one turn has its log line
+   * between its records, before its END_REQUEST; sent after the frames, `tail` printed the request
+   * as done before its log. The wire line says where its next lines go (`at`, wireLineHead), and
+   * the reader places them there (reader.ts), so the frames of a request still go in one line.
+   */
+  #marks: number[] = [];
   /** #wire: which params base this connection has been sent (request-group.ts ParamsWire); new per connection. */
   #wire: ParamsWire = { sent: undefined };
   /**
@@ -180,13 +188,14 @@ class SocketSink implements Sink {
   #endTurn = (): void => {
     const turn = this.#turn;
     if (turn.length === 0) return;
-    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire();
+    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire(this.#marks);
     let text = '';
     for (let i = 0; i < turn.length; i++) {
       const item = turn[i]!;
       text += typeof item === 'string' ? item : groupLine(item, this.#wire);
     }
     this.#turn = [];
+    this.#marks.length = 0;
     // Lines of a connection that closed meanwhile are dropped, never written to the next one
     // (they may carry deltas against a base only the closed one was sent).
     if (!this.#connected) {
@@ -240,10 +249,14 @@ class SocketSink implements Sink {
    * suite, `hello-cpu` group, and the profile of the serving process). Written bytes are never
    * touched again: the chunk is only appended to, and replaced when full.
    */
-  /** #appendWire: the mirror's frames as a wire line into the batch (ASCII: base64 in a line of our own). */
-  #appendWire(): void {
+  /**
+   * #appendWire: the mirror's frames as a wire line into the batch (ASCII: base64 in a line of our
+   * own). `marks`: where the lines that follow it (this turn's) came among the frames (#marks).
+   */
+  #appendWire(marks?: readonly number[]): void {
+    const at = marks === undefined ? '' : wireMarks(marks, this.#mirror.bytes);
     const b64 = this.#mirror.take();
-    const head = wireLineHead(b64.length, process.pid, 'fcgi');
+    const head = wireLineHead(b64.length, process.pid, 'fcgi', at);
     // In one chunk, in three writes (the head as UTF-8: the script's path is in it).
     this.#room(head.length * 3 + b64.length + WIRE_LINE_END.length);
     this.#append(head);
@@ -278,7 +291,9 @@ class SocketSink implements Sink {
       this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
     };
     this.#mirror.onFull = () => {
-      if (this.#connected) this.#appendWire();
+      // This turn's lines go with the frames they came among (#marks), not after later ones.
+      if (this.#turn.length > 0) this.#endTurn();
+      else if (this.#connected) this.#appendWire();
       if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
     };
     this.#connect();
@@ -353,15 +368,15 @@ class SocketSink implements Sink {
       // (request-group.ts; notes.ts says why).
       if (this.#turn.length === 0) setImmediate(this.#endTurn);
       if (!isNote(message) || message.rid === undefined) {
-        this.#turn.push(serialize(message));
+        this.#push(serialize(message));
         return;
       }
       let group = this.#groupOf(message.rid);
       if (group === undefined) {
         group = new RequestGroup(message);
-        this.#turn.push(group);
+        this.#push(group);
       }
-      if (!group.add(message)) this.#turn.push(serialize(message));
+      if (!group.add(message)) this.#push(serialize(message));
       return;
     }
     if (this.#queue.length >= this.#maxQueued) {
@@ -369,6 +384,12 @@ class SocketSink implements Sink {
       return;
     }
     this.#queue.push(serialize(message));
+  }
+
+  /** #push: an item into this turn, with where it came among the mirror's frames (#marks). */
+  #push(item: string | RequestGroup): void {
+    this.#turn.push(item);
+    this.#marks.push(this.#mirror.bytes);
   }
 
   /**
@@ -386,7 +407,10 @@ class SocketSink implements Sink {
     const stop = Math.max(0, turn.length - GROUP_SEARCH);
     for (let i = turn.length - 1; i >= stop; i--) {
       const item = turn[i]!;
-      if (typeof item !== 'string' && item.first.rid === rid) return item;
+      // A line came after the group began (an app log, an error): the request's later notes go
+      // in a group after it, so its end is not read before what its handler logged.
+      if (typeof item === 'string') return undefined;
+      if (item.first.rid === rid) return item;
     }
     return undefined;
   }
@@ -421,4 +445,16 @@ class SocketSink implements Sink {
     this.#unsubscribe = null;
     this.#socket?.end();
   }
+}
+
+/**
+ * wireMarks: a wire line's `at` field (`,"at":[...]`), or '' when every line after it came after
+ * all its `frames` bytes (nothing to place: the usual case under load, when frames of turns
+ * without lines come first). Marks past the last one inside the frames are left out: the lines
+ * they stand for follow in order anyway.
+ */
+export function wireMarks(marks: readonly number[], frames: number): string {
+  let n = marks.length;
+  while (n > 0 && marks[n - 1]! >= frames) n--;
+  return n === 0 ? '' : `,"at":[${marks.slice(0, n).join(',')}]`;
 }

@@ -21,6 +21,8 @@ module.exports = (req, res) => {
   if (req.url === '/crash') throw new Error('crash for the trace');
   if (req.url === '/late') { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); return; }
   if (req.url === '/silent') return;
+  if (req.url === '/sync') { req.log.info('sync log one'); console.log('sync console'); req.log.info('sync log two'); res.end('ok'); return; }
+  if (req.url === '/sync-crash') { req.log.info('before the crash'); throw new Error('sync crash'); }
   if (req.url === '/late-after-head') { res.writeHead(201); res.write('x'); setTimeout(() => { throw new Error('after the head'); }, 1); return; }
   console.log('console line from', req.url);
   req.log.info({ answer: 42 }, 'req.log line');
@@ -150,5 +152,54 @@ describe('trace events from real dispatch processes', () => {
     assert.match(String(error['stack']), /crash for the trace\n\s+at /);
     assert.equal(events.find((e) => e['ev'] === 'request.end' && e['rid'] === second!['rid'])!['status'], 500);
     assert.ok(events.some((e) => e['ev'] === 'conn.open') && events.some((e) => e['ev'] === 'process.exit'));
+  });
+
+  it('per request, the events come in the order they happened: start, records and logs and errors, end (tail prints them so)', async () => {
+    // A handler that logs and answers in one turn: its log lines were sent after the wire line
+    // that held its END_REQUEST (FastCGI), or after the grouped line holding its end (CGI), so
+    // `tail` printed the request as done and then its logs.
+    const targets = ['/sync', '/sync-crash'];
+    const check = (events: Ev[], label: string): void => {
+      for (const target of targets) {
+        const start = events.find((e) => e['ev'] === 'request.start' && e['uri'] === target);
+        assert.ok(start, `${label} ${target}: request.start`);
+        const mine = events.filter((e) => e['rid'] === start['rid']);
+        const kinds = mine.map((e) => (e['ev'] === 'record' ? `${e['dir']} ${e['type']}` : e['ev'] === 'app.log' ? `log ${e['msg']}` : e['ev']));
+        const at = (k: string): number => kinds.indexOf(k);
+        assert.equal(kinds[0] === 'request.start' || kinds[0] === 'in BEGIN_REQUEST', true, `${label} ${target}: ${kinds.join(', ')}`);
+        assert.equal(kinds.at(-1), 'request.end', `${label} ${target}: ${kinds.join(', ')}`);
+        assert.ok(at('request.start') >= 0, `${label} ${target}: ${kinds.join(', ')}`);
+        const logs = target === '/sync' ? ['log sync log one', 'log sync console', 'log sync log two'] : ['log before the crash', 'error'];
+        let last = at('request.start');
+        for (const k of logs) {
+          assert.ok(at(k) > last, `${label} ${target}: ${k} in order after start: ${kinds.join(', ')}`);
+          last = at(k);
+        }
+        if (label === 'fcgi') assert.ok(at('out END_REQUEST') > last, `${label} ${target}: END_REQUEST after the logs: ${kinds.join(', ')}`);
+      }
+    };
+    {
+      const { events, server, path } = await collect();
+      servers.push(server);
+      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      try {
+        const conn = await FastCGIClientConnection.connect(launched.address);
+        for (const target of targets) await conn.request({ params: buildCgiParams({ target }), keepConn: true });
+        conn.close();
+        await settle(events, (e) => e.filter((x) => x['ev'] === 'request.end').length === targets.length);
+      } finally {
+        await launched.stop();
+      }
+      check(events, 'fcgi');
+    }
+    const { events, server, path } = await collect();
+    servers.push(server);
+    for (const target of targets) {
+      const params = buildCgiParams({ target, mode: 'cgi' });
+      await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    }
+    await settle(events, (e) => e.filter((x) => x['ev'] === 'process.exit').length === targets.length);
+    check(events, 'cgi');
   });
 });
