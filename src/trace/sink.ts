@@ -12,6 +12,11 @@ export interface Sink {
   /** flush: resolves once queued lines are written (or `timeoutMs` passed); CGI waits on it before exit. */
   flush(timeoutMs: number): Promise<void>;
   close(): void;
+  /**
+   * flushSync: what is gathered, written before this call returns (best effort): the process is
+   * exiting ('exit': no more turns), e.g. an app that called process.exit() in a handler.
+   */
+  flushSync?(): void;
   /** dropped: lines lost because the target was unreachable or too slow. */
   readonly dropped: number;
 }
@@ -435,6 +440,58 @@ class SocketSink implements Sink {
       });
       this.#checkFlushed();
     });
+  }
+
+  /**
+   * flushSync: the batch, this turn's lines and the mirror's frames written at once with a
+   * synchronous write to the socket's descriptor (Node has no synchronous socket write; `_handle.fd`
+   * is how its own stdio reaches the descriptor). Only when nothing of an earlier write is still
+   * queued: a write of ours in the middle of a queued line would garble both. A Unix socket's
+   * buffer takes a batch's worth; what it does not take is dropped, and counted.
+   */
+  flushSync(): void {
+    const socket = this.#socket;
+    if (!this.#connected) {
+      this.#sendQueued();
+      return;
+    }
+    if (socket === null || socket.writableLength > 0) return;
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return;
+    this.#endTurn();
+    if (this.#mirror.bytes > 0) this.#appendWire();
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#batchBytes === 0) return;
+    const parts = this.#filled;
+    if (this.#chunk !== null && this.#used > this.#start) parts.push(this.#chunk.subarray(this.#start, this.#used));
+    this.#filled = [];
+    this.#start = this.#used;
+    this.#batchBytes = 0;
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    try {
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    } catch {
+      this.dropped++; // EAGAIN: the listener's buffer is full
+    }
+  }
+
+  /**
+   * #sendQueued: the lines queued before the connection was made, handed to a child process that
+   * makes it (a process exiting has no turn left to connect in; spawnSync waits). A CGI hit whose
+   * app calls process.exit() in its handler exits before its connect completes: everything it
+   * traced was in the queue. Only when a listener's socket file is there; bounded by a timeout.
+   */
+  #sendQueued(): void {
+    if (this.#queue.length === 0 || !existsSync(this.#path)) return;
+    const input = this.#queue.join('');
+    this.#queue = [];
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const copy = 'const s=require("node:net").connect(process.argv[1]);s.on("error",()=>process.exit(1));process.stdin.pipe(s);';
+    const r = spawnSync(process.execPath, ['-e', copy, this.#path], { input, stdio: ['pipe', 'ignore', 'ignore'], timeout: 2000 });
+    if (r.status !== 0) this.dropped++;
   }
 
   close(): void {

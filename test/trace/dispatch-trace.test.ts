@@ -22,6 +22,7 @@ module.exports = (req, res) => {
   if (req.url === '/late') { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); return; }
   if (req.url === '/silent') return;
   if (req.url === '/sync') { req.log.info('sync log one'); console.log('sync console'); req.log.info('sync log two'); res.end('ok'); return; }
+  if (req.url === '/exit') { req.log.error('exiting from the handler'); process.exit(3); }
   if (req.url === '/sync-crash') { req.log.info('before the crash'); throw new Error('sync crash'); }
   if (req.url === '/late-after-head') { res.writeHead(201); res.write('x'); setTimeout(() => { throw new Error('after the head'); }, 1); return; }
   console.log('console line from', req.url);
@@ -200,6 +201,42 @@ describe('trace events from real dispatch processes', () => {
       await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
     }
     await settle(events, (e) => e.filter((x) => x['ev'] === 'process.exit').length === targets.length);
+    check(events, 'cgi');
+  });
+
+  it('an app that calls process.exit() in a handler: its request, its log and why the process ended still reach the listener', async () => {
+    // They were lost with the process: the sink had gathered them for its next batch (FastCGI),
+    // or queued them before its connection was made (CGI); the listener saw nothing of the hit.
+    const check = (events: Ev[], label: string): void => {
+      const start = events.find((e) => e['ev'] === 'request.start' && e['uri'] === '/exit');
+      assert.ok(start, `${label}: request.start in ${events.map((e) => e['ev']).join(', ')}`);
+      assert.ok(events.some((e) => e['ev'] === 'app.log' && e['msg'] === 'exiting from the handler' && e['rid'] === start['rid']), `${label}: the log`);
+      const exit = events.find((e) => e['ev'] === 'process.exit');
+      assert.ok(exit, `${label}: process.exit`);
+      assert.equal(exit['code'], 3, label);
+      assert.match(String(exit['reason']), /process\.exit\(\) in the app/, label);
+    };
+    {
+      const { events, server, path } = await collect();
+      servers.push(server);
+      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      try {
+        const conn = await FastCGIClientConnection.connect(launched.address);
+        await conn.request({ params: buildCgiParams({ target: '/ok' }), keepConn: true }); // connected by now
+        await conn.request({ params: buildCgiParams({ target: '/exit' }), keepConn: true }).catch(() => undefined);
+        await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+      } finally {
+        await launched.stop();
+      }
+      check(events, 'fcgi');
+    }
+    const { events, server, path } = await collect();
+    servers.push(server);
+    const params = buildCgiParams({ target: '/exit', mode: 'cgi' });
+    const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    assert.equal(r.exitCode, 3);
+    await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
     check(events, 'cgi');
   });
 });
