@@ -22,6 +22,7 @@ module.exports = (req, res) => {
   if (req.url === '/late') { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); return; }
   if (req.url === '/silent') return;
   if (req.url === '/sync') { req.log.info('sync log one'); console.log('sync console'); req.log.info('sync log two'); res.end('ok'); return; }
+  if (req.url === '/after') { setImmediate(() => console.error('logged as the response went: ' + req.url)); res.statusCode = 500; res.end('x'); return; }
   if (req.url === '/exit') { req.log.error('exiting from the handler'); process.exit(3); }
   if (req.url === '/sync-crash') { req.log.info('before the crash'); throw new Error('sync crash'); }
   if (req.url === '/late-after-head') { res.writeHead(201); res.write('x'); setTimeout(() => { throw new Error('after the head'); }, 1); return; }
@@ -238,5 +239,19 @@ describe('trace events from real dispatch processes', () => {
     assert.equal(r.exitCode, 3);
     await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
     check(events, 'cgi');
+  });
+
+  it('a CGI hit runs what its app set off as it answered before it exits (Express logs a handler\'s error so)', async () => {
+    // Express's finalhandler logs the error from a setImmediate made before it writes the 500
+    // page: a hit that exited at once lost the stack, from the trace and the web server's log.
+    const { events, server, path } = await collect();
+    servers.push(server);
+    const params = buildCgiParams({ target: '/after', mode: 'cgi' });
+    const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    assert.match(r.stderr.toString(), /logged as the response went: \/after/, 'in the web server\'s error log');
+    await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+    assert.ok(events.some((e) => e['ev'] === 'app.log' && /logged as the response went/.test(String(e['msg']))), events.map((e) => e['ev']).join(', '));
+    const untraced = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', 'off']], stdin: Buffer.alloc(0) });
+    assert.match(untraced.stderr.toString(), /logged as the response went/, 'untraced too');
   });
 });
