@@ -89,7 +89,7 @@ let exitTraced = false;
  */
 function traceSuddenExit(mode: string, code: number): void {
   if (!exitTraced && isTracing()) {
-    const reason = `exit code ${code}, without a dualcgi stop (process.exit() in the app?)`;
+    const reason = 'not a dualcgi stop (process.exit() in the app, or a second signal or fault)';
     publish({ ev: 'process.exit', mode, reason, code, level: code === 0 ? Level.warn : Level.error, msg: `process ${process.pid} exiting: ${reason}` });
   }
   current?.sink.flushSync?.();
