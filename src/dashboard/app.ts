@@ -131,7 +131,7 @@ export class DashboardApp {
       },
       exportSelected: () => {
         const selected = this.model.selected();
-        return selected ? exportRequest(selected, this.#options.exportDir ?? process.cwd()) : null;
+        return selected ? exportRequest(selected, this.#options.exportDir ?? process.cwd(), { showSecrets: this.#options.showSecrets }) : null;
       },
     };
     this.screen.on('keypress', (ch: string | undefined, key: Widgets.Events.IKeyEventArg | undefined) => {

@@ -158,6 +158,8 @@ export class Connection implements RequestTransport {
   #pausedFor = new Set<FcgiRequest>();
   #drainWaiters: Array<() => void> = [];
   #closed = false;
+  /** #closedBy: why this side closed the connection (#fail, cutOff); its requests are aborted with it. */
+  #closedBy: ConnectionError | null = null;
   /** #ending: end() was called; no more reading or writing on this connection. */
   #ending = false;
   #writeTimer: NodeJS.Timeout | null = null;
@@ -377,7 +379,7 @@ export class Connection implements RequestTransport {
   #socketOnClose(): void {
     this.#closed = true;
     this.#ctx.observer?.wire?.close(this.id);
-    const lost = new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
+    const lost = this.#closedBy ?? new ConnectionError('FCGI_ERR_CONNECTION_LOST', 'web server closed the connection');
     const requests = this.#requests.values();
     this.#requests.clear();
     this.#ctx.inFlight.count -= requests.length;
@@ -394,6 +396,17 @@ export class Connection implements RequestTransport {
   /** #fail: a framing or policy error: this connection cannot go on; other connections are unaffected. */
   #fail(err: Error, phase: string): void {
     if (this.#ctx.observer?.enabled()) this.#ctx.observer.error?.(this, err, phase);
+    if (err instanceof ConnectionError) this.#closedBy ??= err;
+    this.socket.destroy();
+  }
+
+  /**
+   * cutOff: close the connection from this side (a drain that ran out, server.ts): its requests
+   * are aborted with `err`. They were aborted as 'web server closed the connection', which sent
+   * whoever read the trace looking at the web server for what this process did.
+   */
+  cutOff(err: ConnectionError): void {
+    this.#closedBy ??= err;
     this.socket.destroy();
   }
 

@@ -12,7 +12,8 @@ export type ConnectionErrorCode =
   | 'FCGI_ERR_BODY_TRUNCATED'      // STDIN ended before CONTENT_LENGTH bytes (400)
   | 'FCGI_ERR_IDLE_TIMEOUT'        // nothing in flight and no bytes for idleTimeoutMs
   | 'FCGI_ERR_PARAMS_TIMEOUT'      // PARAMS not complete within paramsTimeoutMs (408)
-  | 'FCGI_ERR_WRITE_TIMEOUT';      // the peer did not read the response for writeTimeoutMs
+  | 'FCGI_ERR_WRITE_TIMEOUT'       // the peer did not read the response for writeTimeoutMs
+  | 'FCGI_ERR_DRAIN_TIMEOUT';      // still in flight when a graceful stop's drain time ran out: cut off
 
 /** ConnectionError: the one error class of src/fastcgi. */
 export class ConnectionError extends Error {

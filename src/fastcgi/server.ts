@@ -314,7 +314,8 @@ export class FastCGIServer {
     this.#sweep();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        for (const conn of this.#connections) conn.socket.destroy();
+        const err = new ConnectionError('FCGI_ERR_DRAIN_TIMEOUT', `cut off: still in flight when the ${drainMs / 1000} s drain ran out`);
+        for (const conn of this.#connections) conn.cutOff(err);
       }, drainMs);
       timer.unref();
       const previous = this.#drainCheck;

@@ -179,7 +179,11 @@ function runCgi(options: DispatchOptions, base: string): void {
       if (traceIdle()) process.exit(code);
       traceProcessExit('cgi', 'request done', code).then(() => process.exit(code), () => process.exit(code));
     };
-    if (!exchange || exchange.bodyDone) finish();
+    // One turn more first: what the app set off as it answered runs, as it would in a server.
+    // Express logs a handler's error from a setImmediate made before it writes the 500 page
+    // (finalhandler), so a hit exited at once lost the stack: not in the trace, not in the
+    // web server's error log. A turn is what the trace flush took anyway when it had to wait.
+    if (!exchange || exchange.bodyDone) setImmediate(finish);
     else {
       exchange.whenBodyDone(finish);
       setTimeout(finish, 5000).unref(); // a web server that never closes stdin must not keep us alive

@@ -1,6 +1,6 @@
 import { isTracing, publish } from './channel';
 import { Level } from './events';
-import { consoleRid } from './request-context';
+import { consoleRid, oneRequestRid } from './request-context';
 import { pinStdio } from './stdio';
 
 let installed = false;
@@ -20,7 +20,7 @@ export function captureConsole(mode: string, fixedRid?: string): void {
     (stream as { write: unknown }).write = function captured(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
       if (isTracing() && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        const rid = consoleRid() ?? fixedRid;
+        const rid = consoleRid() ?? fixedRid ?? (mode === 'cgi' ? oneRequestRid() : undefined);
         publish({
           ev: 'app.log', mode, stream: name, level: name === 'stderr' ? Level.warn : Level.info,
           msg: text.replace(/\n$/, ''), ...(rid !== undefined ? { rid } : {}),

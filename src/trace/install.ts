@@ -73,7 +73,26 @@ export function installTrace(options: InstallOptions, mode: string): TraceSetup 
   }
   if (target.kind !== 'off') (require('./console-tap') as typeof import('./console-tap')).captureConsole(mode);
   current = { sink, target, source };
+  if (sink.flushSync !== undefined) process.on('exit', (code) => traceSuddenExit(mode, code));
   return current;
+}
+
+/** exitTraced: traceProcessExit said why the process ends; an 'exit' without it is sudden. */
+let exitTraced = false;
+
+/**
+ * traceSuddenExit: a process ending outside dualcgi's own stops (an app calling process.exit() in
+ * a handler, a second uncaught exception) said nothing and lost what its sink had gathered: `tail`
+ * and the dashboard showed nothing of the request that killed it, only the web server's 502 or
+ * "End of script output before headers". Now its process.exit event, and everything gathered
+ * (the request's records, its log lines), are written before it ends.
+ */
+function traceSuddenExit(mode: string, code: number): void {
+  if (!exitTraced && isTracing()) {
+    const reason = 'not a dualcgi stop (process.exit() in the app, or a second signal or fault)';
+    publish({ ev: 'process.exit', mode, reason, code, level: code === 0 ? Level.warn : Level.error, msg: `process ${process.pid} exiting: ${reason}` });
+  }
+  current?.sink.flushSync?.();
 }
 
 /** OFF_SINK: the sink of a process that does not trace. */
@@ -117,6 +136,7 @@ export function traceIdle(): boolean {
 
 /** traceProcessExit: the last event; then the sink is flushed (a CGI process exits right after). */
 export async function traceProcessExit(mode: string, reason: string, code: number, flushMs = 500): Promise<void> {
+  exitTraced = true;
   if (isTracing()) {
     publish({ ev: 'process.exit', mode, reason, code, level: code === 0 ? Level.info : Level.error, msg: `process ${process.pid} exiting: ${reason}` });
   }

@@ -47,6 +47,8 @@ export async function listenForTraces(path: string, onItem: ((item: ReadItem, pr
     const reader = new NdjsonReader<ReadItem | GroupItem>((item) => hand(item, id), { summaries: options.summaries === true });
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.on('end', () => reader.end());
+    // A producer gone without its end (a reset): what the reader holds is shown all the same.
+    socket.on('close', () => reader.end());
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve, reject) => {

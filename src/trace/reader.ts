@@ -2,7 +2,7 @@ import type { TraceEvent } from './events';
 import { expandGroup, ParamsBaseRef, type ParamsState } from './group-expand';
 import { type GroupItem, HEADERS_LIST, PARAMS_LIST, scanGroup } from './group-scan';
 import { WireDecoder } from './wire-decode';
-import { wireHeadOf } from './wire-format';
+import { type WireHead, wireHeadOf } from './wire-format';
 
 const PARAMS_BYTES = Buffer.from(PARAMS_LIST);
 const HEADERS_BYTES = Buffer.from(HEADERS_LIST);
@@ -28,6 +28,18 @@ export type ReadItem =
 export function stripUnsafe(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+}
+
+/**
+ * HeldFrames: the rest of a wire line whose head placed the lines after it among its frames (`at`,
+ * wire-format.ts): decoded a piece at a time, each once the line that comes before it was read.
+ */
+interface HeldFrames {
+  head: WireHead;
+  frames: Buffer;
+  marks: number[];
+  /** next: the mark the next line read stands at; the frames from there go after it. */
+  next: number;
 }
 
 /** NdjsonReaderOptions: bounds. */
@@ -66,6 +78,8 @@ export class NdjsonReader<Item = ReadItem> {
   /** #wire: this connection's wire frames decoder (wire-decode.ts), made with its first wire line. */
   #wire: WireDecoder | undefined = undefined;
   #summaries: boolean;
+  /** #held: frames of the last wire line that go after lines still to come (`at`); never with summaries. */
+  #held: HeldFrames | undefined = undefined;
 
   /** Item: ReadItem, or ReadItem | GroupItem with `summaries`. */
   constructor(onItem: (item: Item) => void, options: NdjsonReaderOptions = {}) {
@@ -88,10 +102,10 @@ export class NdjsonReader<Item = ReadItem> {
         this.#pending = [];
         this.#pendingBytes = 0;
         const line = Buffer.concat(parts, total);
-        if (total > this.#maxLine) this.#onItem(cutLine(line, this.#maxLine));
+        if (total > this.#maxLine) this.#cut(cutLine(line, this.#maxLine));
         else this.#line(line, 0, total);
       } else if (this.#skipping) this.#skipping = false;
-      else if (nl - start > this.#maxLine) this.#onItem(cutLine(buf.subarray(start, nl), this.#maxLine));
+      else if (nl - start > this.#maxLine) this.#cut(cutLine(buf.subarray(start, nl), this.#maxLine));
       else this.#line(buf, start, nl);
       start = nl + 1;
       nl = buf.indexOf(10, start);
@@ -100,7 +114,7 @@ export class NdjsonReader<Item = ReadItem> {
     const rest = this.#pendingBytes + buf.length - start;
     if (rest > this.#maxLine) {
       this.#pending.push(buf.subarray(start));
-      this.#onItem(cutLine(Buffer.concat(this.#pending), this.#maxLine));
+      this.#cut(cutLine(Buffer.concat(this.#pending), this.#maxLine));
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#skipping = true;
@@ -111,7 +125,7 @@ export class NdjsonReader<Item = ReadItem> {
     this.#pendingBytes = rest;
   }
 
-  /** end: a last line without its newline. */
+  /** end: a last line without its newline, and frames held for lines that never came. */
   end(): void {
     if (this.#pendingBytes > 0 && !this.#skipping) {
       const line = Buffer.concat(this.#pending, this.#pendingBytes);
@@ -119,10 +133,48 @@ export class NdjsonReader<Item = ReadItem> {
     }
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#releaseHeld();
   }
 
-  /** #line: the line in `buf` from `start` to `end` (its newline excluded). */
+  /** #cut: an over-long line, cut, as a text item (a line all the same: held frames move on). */
+  #cut(item: ReadItem): void {
+    const held = this.#held;
+    this.#onItem(item);
+    if (held !== undefined) this.#step(held);
+  }
+
+  /**
+   * #line: the line in `buf` from `start` to `end` (its newline excluded); then the held frames
+   * that came after it (#held: a wire line with `at`).
+   */
   #line(buf: Buffer, start: number, end: number): void {
+    const held = this.#held;
+    this.#read(buf, start, end);
+    // Not when the line was a wire line itself: that released the held frames first.
+    if (held !== undefined && held === this.#held) this.#step(held);
+  }
+
+  /** #step: a line was read: the held frames up to the next one's mark (all that is left after the last). */
+  #step(held: HeldFrames): void {
+    const length = held.frames.length;
+    const from = Math.min(held.marks[held.next]!, length);
+    held.next++;
+    const to = held.next < held.marks.length ? Math.min(held.marks[held.next]!, length) : length;
+    if (held.next >= held.marks.length) this.#held = undefined;
+    if (to > from) this.#wire!.decode(held.head, held.frames.subarray(from, to), this.#onItem as (item: ReadItem | GroupItem) => void);
+  }
+
+  /** #releaseHeld: every held frame now (a new wire line, or the end of the connection). */
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    const from = Math.min(held.marks[held.next]!, held.frames.length);
+    if (from < held.frames.length) this.#wire!.decode(held.head, held.frames.subarray(from), this.#onItem as (item: ReadItem | GroupItem) => void);
+  }
+
+  /** #read: one line's items. */
+  #read(buf: Buffer, start: number, end: number): void {
     if (buf[start] === 0x7b && this.#wireLine(buf, start, end)) return;
     // A grouped line (`{...}`, nothing to trim) is summarised from its start alone, decoded up to
     // where its params (or, without a start, its headers) begin: about half of a hello request's
@@ -176,8 +228,21 @@ export class NdjsonReader<Item = ReadItem> {
     }
     if (head === undefined) return false;
     const frames = Buffer.from(buf.toString('latin1', b64 + B64_BYTES.length, end - 2), 'base64');
-    const onItem = this.#onGroup ?? this.#onItem;
-    (this.#wire ??= new WireDecoder({ summaries: this.#summaries })).decode(head, frames, onItem as (item: ReadItem | GroupItem) => void);
+    const onItem = (this.#onGroup ?? this.#onItem) as (item: ReadItem | GroupItem) => void;
+    const decoder = this.#wire ??= new WireDecoder({ summaries: this.#summaries });
+    this.#releaseHeld();
+    // `at`: the lines after this one came among its frames; each goes before the frames that
+    // followed it (a log line before its request's end). Cut there, the frames decode as the lines
+    // a sink cutting at each log would have sent. The dashboard (summaries) files logs under their
+    // request, and keeps a request within one line whole: it reads the line at once.
+    const at = head.at;
+    if (at === undefined || this.#summaries) {
+      decoder.decode(head, frames, onItem);
+      return true;
+    }
+    const first = Math.min(at[0]!, frames.length);
+    if (first > 0) decoder.decode(head, frames.subarray(0, first), onItem);
+    this.#held = { head, frames, marks: at, next: 0 };
     return true;
   }
 

@@ -3,6 +3,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** requestContext: which request the running code serves, once console output asked for it (runInRequest). */
 export const requestContext = new AsyncLocalStorage<string>();
 
+/** lastRid: the request runInRequest ran last (a CGI hit's only one). */
+let lastRid: string | undefined;
+
+/**
+ * oneRequestRid: the request of a process that serves one (a CGI hit): its console output is that
+ * request's wherever it comes from. Express's error log (a setImmediate) and every first console
+ * line written from a callback went out without a rid, so the dashboard showed the hit's 500
+ * without its stack.
+ */
+export function oneRequestRid(): string | undefined {
+  return lastRid;
+}
+
 /** syncRid: the request whose synchronous code runs now, while requestContext is not used. */
 let syncRid: string | undefined;
 /** served: a traced request has run (console output before that is the server's own, not an app's). */
@@ -20,6 +33,7 @@ let consoleWritten = false;
  * console line written later, from a callback, goes out without its rid.
  */
 export function runInRequest<T>(rid: string, fn: () => T): T {
+  lastRid = rid;
   if (consoleWritten) return requestContext.run(rid, fn);
   served = true;
   const outer = syncRid;

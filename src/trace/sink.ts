@@ -12,6 +12,11 @@ export interface Sink {
   /** flush: resolves once queued lines are written (or `timeoutMs` passed); CGI waits on it before exit. */
   flush(timeoutMs: number): Promise<void>;
   close(): void;
+  /**
+   * flushSync: what is gathered, written before this call returns (best effort): the process is
+   * exiting ('exit': no more turns), e.g. an app that called process.exit() in a handler.
+   */
+  flushSync?(): void;
   /** dropped: lines lost because the target was unreachable or too slow. */
   readonly dropped: number;
 }
@@ -169,6 +174,14 @@ class SocketSink implements Sink {
    * encoded once at its end (setImmediate), while they are still young.
    */
   #turn: Array<string | RequestGroup> = [];
+  /**
+   * #marks: for each of #turn's items, how many bytes of frames the mirror held when it came: where
+   * its line belongs among them. A handler that logs and answers in one turn has its log line
+   * between its records, before its END_REQUEST; sent after the frames, `tail` printed the request
+   * as done before its log. The wire line says where its next lines go (`at`, wireLineHead), and
+   * the reader places them there (reader.ts), so the frames of a request still go in one line.
+   */
+  #marks: number[] = [];
   /** #wire: which params base this connection has been sent (request-group.ts ParamsWire); new per connection. */
   #wire: ParamsWire = { sent: undefined };
   /**
@@ -180,13 +193,14 @@ class SocketSink implements Sink {
   #endTurn = (): void => {
     const turn = this.#turn;
     if (turn.length === 0) return;
-    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire();
+    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire(this.#marks);
     let text = '';
     for (let i = 0; i < turn.length; i++) {
       const item = turn[i]!;
       text += typeof item === 'string' ? item : groupLine(item, this.#wire);
     }
     this.#turn = [];
+    this.#marks.length = 0;
     // Lines of a connection that closed meanwhile are dropped, never written to the next one
     // (they may carry deltas against a base only the closed one was sent).
     if (!this.#connected) {
@@ -240,10 +254,14 @@ class SocketSink implements Sink {
    * suite, `hello-cpu` group, and the profile of the serving process). Written bytes are never
    * touched again: the chunk is only appended to, and replaced when full.
    */
-  /** #appendWire: the mirror's frames as a wire line into the batch (ASCII: base64 in a line of our own). */
-  #appendWire(): void {
+  /**
+   * #appendWire: the mirror's frames as a wire line into the batch (ASCII: base64 in a line of our
+   * own). `marks`: where the lines that follow it (this turn's) came among the frames (#marks).
+   */
+  #appendWire(marks?: readonly number[]): void {
+    const at = marks === undefined ? '' : wireMarks(marks, this.#mirror.bytes);
     const b64 = this.#mirror.take();
-    const head = wireLineHead(b64.length, process.pid, 'fcgi');
+    const head = wireLineHead(b64.length, process.pid, 'fcgi', at);
     // In one chunk, in three writes (the head as UTF-8: the script's path is in it).
     this.#room(head.length * 3 + b64.length + WIRE_LINE_END.length);
     this.#append(head);
@@ -278,7 +296,9 @@ class SocketSink implements Sink {
       this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
     };
     this.#mirror.onFull = () => {
-      if (this.#connected) this.#appendWire();
+      // This turn's lines go with the frames they came among (#marks), not after later ones.
+      if (this.#turn.length > 0) this.#endTurn();
+      else if (this.#connected) this.#appendWire();
       if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
     };
     this.#connect();
@@ -353,15 +373,15 @@ class SocketSink implements Sink {
       // (request-group.ts; notes.ts says why).
       if (this.#turn.length === 0) setImmediate(this.#endTurn);
       if (!isNote(message) || message.rid === undefined) {
-        this.#turn.push(serialize(message));
+        this.#push(serialize(message));
         return;
       }
       let group = this.#groupOf(message.rid);
       if (group === undefined) {
         group = new RequestGroup(message);
-        this.#turn.push(group);
+        this.#push(group);
       }
-      if (!group.add(message)) this.#turn.push(serialize(message));
+      if (!group.add(message)) this.#push(serialize(message));
       return;
     }
     if (this.#queue.length >= this.#maxQueued) {
@@ -369,6 +389,12 @@ class SocketSink implements Sink {
       return;
     }
     this.#queue.push(serialize(message));
+  }
+
+  /** #push: an item into this turn, with where it came among the mirror's frames (#marks). */
+  #push(item: string | RequestGroup): void {
+    this.#turn.push(item);
+    this.#marks.push(this.#mirror.bytes);
   }
 
   /**
@@ -386,7 +412,10 @@ class SocketSink implements Sink {
     const stop = Math.max(0, turn.length - GROUP_SEARCH);
     for (let i = turn.length - 1; i >= stop; i--) {
       const item = turn[i]!;
-      if (typeof item !== 'string' && item.first.rid === rid) return item;
+      // A line came after the group began (an app log, an error): the request's later notes go
+      // in a group after it, so its end is not read before what its handler logged.
+      if (typeof item === 'string') return undefined;
+      if (item.first.rid === rid) return item;
     }
     return undefined;
   }
@@ -413,6 +442,58 @@ class SocketSink implements Sink {
     });
   }
 
+  /**
+   * flushSync: the batch, this turn's lines and the mirror's frames written at once with a
+   * synchronous write to the socket's descriptor (Node has no synchronous socket write; `_handle.fd`
+   * is how its own stdio reaches the descriptor). Only when nothing of an earlier write is still
+   * queued: a write of ours in the middle of a queued line would garble both. A Unix socket's
+   * buffer takes a batch's worth; what it does not take is dropped, and counted.
+   */
+  flushSync(): void {
+    const socket = this.#socket;
+    if (!this.#connected) {
+      this.#sendQueued();
+      return;
+    }
+    if (socket === null || socket.writableLength > 0) return;
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return;
+    this.#endTurn();
+    if (this.#mirror.bytes > 0) this.#appendWire();
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#batchBytes === 0) return;
+    const parts = this.#filled;
+    if (this.#chunk !== null && this.#used > this.#start) parts.push(this.#chunk.subarray(this.#start, this.#used));
+    this.#filled = [];
+    this.#start = this.#used;
+    this.#batchBytes = 0;
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    try {
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    } catch {
+      this.dropped++; // EAGAIN: the listener's buffer is full
+    }
+  }
+
+  /**
+   * #sendQueued: the lines queued before the connection was made, handed to a child process that
+   * makes it (a process exiting has no turn left to connect in; spawnSync waits). A CGI hit whose
+   * app calls process.exit() in its handler exits before its connect completes: everything it
+   * traced was in the queue. Only when a listener's socket file is there; bounded by a timeout.
+   */
+  #sendQueued(): void {
+    if (this.#queue.length === 0 || !existsSync(this.#path)) return;
+    const input = this.#queue.join('');
+    this.#queue = [];
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const copy = 'const s=require("node:net").connect(process.argv[1]);s.on("error",()=>process.exit(1));process.stdin.pipe(s);';
+    const r = spawnSync(process.execPath, ['-e', copy, this.#path], { input, stdio: ['pipe', 'ignore', 'ignore'], timeout: 2000 });
+    if (r.status !== 0) this.dropped++;
+  }
+
   close(): void {
     this.#closed = true;
     this.#flushBatch();
@@ -421,4 +502,16 @@ class SocketSink implements Sink {
     this.#unsubscribe = null;
     this.#socket?.end();
   }
+}
+
+/**
+ * wireMarks: a wire line's `at` field (`,"at":[...]`), or '' when every line after it came after
+ * all its `frames` bytes (nothing to place: the usual case under load, when frames of turns
+ * without lines come first). Marks past the last one inside the frames are left out: the lines
+ * they stand for follow in order anyway.
+ */
+export function wireMarks(marks: readonly number[], frames: number): string {
+  let n = marks.length;
+  while (n > 0 && marks[n - 1]! >= frames) n--;
+  return n === 0 ? '' : `,"at":[${marks.slice(0, n).join(',')}]`;
 }

@@ -19,6 +19,12 @@
  *
  * `rid` is the number in the request's rid (`<pid>-<number>`); 0 for records of no request in
  * flight (management records, a refused BEGIN_REQUEST, a web server's STDIN after END_REQUEST).
+ *
+ * A wire line's head may carry `at`: byte positions in its frames, one per line that follows it
+ * (the sink's lines of the same turn: app logs, errors), in order: the i-th following line was
+ * written when the frames were at[i] bytes long. A reader that shows events in order (`tail`)
+ * shows the frames before at[i], then that line, then the frames on to at[i+1]... A line without
+ * `at` came after all of its frames' events. Positions are at frame boundaries.
  */
 
 export const FrameKind = { time: 1, recordIn: 2, recordOut: 3, cont: 4, params: 5, close: 6, paramsDelta: 7 } as const;
@@ -57,14 +63,33 @@ export interface WireHead {
   preview: number;
   strip: boolean;
   script: string | undefined;
+  /** at: where the lines after this one belong among its frames (see above), or undefined. */
+  at?: number[] | undefined;
 }
 
 /** wireHeadOf: the fields of a wire line's head (parsed JSON), or undefined when they are not a wire line's. */
 export function wireHeadOf(ev: Record<string, unknown>): WireHead | undefined {
-  const { pid, mode, v, preview: pv, target } = ev;
+  const { pid, mode, v, preview: pv, target, at } = ev;
   if (v !== WIRE_VERSION || !Number.isInteger(pid) || typeof mode !== 'string' || !Number.isInteger(pv)) return undefined;
   const t = typeof target === 'object' && target !== null ? target as Record<string, unknown> : {};
-  return { pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined };
+  return {
+    pid: pid as number, mode, preview: pv as number, strip: t['strip'] !== false, script: typeof t['script'] === 'string' ? t['script'] : undefined,
+    at: marksOf(at),
+  };
+}
+
+/** MAX_MARKS: a head's `at` longer than this is not used (a turn's lines are a few; a producer is not trusted). */
+const MAX_MARKS = 4096;
+
+/** marksOf: a head's `at` when it is a list of non-decreasing byte positions, else undefined (the line is read without it). */
+function marksOf(at: unknown): number[] | undefined {
+  if (!Array.isArray(at) || at.length === 0 || at.length > MAX_MARKS) return undefined;
+  let last = 0;
+  for (const m of at) {
+    if (!Number.isInteger(m) || (m as number) < last) return undefined;
+    last = m as number;
+  }
+  return at as number[];
 }
 
 /** rebuildParams: a PARAMS stream from a DELTA frame's parts: the base's first p bytes, `mid`, the base's last s bytes. */

@@ -577,10 +577,12 @@ function pieceWant(type: number): number {
 /**
  * wireLineHead: a wire line up to its frames (`..."b64":"`); the line is that, the frames as base64
  * (take()) and WIRE_LINE_END, written one after the other (not joined: no copy of the frames' text).
+ * `at`: '' or `,"at":[...]` (sink.ts wireMarks): the i-th line after this one came when the frames
+ * were at[i] bytes long, so a reader shows it before the frames from there on (wire-format.ts).
  */
-export function wireLineHead(b64Length: number, pid: number, mode: string): string {
+export function wireLineHead(b64Length: number, pid: number, mode: string, at = ''): string {
   return `{"level":20,"time":${Date.now()},"pid":${pid},"ev":"wire","mode":${JSON.stringify(mode)},"msg":"FastCGI traffic (${
-    b64Length} base64 bytes; dualcgi tail decodes it)","v":${WIRE_VERSION},"preview":${traceOptions.previewBytes},"target":${wireTargetJson()},"b64":"`;
+    b64Length} base64 bytes; dualcgi tail decodes it)","v":${WIRE_VERSION},"preview":${traceOptions.previewBytes},"target":${wireTargetJson()}${at},"b64":"`;
 }
 
 export const WIRE_LINE_END = '"}\n';

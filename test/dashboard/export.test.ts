@@ -67,4 +67,23 @@ describe('dashboard export (x)', () => {
       rmSync(site, { recursive: true, force: true });
     }
   });
+
+  it('secret values a producer sent (DUALCGI_SHOW_SECRETS=1) go into the files only with --show-secrets, as on screen', () => {
+    const secrets: Array<[string, string]> = [['HTTP_COOKIE', 'sid=s3cret-cookie'], ['HTTP_AUTHORIZATION', 'Bearer s3cret-token'], ['PHP_AUTH_PW', 's3cret-pw']];
+    const traced = { ...entry('hello world'), params: [...params, ...secrets] };
+    const out = mkdtempSync(join(tmpdir(), 'dualcgi-export-'));
+    try {
+      const lines = exportRequest(traced, out);
+      const text = readdirSync(out).map((f) => readFileSync(join(out, f), 'latin1')).join('\n');
+      const decoded = (JSON.parse(readFileSync(join(out, 'dualcgi-4242-7.replay.ndjson'), 'utf8').split('\n')[1]!) as { data: string }).data;
+      for (const all of [text, Buffer.from(decoded, 'base64').toString('latin1')]) assert.doesNotMatch(all, /s3cret/);
+      assert.match(text, /HTTP_COOKIE='\[redacted\]'/);
+      assert.ok(lines.some((l) => /--show-secrets/.test(l)), 'the popup says how to keep them');
+      exportRequest(traced, out, { showSecrets: true });
+      assert.match(readFileSync(join(out, 'dualcgi-4242-7.env'), 'utf8'), /HTTP_COOKIE='sid=s3cret-cookie'/);
+      assert.match(readFileSync(join(out, 'dualcgi-4242-7.curl.sh'), 'utf8'), /Authorization: Bearer s3cret-token/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });

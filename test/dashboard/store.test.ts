@@ -230,6 +230,23 @@ describe('RequestStore through DashboardStore', () => {
     assert.ok(store.processes.recent().every((p) => p.mode === 'cgi' && p.requests === 1));
   });
 
+  it('ends the requests still open of a process that exits, as aborted with an error saying why; others stay as they were', () => {
+    const store = new DashboardStore();
+    const [start7] = fcgiRequest({ pid: 7, n: 1, uri: '/dies' }).filter((e) => e.ev === 'request.start');
+    const [start8] = fcgiRequest({ pid: 8, n: 1, uri: '/lives' }).filter((e) => e.ev === 'request.start');
+    feed(store, [processStart(7, 'fcgi'), ...fcgiRequest({ pid: 7, n: 2, uri: '/done' }), start7!, start8!]);
+    feed(store, [{ level: 50, time: start7!.time + 40, pid: 7, msg: 'exit', ev: 'process.exit', mode: 'fcgi', reason: 'exit code 3', code: 3 } as TraceEvent]);
+    const dies = store.requests.get('7-1')!;
+    assert.equal(dies.done, true);
+    assert.equal(dies.aborted, true);
+    assert.equal(dies.durationMs, 40);
+    assert.match(String(dies.errors[0]!.event['msg']), /process 7 ended before this request did: exit code 3/);
+    const done = store.requests.get('7-2')!;
+    assert.equal(done.aborted, false);
+    assert.equal(done.errors.length, 0);
+    assert.equal(store.requests.get('8-1')!.done, false, 'another process\'s request stays open');
+  });
+
   it('bounds records per request, keeping the control records of a big upload', () => {
     const store = new DashboardStore();
     const [begin] = fcgiRequest({ n: 1 });

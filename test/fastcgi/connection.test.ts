@@ -230,6 +230,17 @@ describe('FastCGI responder over a real Unix socket', async () => {
     assert.equal(server.inFlight, 0);
   });
 
+  it('aborts the requests a drain cuts off as cut off by it (FCGI_ERR_DRAIN_TIMEOUT), not as lost by the web server', async () => {
+    const own = await startServer({ onRequest, observer });
+    handlers.set('/hung', () => {});
+    const peer = await RawPeer.connect(own.path);
+    peer.send(request(21, '/hung', FCGI_KEEP_CONN));
+    await new Promise((r) => setTimeout(r, 30));
+    await own.server.close(50);
+    assert.ok(aborted.some((a) => a.id === 21 && a.code === 'FCGI_ERR_DRAIN_TIMEOUT'), JSON.stringify(aborted));
+    peer.close();
+  });
+
   it('decodes a PARAMS stream whose pairs straddle records', async () => {
     handlers.set('/split', (req) => respond(req, `${req.params.get('LONG')?.length}:${req.params.get('B')}`));
     const peer = await RawPeer.connect(path);

@@ -21,6 +21,10 @@ module.exports = (req, res) => {
   if (req.url === '/crash') throw new Error('crash for the trace');
   if (req.url === '/late') { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); return; }
   if (req.url === '/silent') return;
+  if (req.url === '/sync') { req.log.info('sync log one'); console.log('sync console'); req.log.info('sync log two'); res.end('ok'); return; }
+  if (req.url === '/after') { setImmediate(() => console.error('logged as the response went: ' + req.url)); res.statusCode = 500; res.end('x'); return; }
+  if (req.url === '/exit') { req.log.error('exiting from the handler'); process.exit(3); }
+  if (req.url === '/sync-crash') { req.log.info('before the crash'); throw new Error('sync crash'); }
   if (req.url === '/late-after-head') { res.writeHead(201); res.write('x'); setTimeout(() => { throw new Error('after the head'); }, 1); return; }
   console.log('console line from', req.url);
   req.log.info({ answer: 42 }, 'req.log line');
@@ -150,5 +154,107 @@ describe('trace events from real dispatch processes', () => {
     assert.match(String(error['stack']), /crash for the trace\n\s+at /);
     assert.equal(events.find((e) => e['ev'] === 'request.end' && e['rid'] === second!['rid'])!['status'], 500);
     assert.ok(events.some((e) => e['ev'] === 'conn.open') && events.some((e) => e['ev'] === 'process.exit'));
+  });
+
+  it('per request, the events come in the order they happened: start, records and logs and errors, end (tail prints them so)', async () => {
+    // A handler that logs and answers in one turn: its log lines were sent after the wire line
+    // that held its END_REQUEST (FastCGI), or after the grouped line holding its end (CGI), so
+    // `tail` printed the request as done and then its logs.
+    const targets = ['/sync', '/sync-crash'];
+    const check = (events: Ev[], label: string): void => {
+      for (const target of targets) {
+        const start = events.find((e) => e['ev'] === 'request.start' && e['uri'] === target);
+        assert.ok(start, `${label} ${target}: request.start`);
+        const mine = events.filter((e) => e['rid'] === start['rid']);
+        const kinds = mine.map((e) => (e['ev'] === 'record' ? `${e['dir']} ${e['type']}` : e['ev'] === 'app.log' ? `log ${e['msg']}` : e['ev']));
+        const at = (k: string): number => kinds.indexOf(k);
+        assert.equal(kinds[0] === 'request.start' || kinds[0] === 'in BEGIN_REQUEST', true, `${label} ${target}: ${kinds.join(', ')}`);
+        assert.equal(kinds.at(-1), 'request.end', `${label} ${target}: ${kinds.join(', ')}`);
+        assert.ok(at('request.start') >= 0, `${label} ${target}: ${kinds.join(', ')}`);
+        const logs = target === '/sync' ? ['log sync log one', 'log sync console', 'log sync log two'] : ['log before the crash', 'error'];
+        let last = at('request.start');
+        for (const k of logs) {
+          assert.ok(at(k) > last, `${label} ${target}: ${k} in order after start: ${kinds.join(', ')}`);
+          last = at(k);
+        }
+        if (label === 'fcgi') assert.ok(at('out END_REQUEST') > last, `${label} ${target}: END_REQUEST after the logs: ${kinds.join(', ')}`);
+      }
+    };
+    {
+      const { events, server, path } = await collect();
+      servers.push(server);
+      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      try {
+        const conn = await FastCGIClientConnection.connect(launched.address);
+        for (const target of targets) await conn.request({ params: buildCgiParams({ target }), keepConn: true });
+        conn.close();
+        await settle(events, (e) => e.filter((x) => x['ev'] === 'request.end').length === targets.length);
+      } finally {
+        await launched.stop();
+      }
+      check(events, 'fcgi');
+    }
+    const { events, server, path } = await collect();
+    servers.push(server);
+    for (const target of targets) {
+      const params = buildCgiParams({ target, mode: 'cgi' });
+      await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    }
+    await settle(events, (e) => e.filter((x) => x['ev'] === 'process.exit').length === targets.length);
+    check(events, 'cgi');
+  });
+
+  it('an app that calls process.exit() in a handler: its request, its log and why the process ended still reach the listener', async () => {
+    // They were lost with the process: the sink had gathered them for its next batch (FastCGI),
+    // or queued them before its connection was made (CGI); the listener saw nothing of the hit.
+    const check = (events: Ev[], label: string): void => {
+      const start = events.find((e) => e['ev'] === 'request.start' && e['uri'] === '/exit');
+      assert.ok(start, `${label}: request.start in ${events.map((e) => e['ev']).join(', ')}`);
+      assert.ok(events.some((e) => e['ev'] === 'app.log' && e['msg'] === 'exiting from the handler' && e['rid'] === start['rid']), `${label}: the log`);
+      const exit = events.find((e) => e['ev'] === 'process.exit');
+      assert.ok(exit, `${label}: process.exit`);
+      assert.equal(exit['code'], 3, label);
+      assert.match(String(exit['reason']), /process\.exit\(\) in the app/, label);
+    };
+    {
+      const { events, server, path } = await collect();
+      servers.push(server);
+      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      try {
+        const conn = await FastCGIClientConnection.connect(launched.address);
+        await conn.request({ params: buildCgiParams({ target: '/ok' }), keepConn: true }); // connected by now
+        await conn.request({ params: buildCgiParams({ target: '/exit' }), keepConn: true }).catch(() => undefined);
+        await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+      } finally {
+        await launched.stop();
+      }
+      check(events, 'fcgi');
+    }
+    const { events, server, path } = await collect();
+    servers.push(server);
+    const params = buildCgiParams({ target: '/exit', mode: 'cgi' });
+    const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    assert.equal(r.exitCode, 3);
+    await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+    check(events, 'cgi');
+  });
+
+  it('a CGI hit runs what its app set off as it answered before it exits (Express logs a handler\'s error so)', async () => {
+    // Express's finalhandler logs the error from a setImmediate made before it writes the 500
+    // page: a hit that exited at once lost the stack, from the trace and the web server's log.
+    const { events, server, path } = await collect();
+    servers.push(server);
+    const params = buildCgiParams({ target: '/after', mode: 'cgi' });
+    const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
+    assert.match(r.stderr.toString(), /logged as the response went: \/after/, 'in the web server\'s error log');
+    await settle(events, (e) => e.some((x) => x['ev'] === 'process.exit'));
+    const rid = events.find((e) => e['ev'] === 'request.start')!['rid'];
+    // Attributed to the hit's request (its only one), though written from a callback as the first console line.
+    assert.ok(events.some((e) => e['ev'] === 'app.log' && /logged as the response went/.test(String(e['msg'])) && e['rid'] === rid),
+      JSON.stringify(events.filter((e) => e['ev'] === 'app.log')));
+    const untraced = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', 'off']], stdin: Buffer.alloc(0) });
+    assert.match(untraced.stderr.toString(), /logged as the response went/, 'untraced too');
   });
 });

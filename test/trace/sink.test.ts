@@ -210,6 +210,26 @@ describe('sinks', () => {
       ['record', 'record', 'record', 'request.start', 'record', 'record', 'request.end', 'record', 'record'].map((e) => `${e} s-1`));
   });
 
+  it('a socket sink keeps a line written among a request\'s notes of one turn between them: its log before its end', async () => {
+    const notes = helloNotes({ rid: 'o-1' }); // made before the sink listens
+    const items: ReadItem[] = [];
+    const path = join(dir, 'order.sock');
+    const server = await listenForTraces(path, (item) => items.push(item));
+    const sink = createSink({ kind: 'unix', path });
+    await sink.flush(2000);
+    const startAt = notes.findIndex((n) => n.note === 'start');
+    for (const n of notes.slice(0, startAt + 1)) publishNote(n);
+    publishRaw(JSON.stringify({ level: 30, time: 1, pid: 1, ev: 'app.log', rid: 'o-1', msg: 'logged by the handler' }));
+    for (const n of notes.slice(startAt + 1)) publishNote(n);
+    await sink.flush(2000);
+    await waitUntil(() => items.some((i) => i.kind === 'event' && i.event.ev === 'request.end'));
+    sink.close();
+    server.close();
+    const kinds = items.map((i) => (i.kind === 'event' ? String(i.event.ev) : 'text'));
+    assert.ok(kinds.indexOf('app.log') > kinds.indexOf('request.start') && kinds.indexOf('app.log') < kinds.indexOf('request.end'), kinds.join(', '));
+    assert.equal(kinds.filter((k) => k === 'record').length, 7, 'every record once');
+  });
+
   it('a socket sink sends a long request\'s records as they come, before it ends (one line per turn)', async () => {
     const notes = helloNotes({ rid: 'l-1' }); // made before the sink listens
     const raw = await rawListener(join(dir, 'long-raw.sock'));

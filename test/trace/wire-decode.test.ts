@@ -2,6 +2,7 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodePairs, RecordType } from '../../src/protocol';
 import type { GroupItem } from '../../src/trace/group-scan';
+import { NdjsonReader, type ReadItem } from '../../src/trace/reader';
 import { countPairs } from '../../src/trace/record-event';
 import { traceOptions } from '../../src/trace/redact';
 import { WireMirror, wireLine } from '../../src/trace/wire-mirror';
@@ -181,5 +182,56 @@ describe('wire mirror frames, decoded by the reader', () => {
     const items = read(['{"level":20,"time":1,"pid":1,"ev":"wire","mode":"fcgi","msg":"x","v":99,"preview":256,"target":{},"b64":"AAAA"}\n']);
     assert.equal(items.length, 1);
     assert.equal(items[0]!.kind, 'event');
+  });
+});
+
+describe('a wire line that places the lines after it among its frames (`at`)', () => {
+  const kinds = (items: ReturnType<typeof read>): string[] => events(items).map((e) => (e['ev'] === 'app.log' ? `log ${String(e['msg'])}` : `${e['ev']} ${e['type'] ?? ''}`.trim()));
+  const log = (msg: string): string => `${JSON.stringify({ level: 30, time: 1, pid: 1, ev: 'app.log', rid: '9-1', msg })}\n`;
+  /** A request whose handler logged twice before answering: the frames, and where each log came. */
+  function loggedRequest(): { frames: string; marks: number[] } {
+    const m = new WireMirror();
+    request(m, 1, 1, 1);
+    const first = m.bytes;
+    const out = Buffer.from(`${HEAD}x`, 'latin1');
+    m.recordOut(1, 1, RecordType.Stdout, 1, out.length, 0, out, 0, { wireHead: 0 });
+    const second = m.bytes;
+    respond(m, 1, 1, 1);
+    return { frames: m.take(), marks: [first, second] };
+  }
+  const ordered = ['record BEGIN_REQUEST', 'record PARAMS', 'record PARAMS', 'record PARAMS', 'request.start', 'record STDIN', 'log one',
+    'record STDOUT', 'log two', 'record STDOUT', 'record END_REQUEST', 'request.end'];
+
+  it('show each line before the frames that came after it, whole lines or split at every byte', () => {
+    const { frames, marks } = loggedRequest();
+    const text = wireLine(frames, 9, 'fcgi').replace(',"b64":"', `,"at":${JSON.stringify(marks)},"b64":"`) + log('one') + log('two');
+    assert.deepEqual(kinds(read([text])), ordered);
+    for (let cut = 1; cut < text.length; cut += 97) assert.deepEqual(kinds(read([text.slice(0, cut), text.slice(cut)])), ordered, `cut at ${cut}`);
+  });
+
+  it('release held frames when the connection ends or another wire line comes before the lines', () => {
+    const { frames, marks } = loggedRequest();
+    const head = wireLine(frames, 9, 'fcgi').replace(',"b64":"', `,"at":${JSON.stringify(marks)},"b64":"`);
+    const items: Array<ReadItem | GroupItem> = [];
+    const reader = new NdjsonReader<ReadItem | GroupItem>((i) => items.push(i));
+    reader.push(head + log('one'));
+    reader.end();
+    assert.deepEqual(kinds(items), ordered.filter((k) => k !== 'log two'));
+    const m = new WireMirror();
+    request(m, 1, 2, 2);
+    const next = read([head, wireLine(m.take(), 9, 'fcgi')]);
+    assert.equal(kinds(next).filter((k) => k === 'request.end').length, 1, 'the first request ends, before the next line\'s');
+    assert.equal(kinds(next).filter((k) => k === 'request.start').length, 2);
+  });
+
+  it('are read whole by the dashboard (summaries), and a bad `at` is ignored', () => {
+    const { frames, marks } = loggedRequest();
+    const line = wireLine(frames, 9, 'fcgi').replace(',"b64":"', `,"at":${JSON.stringify(marks)},"b64":"`);
+    const grouped = read([line + log('one') + log('two')], true);
+    assert.equal(grouped[0]!.kind, 'group', 'the request as one summary');
+    for (const bad of ['[5,2]', '"x"', '[-1]', '[1.5]']) {
+      const got = kinds(read([wireLine(frames, 9, 'fcgi').replace(',"b64":"', `,"at":${bad},"b64":"`) + log('one')]));
+      assert.deepEqual(got, [...ordered.filter((k) => !k.startsWith('log')), 'log one'], bad);
+    }
   });
 });

@@ -95,6 +95,7 @@ export class DashboardStore {
       case 'process.exit':
         this.processes.exit(proc, ev);
         this.#processLine(ev, describeProcessEvent(ev));
+        this.requests.exited(ev);
         break;
       case 'conn.open':
         proc.conns++;

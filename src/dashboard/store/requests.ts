@@ -541,6 +541,32 @@ export class RequestStore {
     }
   }
 
+  /**
+   * exited: a process said it ends (process.exit): its requests still open end there, aborted,
+   * with an error saying so. A worker its app killed (process.exit() in a handler) left its request
+   * in progress for good: `…` in the list until the ring pushed it out, while the web server had
+   * long answered 502. Returns how many it ended.
+   */
+  exited(ev: Record<string, unknown>): number {
+    this.#settle();
+    const pid = num(ev['pid']);
+    const time = num(ev['time']);
+    const reason = str(ev['reason'], 'no reason given', 200);
+    let n = 0;
+    for (let i = 0; i < this.#ring.size; i++) {
+      const entry = this.#ring.at(i)!;
+      if (entry.pid !== pid || entry.done) continue;
+      entry.done = true;
+      entry.aborted = true;
+      entry.durationMs = Math.max(0, time - (entry.startTime ?? entry.firstSeen));
+      const msg = `process ${pid} ended before this request did: ${reason}`;
+      entry.errors.push({ time, level: 50, pid, rid: entry.rid, kind: 'error', event: { level: 50, time, pid, rid: entry.rid, msg } });
+      entry.version++;
+      n++;
+    }
+    return n;
+  }
+
   /** log: an app.log (or error) of a request. */
   log(log: LogEntry): RequestEntry | undefined {
     if (log.rid === undefined) return undefined;

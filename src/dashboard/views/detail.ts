@@ -4,6 +4,7 @@ import { errorForPretty, type PrettyFn } from '../format/pretty';
 import type { LogEntry, RecordEntry, RequestEntry } from '../store/requests';
 import { fit, formatBytes, formatDuration, plain } from '../text';
 import { paint, statusStyle, titleBar, type Style } from './theme';
+import { isSecretHeaderName, isSecretParamName } from '../../trace/redact';
 
 /** DetailLine: one line of the detail pane; lines with a record open it on Enter. */
 export interface DetailLine {
@@ -22,14 +23,15 @@ export interface DetailContext {
   pretty: PrettyFn;
 }
 
-/** Values that carry credentials; hidden unless --show-secrets (producers redact too). */
-const secretParams = new Set(['HTTP_AUTHORIZATION', 'HTTP_COOKIE', 'HTTP_PROXY_AUTHORIZATION']);
-const secretHeaders = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
 const hidden = '[hidden; --show-secrets shows it]';
 
-/** isSecret: a param or header whose value the dashboard hides by default. */
+/**
+ * isSecret: a param or header whose value the dashboard hides by default: the ones producers
+ * redact (trace/redact.ts: PHP_AUTH_PW and REMOTE_PASSWD too, which a list of its own here left
+ * out), for producers that were asked to send them (DUALCGI_SHOW_SECRETS=1).
+ */
 export function isSecret(name: string): boolean {
-  return secretParams.has(name.toUpperCase()) || secretHeaders.has(name.toLowerCase());
+  return isSecretParamName(name.toUpperCase()) || isSecretHeaderName(name.toLowerCase());
 }
 
 function heading(text: string): DetailLine {
