@@ -53,6 +53,12 @@ const PROBES: Probe[] = [
   { path: '/missing', browserUrl: ['express', 'connect'] },
   { path: '/error' },
   { path: '/file', only: ['express'] },
+  // res.sendFile (send): a Range request, HEAD, and a conditional GET (If-None-Match: * is fresh).
+  { path: '/file', headers: { Range: 'bytes=2-5' }, only: ['express'] },
+  { method: 'HEAD', path: '/file', only: ['express'] },
+  { path: '/file', headers: { 'If-None-Match': '*' }, only: ['express'] },
+  // express.json()'s limit (100 kB): 413 before the body is read; the body must still be drained.
+  { method: 'POST', path: '/json', headers: { 'Content-Type': 'application/json' }, body: Buffer.from(`{"a":"${'x'.repeat(200 * 1024)}"}`), only: ['express'] },
   { method: 'POST', path: '/upload', headers: { 'Content-Type': upload.type }, body: upload.body, only: ['express'] },
 ];
 
@@ -118,8 +124,10 @@ function getWithPort(port: number, urlPath: string): Promise<{ body: string; loc
   });
 }
 
+/** describeProbe: names a probe, and keys its direct answer: probes of one path differ in headers or body. */
 function describeProbe(p: Probe): string {
-  return `${p.method ?? 'GET'} ${p.path}`;
+  const extra = p.headers && !p.body ? ` ${JSON.stringify(p.headers)}` : p.body ? ` (${p.body.length} bytes)` : '';
+  return `${p.method ?? 'GET'} ${p.path}${extra}`;
 }
 
 /** observe: an HTTP answer reduced for comparison. */
