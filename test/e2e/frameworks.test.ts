@@ -255,18 +255,20 @@ describe('e2e: framework matrix (Express, Koa, Fastify, Connect, Hono) x (CGI, F
     });
 
     it(`HTTP details via ${target}: a response written over time ${target === 'apache-fcgid' ? 'arrives whole (mod_fcgid buffers it)' : 'reaches the client before its end'}`, async () => {
-      const { port, prefix } = m!.where(target, 'connect');
-      // The app writes its head and 4 bytes, and the rest 600 ms later. mod_cgid passes each write
+      // The app writes its head and 4 bytes, and the rest 600 ms later (Connect: res.write; Hono:
+      // a ReadableStream body, its head and first chunk in one write). mod_cgid passes each write
       // on. nginx (fastcgi_keep_conn on) held a short first write that shared the head's record
       // until the next one (fastcgi/connection.ts #padOpenRecord); X-Accel-Buffering: no is the
       // app's way to turn nginx's buffering off. mod_fcgid buffers up to FcgidOutputBufferSize
       // (64 KiB) whatever the app says (README "Streaming").
-      const paths = target === 'nginx-serve' ? ['/stream', '/stream?nobuf=1'] : ['/stream'];
-      for (const p of paths) {
+      const probes: Array<[Framework, string]> = [['connect', '/stream'], ['hono', '/stream']];
+      if (target === 'nginx-serve') probes.push(['connect', '/stream?nobuf=1']);
+      for (const [fw, p] of probes) {
+        const { port, prefix } = m!.where(target, fw);
         const r = await firstBytes(port, `${prefix}${p}`);
         assert.equal(r.body, 'one\ntwo\n');
-        if (target === 'apache-fcgid') assert.ok(r.first >= 500, `${p}: mod_fcgid sent the first bytes after ${r.first} ms`);
-        else assert.ok(r.end - r.first >= 400, `${p}: first bytes after ${r.first} ms, the end after ${r.end} ms`);
+        if (target === 'apache-fcgid') assert.ok(r.first >= 500, `${fw} ${p}: mod_fcgid sent the first bytes after ${r.first} ms`);
+        else assert.ok(r.end - r.first >= 400, `${fw} ${p}: first bytes after ${r.first} ms, the end after ${r.end} ms`);
       }
     });
 
