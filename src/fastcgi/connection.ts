@@ -891,6 +891,7 @@ export class Connection implements RequestTransport {
   /** #endOfTurn: the tick queue is done: this turn's records leave. */
   #endOfTurn(): void {
     this.#flushQueued = false;
+    if (this.#lastRecordAt >= 0) this.#padOpenRecord();
     this.#flush();
     if (this.#corked) {
       this.#corked = false;
@@ -900,7 +901,6 @@ export class Connection implements RequestTransport {
 
   /** #flush: this turn's batch to the socket, as one write of one buffer. */
   #flush(): void {
-    if (this.#lastRecordAt >= 0) this.#padOpenRecord();
     this.#lastRecordAt = -1;
     const start = this.#slabUsed;
     const end = this.#batchEnd;
@@ -937,7 +937,7 @@ export class Connection implements RequestTransport {
   }
 
   /**
-   * #padOpenRecord: the batch ends with a STDOUT record whose response did not end this turn (its
+   * #padOpenRecord: the turn ends with a STDOUT record whose response did not end in it (its
    * END_REQUEST would follow it): a response written over time. Its padding becomes 7 or more
    * (8 more bytes, still aligned). Why: nginx with `fastcgi_keep_conn on` holds the bytes that
    * follow the response head in the head's record until at least 8 of them (body and padding)
@@ -945,8 +945,10 @@ export class Connection implements RequestTransport {
    * once it holds p->length bytes, which ngx_http_fastcgi_input_filter_init sets to 8, a record
    * header. A first write of "one\n" with 0-3 bytes of padding reached the browser only with the
    * next write (a stream's or SSE's first event one interval late, or at the end). A response
-   * that ends in the same turn (a hello) never gets here: its END_REQUEST follows the record.
-   * With record events on (#notes) records do not grow, so this cannot apply.
+   * that ends in the same turn (a hello) never gets here: its END_REQUEST follows the record. Only
+   * at the end of a turn: a batch that leaves earlier (a large record follows, the slab is full)
+   * has more bytes right behind it. With record events on (#notes) records do not grow, so this
+   * cannot apply.
    */
   #padOpenRecord(): void {
     const slab = this.#slab;
