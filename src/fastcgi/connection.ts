@@ -904,6 +904,7 @@ export class Connection implements RequestTransport {
   /** #endOfTurn: the tick queue is done: this turn's records leave. */
   #endOfTurn(): void {
     this.#flushQueued = false;
+    if (this.#lastRecordAt >= 0) this.#padOpenRecord();
     this.#flush();
     if (this.#corked) {
       this.#corked = false;
@@ -946,6 +947,35 @@ export class Connection implements RequestTransport {
         for (const cb of callbacks) cb(err ?? null);
       });
     }
+  }
+
+  /**
+   * #padOpenRecord: the turn ends with a STDOUT record whose response did not end in it (its
+   * END_REQUEST would follow it): a response written over time. Its padding becomes 7 or more
+   * (8 more bytes, still aligned). Why: nginx with `fastcgi_keep_conn on` holds the bytes that
+   * follow the response head in the head's record until at least 8 of them (body and padding)
+   * are in: ngx_event_pipe_read_upstream hands a partly filled buffer to the FastCGI filter only
+   * once it holds p->length bytes, which ngx_http_fastcgi_input_filter_init sets to 8, a record
+   * header. A first write of "one\n" with 0-3 bytes of padding reached the browser only with the
+   * next write (a stream's or SSE's first event one interval late, or at the end). A response
+   * that ends in the same turn (a hello) never gets here: its END_REQUEST follows the record. Only
+   * at the end of a turn: a batch that leaves earlier (a large record follows, the slab is full)
+   * has more bytes right behind it. With record events on (#notes) records do not grow, so this
+   * cannot apply.
+   */
+  #padOpenRecord(): void {
+    const slab = this.#slab;
+    const last = this.#lastRecordAt;
+    const padding = slab[last + 6]!;
+    if (padding >= 7) return;
+    const length = (slab[last + 4]! << 8) | slab[last + 5]!;
+    const end = this.#batchEnd + 8;
+    if (end > slab.length) return;
+    const mirror = this.#ctx.observer?.wire ?? null;
+    if (mirror !== null && !mirror.grow(this.#lastMirrorAt, this.#lastMirrorGeneration, length, padding + 8)) return;
+    for (let i = this.#batchEnd; i < end; i++) slab[i] = 0;
+    slab[last + 6] = padding + 8;
+    this.#batchEnd = end;
   }
 
   #write(buf: Buffer): void {

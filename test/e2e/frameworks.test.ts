@@ -53,6 +53,12 @@ const PROBES: Probe[] = [
   { path: '/missing', browserUrl: ['express', 'connect'] },
   { path: '/error' },
   { path: '/file', only: ['express'] },
+  // res.sendFile (send): a Range request, HEAD, and a conditional GET (If-None-Match: * is fresh).
+  { path: '/file', headers: { Range: 'bytes=2-5' }, only: ['express'] },
+  { method: 'HEAD', path: '/file', only: ['express'] },
+  { path: '/file', headers: { 'If-None-Match': '*' }, only: ['express'] },
+  // express.json()'s limit (100 kB): 413 before the body is read; the body must still be drained.
+  { method: 'POST', path: '/json', headers: { 'Content-Type': 'application/json' }, body: Buffer.from(`{"a":"${'x'.repeat(200 * 1024)}"}`), only: ['express'] },
   { method: 'POST', path: '/upload', headers: { 'Content-Type': upload.type }, body: upload.body, only: ['express'] },
 ];
 
@@ -87,6 +93,23 @@ function postExpecting(port: number, urlPath: string, body: Buffer): Promise<Exp
   });
 }
 
+/** firstBytes: when the first body bytes and the end arrived (ms after the request), and the body. */
+function firstBytes(port: number, urlPath: string): Promise<{ first: number; end: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    let first = -1;
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { Host: HOST } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        if (first < 0) first = Date.now() - start;
+        chunks.push(c);
+      });
+      res.on('end', () => resolve({ first, end: Date.now() - start, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+  });
+}
+
 /** getWithPort: a GET that also reports the client's own port (what REMOTE_PORT must be). */
 function getWithPort(port: number, urlPath: string): Promise<{ body: string; localPort: number }> {
   return new Promise((resolve, reject) => {
@@ -101,8 +124,10 @@ function getWithPort(port: number, urlPath: string): Promise<{ body: string; loc
   });
 }
 
+/** describeProbe: names a probe, and keys its direct answer: probes of one path differ in headers or body. */
 function describeProbe(p: Probe): string {
-  return `${p.method ?? 'GET'} ${p.path}`;
+  const extra = p.headers && !p.body ? ` ${JSON.stringify(p.headers)}` : p.body ? ` (${p.body.length} bytes)` : '';
+  return `${p.method ?? 'GET'} ${p.path}${extra}`;
 }
 
 /** observe: an HTTP answer reduced for comparison. */
@@ -227,6 +252,24 @@ describe('e2e: framework matrix (Express, Koa, Fastify, Connect, Hono) x (CGI, F
       const te = await httpRequest(port, `${prefix}/te`, { headers: { Host: HOST } });
       assert.equal(te.status, 200);
       assert.equal(te.body.toString(), 'framed by the server');
+    });
+
+    it(`HTTP details via ${target}: a response written over time ${target === 'apache-fcgid' ? 'arrives whole (mod_fcgid buffers it)' : 'reaches the client before its end'}`, async () => {
+      // The app writes its head and 4 bytes, and the rest 600 ms later (Connect: res.write; Hono:
+      // a ReadableStream body, its head and first chunk in one write). mod_cgid passes each write
+      // on. nginx (fastcgi_keep_conn on) held a short first write that shared the head's record
+      // until the next one (fastcgi/connection.ts #padOpenRecord); X-Accel-Buffering: no is the
+      // app's way to turn nginx's buffering off. mod_fcgid buffers up to FcgidOutputBufferSize
+      // (64 KiB) whatever the app says (README "Streaming").
+      const probes: Array<[Framework, string]> = [['connect', '/stream'], ['hono', '/stream']];
+      if (target === 'nginx-serve') probes.push(['connect', '/stream?nobuf=1']);
+      for (const [fw, p] of probes) {
+        const { port, prefix } = m!.where(target, fw);
+        const r = await firstBytes(port, `${prefix}${p}`);
+        assert.equal(r.body, 'one\ntwo\n');
+        if (target === 'apache-fcgid') assert.ok(r.first >= 500, `${fw} ${p}: mod_fcgid sent the first bytes after ${r.first} ms`);
+        else assert.ok(r.end - r.first >= 400, `${fw} ${p}: first bytes after ${r.first} ms, the end after ${r.end} ms`);
+      }
     });
 
     it(`HTTP details via ${target}: ${apache ? 'Status 200 + Location: /path is an internal redirect' : 'a Location path with Status 200 reaches the client (no CGI local redirect in nginx)'}`, async () => {

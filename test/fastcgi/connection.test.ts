@@ -449,6 +449,12 @@ describe('FastCGI output batching (no tracer attached)', async () => {
   const twoWrites = (req: FcgiRequest): void => {
     const uri = req.params.get('REQUEST_URI') ?? '/';
     req.write(Buffer.from('Status: 200 OK\r\n\r\n'), () => {});
+    if (uri === '/later') {
+      // A response written over time: the head and 4 bytes now, the rest in a later turn.
+      req.write(Buffer.from('one\n'), () => {});
+      setTimeout(() => req.write(Buffer.from('two\n'), () => req.end()), 30);
+      return;
+    }
     if (uri === '/stderr-between') req.writeStderr('note\n');
     req.write(Buffer.from(`body of ${uri}`), () => {});
     req.end();
@@ -524,6 +530,22 @@ describe('FastCGI output batching (no tracer attached)', async () => {
     } finally {
       await watched.server.close(100);
     }
+  });
+
+  it('pads a record left open at the end of a turn to 7 bytes or more (nginx holds a head\'s short tail), a finished one as usual', async () => {
+    const peer = await RawPeer.connect(path);
+    // One at a time, as nginx sends them: the open record is the last of its batch.
+    peer.send(request(4, '/later', FCGI_KEEP_CONN));
+    await peer.until(() => peer.ofType(RecordType.EndRequest).length === 1);
+    peer.send(request(5, '/a', FCGI_KEEP_CONN));
+    await peer.until(() => peer.ofType(RecordType.EndRequest).length === 2);
+    const later = peer.ofType(RecordType.Stdout, 4);
+    // 18 + 4 bytes: the usual padding is 2, which left nginx 6 bytes after the head, under its 8.
+    assert.deepEqual(later.map((r) => [r.contentLength, r.paddingLength]), [[22, 10], [4, 4], [0, 0]]);
+    assert.equal(peer.stdout(4).toString(), 'Status: 200 OK\r\n\r\none\ntwo\n');
+    const hello = peer.ofType(RecordType.Stdout, 5)[0]!;
+    assert.equal(hello.paddingLength, (8 - (hello.contentLength % 8)) % 8, 'a response ended in its turn keeps the usual padding');
+    peer.close();
   });
 
   it('does not merge across a STDERR record (records keep their order)', async () => {
