@@ -12,6 +12,8 @@ export interface RequestTransport {
   writeStream(type: RecordType.Stdout | RecordType.Stderr, requestId: number, chunk: Buffer): boolean;
   writeText(type: RecordType.Stdout | RecordType.Stderr, requestId: number, text: string, encoding: 'latin1' | 'utf8'): boolean;
   endRequest(request: FcgiRequest, appStatus: number, protocolStatus: ProtocolStatus, cb?: (err?: Error | null) => void): void;
+  /** breakRequest: the request's response failed after its head (FcgiRequest.breakResponse). */
+  breakRequest(request: FcgiRequest): void;
   onDrain(cb: () => void): void;
   pauseFor(request: FcgiRequest): void;
   resumeFor(request: FcgiRequest): void;
@@ -316,6 +318,13 @@ export class FcgiRequest implements Exchange {
     }
     this.#ended = true;
     this.#transport.endRequest(this, appStatus, ProtocolStatus.RequestComplete, cb);
+  }
+
+  /** breakResponse: see Exchange.breakResponse; the connection decides how (Connection.breakRequest). */
+  breakResponse(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#transport.breakRequest(this);
   }
 
   writeStderr(chunk: string | Buffer): void {

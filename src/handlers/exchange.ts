@@ -28,6 +28,17 @@ export function callAbortListener(listener: AbortListener, reason: Error): void 
 }
 
 /**
+ * endFailed: a response that failed after its head went out (a handler that threw after writing,
+ * a body stream that broke, a socket the app destroyed) ends so that the client can tell: the
+ * transport's breakResponse where it has one, else END marked failed (appStatus 1; a CGI hit
+ * exits 1: mod_cgi has no way to tell the client).
+ */
+export function endFailed(exchange: Exchange): void {
+  if (exchange.breakResponse !== undefined) exchange.breakResponse();
+  else exchange.end(undefined, 1);
+}
+
+/**
  * Exchange: the one core contract between a transport (CGI process or FastCGI request) and an app
  * adapter: CGI params and a body in, raw CGI response bytes (a `Status:` head, then the body) out.
  * Both transports implement it; src/handlers adapt it to (req, res) and fetch apps.
@@ -60,10 +71,17 @@ export interface Exchange {
   writeText?(text: string, encoding: 'latin1' | 'utf8', cb: (err?: Error | null) => void): void;
   /**
    * end: the response is complete; `cb` runs when every byte has been handed to the transport.
-   * A non-zero appStatus marks a response that failed after its head was sent. Calling end twice is
+   * A non-zero appStatus marks a failed request whose response is still whole (an error page of
+   * dualcgi's own); a response broken after its head goes through endFailed. Calling end twice is
    * harmless: the first call wins.
    */
   end(cb?: (err?: Error | null) => void, appStatus?: number): void;
+  /**
+   * breakResponse: optional: the response failed after its head went out and cannot be completed;
+   * the transport makes the web server cut the client's response, as node:http drops the connection
+   * (FastCGI: fastcgi/connection.ts breakRequest). Use endFailed, which falls back to end(,1).
+   */
+  breakResponse?(): void;
   /** writeStderr: diagnostics for the web server's error log (FCGI_STDERR, or stderr in CGI). */
   writeStderr(chunk: string | Buffer): void;
   /**

@@ -3,7 +3,7 @@ import type { RequestHead } from '../cgi/request-head';
 import { encodeErrorResponse } from '../cgi/response-head';
 import type { FetchApp } from '../launch/load-app';
 import { releaseLogger, requestLogger } from '../trace/app-logger';
-import type { BodySink, Exchange } from './exchange';
+import { type BodySink, endFailed, type Exchange } from './exchange';
 import { encodeFetchHead, isResponseLike, type ResponseLike, streamResponse, type StreamState, writeChunk } from './fetch-response';
 import type { RequestInfo } from './node';
 import { dataSourceOf } from './roles';
@@ -145,8 +145,8 @@ function toError(err: unknown): Error {
 /**
  * serveFetch: run one exchange through a fetch app. Failure mapping, one per phase: the Request
  * cannot be built -> 400; fetch() throws, returns no Response, or a header would break the head
- * (CGI_ERR_HEADER_INJECTION) -> 500; the body fails after the head -> the response ends marked
- * failed (appStatus 1). Each failure goes to the web server's error log and to onError.
+ * (CGI_ERR_HEADER_INJECTION) -> 500; the body fails after the head -> the response is broken off
+ * (exchange.ts endFailed). Each failure goes to the web server's error log and to onError.
  */
 export function serveFetch(app: FetchApp, exchange: Exchange, head: RequestHead, options: FetchServeOptions = {}): void {
   let built: BuiltRequest;
@@ -185,7 +185,7 @@ export function serveFetch(app: FetchApp, exchange: Exchange, head: RequestHead,
 
 /**
  * timedOut: the app has not finished within timeoutMs (FetchServeOptions.timeoutMs): request.signal
- * aborts, and the request ends: a 504 before the head, else marked failed after what was sent.
+ * aborts, and the request ends: a 504 before the head, else broken off after what was sent.
  */
 function timedOut(exchange: Exchange, head: RequestHead, built: BuiltRequest, run: RunState, options: FetchServeOptions): void {
   if (run.over) return;
@@ -262,10 +262,10 @@ function errorPageFor(err: Error, status: number, options: FetchServeOptions): B
   return encodeErrorResponse(status, `${status} ${(err as { code?: string }).code ?? 'Bad Request'}`);
 }
 
-/** finishFailed: the head (and maybe some body) went out, then the body failed: end marked failed. */
+/** finishFailed: the head (and maybe some body) went out, then the body failed: the response is broken off (endFailed). */
 function finishFailed(exchange: Exchange, status: number, cgiHead: string, options: FetchServeOptions): void {
   options.onFinish?.(status, cgiHead);
-  exchange.end(undefined, 1);
+  endFailed(exchange);
 }
 
 /** errorPage: the 500 response; the stack only in debug mode. */

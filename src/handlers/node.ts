@@ -3,7 +3,7 @@ import { nextTick } from 'node:process'; // not the global `process`, a getter (
 import type { Params } from '../cgi/params';
 import type { RequestHead } from '../cgi/request-head';
 import { cgiHeadOf } from './cgi-head-memo';
-import type { BodySink, Exchange, Mode, RoleName } from './exchange';
+import { type BodySink, endFailed, type Exchange, type Mode, type RoleName } from './exchange';
 import { ExchangeSocket } from './socket';
 import type { Logger } from 'pino';
 import { releaseLogger, requestLogger } from '../trace/app-logger';
@@ -114,13 +114,13 @@ function socketOnClose(this: ExchangeSocket): void {
   const res = this._httpMessage as ServerResponse | null;
   if (res === null) return;
   // Still serving: the app destroyed req.socket (or res.destroy()) before the response finished.
-  // node:http would drop the connection; here the request ends, marked failed (appStatus 1, as a
-  // handler error after the head), or the web server would wait for it until the connection went.
+  // node:http drops the connection; here the response is broken off (exchange.ts endFailed), as a
+  // handler error after the head is, or the web server would wait for it until the connection went.
   const state = (res as unknown as WithState)[kState];
   if (state !== undefined && !state.finished) {
     state.finished = true;
     state.appStatus = 1;
-    state.exchange.end(undefined, 1);
+    endFailed(state.exchange);
     if (state.log) releaseLogger(state.exchange.rid);
     this.detach();
     // As node:http's abortIncoming: an unread request emits 'aborted' and 'close'.
@@ -234,7 +234,7 @@ class NodeExchange implements BodySink {
       const code = typeof status === 'number' ? status : 400;
       respondPlain(res, code, `${code} ${(err as { code?: string }).code ?? 'Bad Request'}\n`);
     } else {
-      if (!res.writableEnded) exchange.end(undefined, 1);
+      if (!res.writableEnded) endFailed(exchange);
       req.destroy(err);
     }
   }
@@ -271,7 +271,9 @@ function resOnFinish(this: ServerResponse): void {
   const { req, socket, exchange } = state;
   state.finished = true;
   state.options.onFinish?.(this); // before end(): a CGI process may exit as soon as the response is out
-  exchange.end(undefined, state.appStatus);
+  // appStatus 1: the handler failed after the head (onHandlerError, armTimeout): the client must see it.
+  if (state.appStatus === 0) exchange.end(undefined, 0);
+  else endFailed(exchange);
   if (state.log) releaseLogger(exchange.rid);
   // Like node:http: an unread body is discarded once the response is done.
   if (!req.readableEnded && !req.destroyed) {
@@ -436,7 +438,7 @@ function toError(err: unknown): Error {
 
 /**
  * onHandlerError: a listener threw or its promise rejected. Before the head is sent: a 500 (the
- * stack only in debug mode). After: the response cannot be repaired, so it ends marked as failed.
+ * stack only in debug mode). After: the response cannot be repaired, so it is broken off (endFailed).
  * The error goes to the web server's error log; the process goes on.
  */
 function onHandlerError(err: Error, req: IncomingMessage, res: ServerResponse, exchange: Exchange,

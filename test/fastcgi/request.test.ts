@@ -1,7 +1,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../../src/protocol';
+import { decodeEndRequestBody, encodeBeginRequest, encodeParams, encodeRecord, FCGI_KEEP_CONN, RecordType, Role } from '../../src/protocol';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import { RawPeer, startServer } from './raw-client';
 import { serveApp } from '../handlers/app-fixture';
@@ -117,5 +117,50 @@ describe('the adapters on a FastCGI body shorter or longer than CONTENT_LENGTH',
     } finally {
       await served.close();
     }
+  });
+});
+
+describe('FcgiRequest.breakResponse: a response that failed after its head', () => {
+  const cleanupBreak: Array<() => Promise<void>> = [];
+  after(async () => { for (const c of cleanupBreak) await c(); });
+  const held = new Map<number, FcgiRequest>();
+  async function peer(): Promise<RawPeer> {
+    const s = await startServer({
+      onRequest: (req) => {
+        req.startBody({ data: () => true, end: () => {}, error: () => {} });
+        req.write(Buffer.from('Status: 200 OK\r\n\r\npartial'), () => {});
+        held.set(req.requestId, req);
+      },
+    });
+    cleanupBreak.push(() => s.server.close(50));
+    return RawPeer.connect(s.path);
+  }
+  const get = (id: number): Buffer => Buffer.concat([encodeBeginRequest(id, Role.Responder, FCGI_KEEP_CONN),
+    ...encodeParams(id, [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/']]), encodeRecord(RecordType.Stdin, id)]);
+
+  it('alone on its connection: what was written goes out, then the connection closes without END_REQUEST', async () => {
+    held.clear();
+    const p = await peer();
+    p.send(get(1));
+    await p.until(() => held.has(1));
+    held.get(1)!.breakResponse();
+    await p.until(() => p.closed, 3000, 'the close');
+    assert.equal(p.stdout(1).toString(), 'Status: 200 OK\r\n\r\npartial');
+    assert.equal(p.ofType(RecordType.EndRequest).length, 0, 'no END_REQUEST: the web server must not take the response for whole');
+  });
+
+  it('with other requests on the connection: END_REQUEST marked failed (appStatus 1), and the others go on', async () => {
+    held.clear();
+    const p = await peer();
+    p.send(get(1), get(2));
+    await p.until(() => held.has(1) && held.has(2));
+    held.get(1)!.breakResponse();
+    await p.until(() => p.ofType(RecordType.EndRequest, 1).length === 1, 3000, 'END_REQUEST 1');
+    assert.equal(decodeEndRequestBody(p.ofType(RecordType.EndRequest, 1)[0]!.content).appStatus, 1);
+    held.get(2)!.end();
+    await p.until(() => p.ofType(RecordType.EndRequest, 2).length === 1, 3000, 'END_REQUEST 2');
+    assert.equal(decodeEndRequestBody(p.ofType(RecordType.EndRequest, 2)[0]!.content).appStatus, 0);
+    assert.equal(p.closed, false);
+    p.close();
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { ClientError } from '../../src/client/errors';
 import { FastCGIClientConnection, type FastCGIResponse } from '../../src/client/fastcgi-client';
 import { buildCgiParams, type CgiParamsOptions } from '../../src/client/params';
 import { type CgiResponse, parseCgiResponse } from '../../src/client/cgi-response';
@@ -9,6 +10,7 @@ import type { ConnectionLimits } from '../../src/fastcgi/limits';
 import { FastCGIServer } from '../../src/fastcgi/server';
 import { createExchangeHandler, type ExchangeHandlerOptions } from '../../src/handlers/serve';
 import type { LoadedApp } from '../../src/launch/load-app';
+import { partialResponse } from './fixture';
 import { encodeRecord, encodeStream, RecordType, Role } from '../../src/protocol';
 
 /** AppRequest: one request: CGI params options plus the FastCGI role, body and DATA stream. */
@@ -23,8 +25,12 @@ export type AppRequest = Partial<CgiParamsOptions> & {
   data?: Buffer;
 };
 
-/** AppReply: a parsed CGI response plus what the FastCGI client saw. */
-export type AppReply = CgiResponse & { stderr: string; appStatus: number; raw: FastCGIResponse };
+/**
+ * AppReply: a parsed CGI response plus what the FastCGI client saw. `broken`: the connection closed
+ * before END_REQUEST (a response that failed after its head: Exchange.breakResponse); then
+ * `appStatus` is -1 and `raw` holds what STDOUT and STDERR brought.
+ */
+export type AppReply = CgiResponse & { stderr: string; appStatus: number; raw: FastCGIResponse; broken: boolean };
 
 /** ServedApp: any app (Node listener or fetch) behind a real FastCGIServer on a Unix socket. */
 export interface ServedApp {
@@ -53,16 +59,29 @@ export async function serveApp(app: LoadedApp, options: ExchangeHandlerOptions =
       const params = [...buildCgiParams({ target, ...paramOpts, bodyLength }), ...(extra ?? [])]
         .filter(([name]) => !drop?.includes(name));
       const conn = await FastCGIClientConnection.connect(address);
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      const onRecord = (record: { type: number; content: Buffer }): void => {
+        if (record.type === RecordType.Stdout) stdout.push(Buffer.from(record.content));
+        else if (record.type === RecordType.Stderr) stderr.push(Buffer.from(record.content));
+      };
       try {
-        const pending = conn.request({ params, requestId: 1, ...(body !== undefined ? { body } : {}), ...(role ? { role } : {}) });
+        const pending = conn.request({ params, requestId: 1, onRecord, ...(body !== undefined ? { body } : {}), ...(role ? { role } : {}) });
         if (data !== undefined) {
           // After the body's end record, which the client writes a few microtasks later.
           await new Promise((resolve) => setImmediate(resolve));
           for (const record of encodeStream(RecordType.Data, 1, data)) conn.sendRaw(record);
           conn.sendRaw(encodeRecord(RecordType.Data, 1));
         }
-        const r = await pending;
-        return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus, raw: r };
+        let r: FastCGIResponse;
+        try {
+          r = await pending;
+        } catch (err) {
+          if ((err as ClientError).code !== 'CLIENT_ERR_CLOSED') throw err;
+          r = { requestId: 1, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), appStatus: -1, protocolStatus: -1, records: [] };
+          return { ...partialResponse(r.stdout), stderr: r.stderr.toString(), appStatus: -1, raw: r, broken: true };
+        }
+        return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus, raw: r, broken: false };
       } finally {
         conn.destroy();
       }

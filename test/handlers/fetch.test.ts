@@ -250,11 +250,11 @@ describe('fetch adapter', async () => {
     }
   });
 
-  it('ends a body that fails after the head with appStatus 1', async () => {
+  it('breaks a response whose body fails after the head: what was written, then the connection closes without END_REQUEST', async () => {
     const r = await served.request('/late-error');
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'partial');
-    assert.equal(r.appStatus, 1);
+    assert.equal(r.broken, true, 'no END_REQUEST: the web server cuts the client instead of ending its response cleanly');
   });
 
   it('answers a body that fails before its first byte with a 500', async () => {
@@ -394,7 +394,7 @@ describe('fetch adapter: apps as users write them', () => {
       assert.ok(served.errors.some(({ err, phase }) => (err as Error & { code?: string }).code === 'DUALCGI_ERR_HANDLER_TIMEOUT' && phase === 'handler'));
       const stalls = await served.request('/stalls');
       assert.equal(stalls.body.toString(), 'partial');
-      assert.equal(stalls.appStatus, 1);
+      assert.equal(stalls.broken, true, 'its head was out: the response is broken off');
       assert.equal((await served.request('/')).body.toString(), 'quick');
     } finally {
       await served.close();

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import type { ClientError } from '../../src/client/errors';
 import { fastcgiRequest, type FastCGIClientRequest } from '../../src/client/fastcgi-client';
+import { RecordType } from '../../src/protocol';
 import { buildCgiParams, type CgiParamsOptions } from '../../src/client/params';
 import { type CgiResponse, parseCgiResponse } from '../../src/client/cgi-response';
 import { FastCGIServer } from '../../src/fastcgi/server';
@@ -12,8 +14,38 @@ export interface Served {
   server: FastCGIServer;
   address: string;
   errors: Error[];
-  get(target: string, opts?: Partial<CgiParamsOptions> & { body?: FastCGIClientRequest['body']; extra?: Array<[string, string]> }): Promise<CgiResponse & { stderr: string; appStatus: number }>;
+  get(target: string, opts?: Partial<CgiParamsOptions> & { body?: FastCGIClientRequest['body']; extra?: Array<[string, string]> }): Promise<Reply>;
   close(): Promise<void>;
+}
+
+/**
+ * Reply: a parsed response. `broken`: the connection closed before END_REQUEST (a response that
+ * failed after its head: Exchange.breakResponse); then `appStatus` is -1 and the response is what
+ * STDOUT brought.
+ */
+export type Reply = CgiResponse & { stderr: string; appStatus: number; broken: boolean };
+
+/** fetchReply: one request; a connection closed before END_REQUEST is a broken Reply, not an error. */
+export async function fetchReply(address: string, req: FastCGIClientRequest): Promise<Reply> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const onRecord = (record: { type: number; content: Buffer }): void => {
+    if (record.type === RecordType.Stdout) stdout.push(Buffer.from(record.content));
+    else if (record.type === RecordType.Stderr) stderr.push(Buffer.from(record.content));
+  };
+  try {
+    const r = await fastcgiRequest(address, { ...req, onRecord });
+    return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus, broken: false };
+  } catch (err) {
+    if ((err as ClientError).code !== 'CLIENT_ERR_CLOSED') throw err;
+    return { ...partialResponse(Buffer.concat(stdout)), stderr: Buffer.concat(stderr).toString(), appStatus: -1, broken: true };
+  }
+}
+
+/** partialResponse: what a broken response brought: nothing at all (status 0), or a head and some body. */
+export function partialResponse(stdout: Buffer): CgiResponse {
+  if (stdout.length === 0) return { status: 0, statusText: '', kind: 'document', headers: [], body: stdout, headBytes: 0 };
+  return parseCgiResponse(stdout);
 }
 
 /** serveListener: the same path dispatch() uses in FastCGI mode, minus process-level concerns. */
@@ -32,8 +64,7 @@ export async function serveListener(listener: NodeListener, options: ExchangeHan
       const { body, extra, ...paramOpts } = opts;
       const bodyLength = Buffer.isBuffer(body) ? body.length : opts.bodyLength;
       const params = [...buildCgiParams({ target, ...paramOpts, bodyLength }), ...(extra ?? [])];
-      const r = await fastcgiRequest(address, { params, ...(body !== undefined ? { body } : {}) });
-      return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus };
+      return fetchReply(address, { params, ...(body !== undefined ? { body } : {}) });
     },
     close: () => server.close(100),
   };

@@ -142,11 +142,11 @@ describe('Node adapter: plain listeners', async () => {
     assert.match(r.stderr, /async failure/);
   });
 
-  it('ends a response that failed after its head with appStatus 1', async () => {
+  it('breaks a response that failed after its head: what was written goes out, then the connection closes without END_REQUEST', async () => {
     const r = await served.get('/late-throw');
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'partial');
-    assert.equal(r.appStatus, 1);
+    assert.equal(r.broken, true, 'no END_REQUEST: the web server cuts the client instead of ending its response cleanly');
   });
 
   it('sends no body for HEAD, and none for 204', async () => {
@@ -243,21 +243,18 @@ describe('Node adapter: plain listeners', async () => {
     }
   });
 
-  it('ends the request failed when the error page itself cannot be written (an app that replaced res.writeHead)', async () => {
+  it('breaks the request off when the error page itself cannot be written (an app that replaced res.writeHead)', async () => {
     const patched = await serveListener((req: IncomingMessage, res: ServerResponse) => {
       if (req.url !== '/patched') return void res.end('fine');
       res.writeHead = () => { throw new Error('patched writeHead failed'); };
       throw new Error('handler failed');
     });
     try {
-      const conn = await FastCGIClientConnection.connect(patched.address);
-      const r = await conn.request({ params: buildCgiParams({ target: '/patched' }), keepConn: true });
-      assert.equal(r.appStatus, 1);
-      assert.equal(r.stdout.length, 0);
-      assert.match(r.stderr.toString(), /patched writeHead failed/);
-      assert.equal((await conn.request({ params: buildCgiParams({ target: '/' }), keepConn: true })).stdout.toString().split('\r\n\r\n')[1], 'fine',
-        'the same connection serves the next request');
-      conn.close();
+      const r = await patched.get('/patched');
+      assert.equal(r.broken, true, 'as node:http drops the connection: the web server answers 502');
+      assert.equal(r.body.length + r.headers.length, 0);
+      assert.match(r.stderr, /patched writeHead failed/);
+      assert.equal((await patched.get('/')).body.toString(), 'fine', 'the server goes on');
       assert.ok(patched.errors.some((e) => e.message === 'patched writeHead failed'));
     } finally {
       await patched.close();
@@ -283,11 +280,14 @@ describe('Node adapter: plain listeners', async () => {
       ]);
       const answered = await get('/res');
       assert.equal(answered.stdout.toString().split('\r\n\r\n')[1], 'answered by the timeout callback');
-      const unheard = await get('/unheard');
-      assert.equal(unheard.appStatus, 1, 'ended failed, as node:http would drop the connection');
-      assert.equal((await get('/busy')).stdout.toString().split('\r\n\r\n')[1], '.....done');
-      assert.equal((await get('/')).stdout.toString().split('\r\n\r\n')[1], 'plain', 'the same connection goes on');
       conn.close();
+      const unheard = await timed.get('/unheard');
+      assert.equal(unheard.broken, true, 'broken off, as node:http drops the connection');
+      const again = await FastCGIClientConnection.connect(timed.address);
+      const getAgain = (target: string) => again.request({ params: buildCgiParams({ target }), keepConn: true });
+      assert.equal((await getAgain('/busy')).stdout.toString().split('\r\n\r\n')[1], '.....done');
+      assert.equal((await getAgain('/')).stdout.toString().split('\r\n\r\n')[1], 'plain', 'the connection goes on');
+      again.close();
     } finally {
       await timed.close();
     }
@@ -401,11 +401,11 @@ describe('Node adapter: the socket between requests (as node:http keeps one per 
       res.end('ok');
     });
     try {
-      // The request ends at once, marked failed, with what was written (the web server does not
-      // wait for the connection to go).
+      // The request is broken off at once with what was written (the web server does not wait
+      // for the connection to go, and cuts its client).
       const r = await app.get('/destroy');
       assert.equal(r.body.toString(), 'partial');
-      assert.equal(r.appStatus, 1);
+      assert.equal(r.broken, true);
       assert.equal(await closed, false, 'res closed before it ended');
       assert.equal((await app.get('/next')).body.toString(), 'ok');
       assert.ok(sockets[1] !== sockets[0]);
@@ -428,7 +428,7 @@ describe('Node adapter: the socket between requests (as node:http keeps one per 
     try {
       const r = await app.get('/give-up');
       assert.equal(r.body.toString(), 'partial');
-      assert.equal(r.appStatus, 1);
+      assert.equal(r.broken, true);
       assert.match(r.stderr, /GET \/give-up: app gave up/);
       assert.ok(app.errors.some((e) => e.message === 'app gave up'), 'onError was told');
       assert.equal(await reqClosed, true, 'req closed');
