@@ -83,7 +83,9 @@ export function htaccess(plan: DeployPlan): string {
     '# The script itself (/dispatch.fcgi/...): left alone, else the next rule would loop.',
     `RewriteRule ^(${escaped}/.*)$ - [L]`,
     '# Everything else goes to the app, which routes on the path the browser asked for.',
-    `RewriteRule ^(.*)$ ${script}/$1 [L]`,
+    '# B=%?#: an encoded %, ? or # in the path stays encoded (else Apache answers 400 for %25,',
+    '# 403 for %3F, and cuts the path at %23). Apache 2.4.26+.',
+    `RewriteRule ^(.*)$ ${script}/$1 [L,B=%?#]`,
     '',
   ].join('\n');
 }

@@ -24,7 +24,7 @@ describe('dualcgi init', () => {
       assert.equal(statSync(join(dir, 'dispatch.fcgi')).mode & 0o777, 0o755);
       const ht = readFileSync(join(dir, '.htaccess'), 'utf8');
       for (const line of ['Options +ExecCGI +FollowSymLinks', 'AddHandler fcgid-script .fcgi', 'CGIPassAuth On', 'RewriteEngine On',
-        'RewriteRule ^(static/.*)$ - [L]', 'RewriteRule ^(dispatch\\.fcgi/.*)$ - [L]', 'RewriteRule ^(.*)$ dispatch.fcgi/$1 [L]']) {
+        'RewriteRule ^(static/.*)$ - [L]', 'RewriteRule ^(dispatch\\.fcgi/.*)$ - [L]', 'RewriteRule ^(.*)$ dispatch.fcgi/$1 [L,B=%?#]']) {
         assert.ok(ht.split('\n').includes(line), `missing: ${line}`);
       }
       assert.ok(statSync(join(dir, 'tmp')).isDirectory());

@@ -93,8 +93,8 @@ export function checkHtaccess(ctx: DoctorContext): Finding[] {
     `add the line: AddHandler ${handlers[0]} ${ext}`);
   const catchAll = directives.findIndex((d) => d.name === 'rewriterule' && new RegExp(`^/?${escapeRe(script)}/\\$1$`).test(d.args[1] ?? ''));
   check('DOCTOR_HTACCESS_REWRITE', has('rewriteengine', (a) => (a[0] ?? '').toLowerCase() === 'on') && catchAll !== -1,
-    `rewrites to ${script}`, `.htaccess does not send requests to ${script} (RewriteEngine On + RewriteRule ^(.*)$ ${script}/$1 [L])`,
-    `add: RewriteEngine On, then RewriteRule ^(.*)$ ${script}/$1 [L]`);
+    `rewrites to ${script}`, `.htaccess does not send requests to ${script} (RewriteEngine On + RewriteRule ^(.*)$ ${script}/$1 [L,B=%?#])`,
+    `add: RewriteEngine On, then RewriteRule ^(.*)$ ${script}/$1 [L,B=%?#]`);
   const guard = loopGuard(directives, script, catchAll);
   check('DOCTOR_HTACCESS_GUARD', guard !== null,
     'guard rule for the script itself', `.htaccess has no guard rule for ${script}/...: the catch-all rewrites it again (500 "exceeded the limit of 10 internal redirects")`,
