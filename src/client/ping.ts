@@ -24,7 +24,7 @@ export const GET_VALUES_NAMES = [FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]
 export async function ping(address: Address, timeoutMs = 5000): Promise<PingResult> {
   const shown = formatAddress(address);
   const started = performance.now();
-  const conn = await connectWithin(address, shown, timeoutMs);
+  const conn = await connectWithin(address, timeoutMs);
   const connected = performance.now();
   try {
     const values = await conn.getValues(GET_VALUES_NAMES, Math.max(1, Math.round(timeoutMs - (connected - started))));
@@ -42,7 +42,7 @@ export async function ping(address: Address, timeoutMs = 5000): Promise<PingResu
 }
 
 /** connectWithin: connect, or CLIENT_ERR_TIMEOUT; a connection that succeeds too late is closed. */
-function connectWithin(address: Address, shown: string, timeoutMs: number): Promise<FastCGIClientConnection> {
+function connectWithin(address: Address, timeoutMs: number): Promise<FastCGIClientConnection> {
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
