@@ -186,7 +186,7 @@ class TapConnection {
       }
     });
     from.once('end', () => {
-      this.#why ??= { text: dir === 'in' ? 'the web server closed it' : 'the upstream closed it', upstreamFirst: dir === 'out', failure: false };
+      this.#why ??= dir === 'in' ? { text: 'the web server closed it', upstreamFirst: false, failure: false } : this.#upstreamEnded();
       to.end();
       // A web server may half-close and still read the answer; an app that closes is done (FastCGI
       // has no half-close), so what the web server sends after that cannot reach it.
@@ -222,6 +222,19 @@ class TapConnection {
     this.#ended(text, dir === 'in');
     this.#client.destroy();
     this.#upstream.destroy();
+  }
+
+  /**
+   * #upstreamEnded: why, when the upstream closes. With requests in flight that is the web server's
+   * 502 ("upstream prematurely closed"): an app that exited or crashed mid-request.
+   */
+  #upstreamEnded(): { text: string; upstreamFirst: true; failure: boolean } {
+    const inFlight = this.#trace?.inFlight ?? [];
+    if (inFlight.length === 0) return { text: 'the upstream closed it', upstreamFirst: true, failure: false };
+    return {
+      text: `the upstream closed it with request${inFlight.length > 1 ? 's' : ''} ${inFlight.join(', ')} in flight (the web server answers 502)`,
+      upstreamFirst: true, failure: true,
+    };
   }
 
   #upstreamFailed(err: Error): void {

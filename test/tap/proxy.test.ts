@@ -117,7 +117,9 @@ describe('tap: a transparent FastCGI proxy', { timeout: 60_000 }, () => {
     const end = events.find((e) => e.ev === 'request.end') as TraceEvent & { status: number; aborted: boolean };
     assert.equal(end.status, 502);
     assert.equal(end.aborted, true);
-    assert.match(events.find((e) => e.ev === 'conn.close')!.msg, /the upstream closed it/);
+    const close = events.find((e) => e.ev === 'conn.close')!;
+    assert.match(close.msg, /the upstream closed it with request 1 in flight \(the web server answers 502\)/);
+    assert.equal(close.level, 40, 'a warning, not an ordinary close');
   });
 });
 
