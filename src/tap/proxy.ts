@@ -166,7 +166,12 @@ class TapConnection {
       clearTimeout(timer);
       this.#upstreamFailed(err);
     });
-    client.on('error', (err) => this.#ended(`web server connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false));
+    client.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.#ended(`web server connection error: ${code ?? err.message}`, false);
+      // A reset is passed on as a reset: what the app sees is what the web server did.
+      if (code === 'ECONNRESET') reset(upstream);
+    });
     client.once('close', () => this.#sideClosed(false));
     upstream.once('close', () => this.#sideClosed(true));
   }
@@ -246,7 +251,10 @@ class TapConnection {
     const detail = this.#connected && inFlight.length > 0 ? ` with request${inFlight.length > 1 ? 's' : ''} ${inFlight.join(', ')} in flight` : '';
     this.#trace?.error('upstream', err, `${text}${detail}; the web server's connection was closed (it answers 502)`);
     this.#ended(text, true);
-    this.#client.destroy();
+    // A reset reaches the web server as a reset, so its error log says what it would without the
+    // tap ("recv() failed (104: Connection reset by peer)", not "upstream prematurely closed").
+    if (code === 'ECONNRESET' && this.#connected) reset(this.#client);
+    else this.#client.destroy();
   }
 
   #ended(text: string, upstreamFirst: boolean): void {
@@ -271,6 +279,16 @@ class TapConnection {
     const why = this.#why ?? { text: 'closed', upstreamFirst: upstream, failure: false };
     this.#trace?.close(why.text, why.upstreamFirst, why.failure);
     this.#capture?.close(why.text);
+  }
+}
+
+/** reset: close with a TCP RST; a Unix socket has none (resetAndDestroy throws for one): a plain close. */
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

@@ -231,6 +231,45 @@ describe('tap: byte-exact, and upstream failures', { timeout: 30_000 }, () => {
     }
   });
 
+  it('a reset is passed on as a reset, both ways (over TCP): the web server logs what it would without the tap', async () => {
+    let upstreamSaw = '';
+    const upstream = createServer((s) => {
+      s.once('data', (c: Buffer) => {
+        if (c.toString() === 'reset me') {
+          s.resetAndDestroy();
+          return;
+        }
+        s.on('error', (err: NodeJS.ErrnoException) => { upstreamSaw ||= err.code ?? err.message; });
+        s.on('close', () => { upstreamSaw ||= 'a plain close'; });
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as { port: number }).port;
+    const tap = new TapServer({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream: { kind: 'tcp', host: '127.0.0.1', port } });
+    await tap.listen();
+    const tapPort = Number(tap.addressString().split(':').pop());
+    try {
+      const client = connect(tapPort, '127.0.0.1');
+      const clientSaw = new Promise<string>((done) => {
+        client.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+        client.on('close', () => done('a plain close'));
+      });
+      client.write('reset me');
+      assert.equal(await clientSaw, 'ECONNRESET', 'the upstream reset reaches the web server');
+      const other = connect(tapPort, '127.0.0.1');
+      other.on('error', () => {});
+      await new Promise((r) => other.once('connect', r));
+      other.write('hello');
+      await new Promise((r) => setTimeout(r, 200));
+      other.resetAndDestroy();
+      await waitUntil(() => upstreamSaw !== '', 'the upstream saw the end');
+      assert.equal(upstreamSaw, 'ECONNRESET', 'the web server reset reaches the upstream');
+    } finally {
+      await tap.close();
+      upstream.close();
+    }
+  });
+
   it('an upstream that is not there: the connection is closed at once and the error names it', async () => {
     const { dir, cleanup } = tempDir();
     const tap = new TapServer({ listen: { kind: 'unix', path: join(dir, 'tap.sock') }, upstream: { kind: 'unix', path: join(dir, 'missing.sock') } });
