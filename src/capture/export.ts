@@ -88,12 +88,18 @@ export function shellQuote(text: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** requestUrl: the URL the browser asked for: scheme, HTTP_HOST (or SERVER_NAME:PORT), REQUEST_URI. */
+/**
+ * requestUrl: the URL the browser asked for: scheme, HTTP_HOST (or SERVER_NAME) with SERVER_PORT
+ * unless it is the scheme's own, REQUEST_URI. nginx's stock params send HTTP_HOST without the port
+ * (FIELD-NOTES), so a host without one gets SERVER_PORT: else the command goes to port 80.
+ */
 export function requestUrl(req: ExportableRequest): string {
   const https = (param(req, 'HTTPS') ?? '').toLowerCase() === 'on' || param(req, 'REQUEST_SCHEME') === 'https';
   const port = param(req, 'SERVER_PORT');
   const defaultPort = https ? '443' : '80';
-  const host = param(req, 'HTTP_HOST') || `${param(req, 'SERVER_NAME') || 'localhost'}${port && port !== defaultPort ? `:${port}` : ''}`;
+  const name = param(req, 'HTTP_HOST') || param(req, 'SERVER_NAME') || 'localhost';
+  const hasPort = /(^[^:]*|\]):\d+$/.test(name);
+  const host = `${name}${!hasPort && port && /^\d+$/.test(port) && port !== defaultPort ? `:${port}` : ''}`;
   const query = param(req, 'QUERY_STRING');
   const uri = param(req, 'REQUEST_URI') ?? `${param(req, 'SCRIPT_NAME') ?? ''}${param(req, 'PATH_INFO') ?? ''}${query ? `?${query}` : ''}`;
   return `${https ? 'https' : 'http'}://${host}${uri || '/'}`;

@@ -1,11 +1,26 @@
 import { RecordType, encodeRecord, protocolStatusName, roleName, FCGI_KEEP_CONN } from '../protocol';
 import { CaptureError } from './errors';
+import type { Capture } from './read';
 import type { CapturedRequest } from './requests';
 
 /** Selection: the request to replay, and a note when the choice was not obvious. */
 export interface Selection {
   request: CapturedRequest;
   note?: string;
+}
+
+/**
+ * captureNotes: what a reader of this capture must know before trusting its list: lines that did not
+ * read (a file cut mid-line by a crash or a copy, or edited), and bytes the writer did not keep.
+ */
+export function captureNotes(capture: Capture): string[] {
+  const notes: string[] = [];
+  if (capture.badLines > 0) {
+    notes.push(`${capture.path}: ${capture.badLines} line${capture.badLines > 1 ? 's' : ''} could not be read (a torn or edited file): ` +
+      'what they held is missing, and so may be the requests after them');
+  }
+  if (capture.truncated) notes.push(`${capture.path}: the file reached its size bound; later bytes were counted, not kept`);
+  return notes;
 }
 
 /** selectRequest: request `index` (1-based), else the only one, else the first with a note. */

@@ -45,6 +45,8 @@ function help(): string {
  */
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first, ...rest] = argv;
+  // serve's stdout can be a CGI response: its own code decides what a gone reader means.
+  if (io.stdout === process.stdout && first !== 'serve') endOnClosedStdout();
   // `dualcgi help CMD` is `dualcgi CMD --help`, as in git and npm.
   if (first === 'help' && rest.length === 1 && registry[aliases[rest[0]!] ?? rest[0]!]) return main([rest[0]!, '--help'], io);
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
@@ -84,4 +86,22 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     if (process.env['DUALCGI_DEBUG']) io.stderr.write(`${e.stack}\n`);
     return 1;
   }
+}
+
+let endingOnClosedStdout = false;
+
+/**
+ * endOnClosedStdout: a reader that stops reading (`dualcgi replay F --list | head`, `dualcgi ps |
+ * head -1`) ends the command at once and quietly, exit 0, as `git log | head` does, instead of an
+ * unhandled EPIPE with a stack.
+ */
+function endOnClosedStdout(): void {
+  if (endingOnClosedStdout) return;
+  endingOnClosedStdout = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    // A command that listens itself (tail) closes its socket first and returns.
+    if (process.stdout.listenerCount('error') > 1) return;
+    process.exit(0);
+  });
 }

@@ -62,16 +62,60 @@ export async function launchFastCGIScript(scriptPath: string, options: LaunchOpt
     removeDir();
     throw err;
   }
+  // A FastCGI process stops gracefully on SIGTERM (its connection from here is gone by then).
+  const untrack = track(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    removeDir();
+  });
   return {
     address: { kind: 'unix', path: join(dir, 'fcgi.sock') },
     child,
     output: () => ({ stdout: stdout(), stderr: stderr() }),
     exited,
     stop: async (graceMs = 2000) => {
+      untrack();
       await stopChild(child, exited, graceMs);
       removeDir();
     },
   };
+}
+
+/** EXIT_SIGNALS: what ends a CLI run from outside: Ctrl-C, timeout(1), kill, a closed terminal. */
+const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const live = new Set<() => void>();
+
+/**
+ * track: while a launched script runs, a signal that ends this process (`dualcgi request
+ * ./dispatch.fcgi /hang`, then Ctrl-C or `timeout 5 dualcgi request ...`) first stops it and removes
+ * its socket folder, then ends this process as the signal would have; so does process.exit. Without
+ * this the script outlived us, listening in a folder nobody knew of. A command with its own handler
+ * for the signal (dev) stops its scripts itself. Returns the function that stops tracking.
+ */
+function track(stop: () => void): () => void {
+  if (live.size === 0) {
+    // First in line, so that it sees whether a command's own handler is there to run after it.
+    for (const signal of EXIT_SIGNALS) process.prependListener(signal, onExitSignal);
+    process.on('exit', stopAll);
+  }
+  live.add(stop);
+  return () => {
+    if (!live.delete(stop) || live.size > 0) return;
+    for (const signal of EXIT_SIGNALS) process.off(signal, onExitSignal);
+    process.off('exit', stopAll);
+  };
+}
+
+function stopAll(): void {
+  for (const stop of live) stop();
+  live.clear();
+}
+
+function onExitSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  stopAll();
+  for (const s of EXIT_SIGNALS) process.off(s, onExitSignal);
+  process.off('exit', stopAll);
+  process.kill(process.pid, signal);
 }
 
 /** spawnOnSocket: listen on `listenPath`, keep `socketPath` as a second name, spawn with it as fd 0. */
@@ -177,6 +221,8 @@ export async function runCgiScript(scriptPath: string, options: CgiRunOptions): 
     if (timer) clearTimeout(timer);
     throw err;
   }
+  const untrack = track(() => { child.kill('SIGKILL'); });
+  child.once('close', untrack);
   // A script that exits without reading its body makes our writes fail with EPIPE; that is its choice.
   child.stdin.on('error', () => {});
   const body = options.stdin;

@@ -24,24 +24,30 @@ export const GET_VALUES_NAMES = [FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]
 export async function ping(address: Address, timeoutMs = 5000): Promise<PingResult> {
   const shown = formatAddress(address);
   const started = performance.now();
-  const conn = await connectWithin(address, shown, timeoutMs);
+  const conn = await connectWithin(address, timeoutMs);
   const connected = performance.now();
   try {
-    const values = await conn.getValues(GET_VALUES_NAMES, Math.max(1, timeoutMs - (connected - started)));
+    const values = await conn.getValues(GET_VALUES_NAMES, Math.max(1, Math.round(timeoutMs - (connected - started))));
     const rttMs = performance.now() - connected;
     return { address: shown, values: [...values], connectMs: round(connected - started), rttMs: round(rttMs) };
+  } catch (err) {
+    // The wait above is what was left of the timeout; the line says the timeout the user gave.
+    if (err instanceof ClientError && err.code === 'CLIENT_ERR_TIMEOUT') {
+      throw new ClientError('CLIENT_ERR_TIMEOUT', `no GET_VALUES_RESULT within ${timeoutMs} ms`); // pingFailure puts the address first
+    }
+    throw err;
   } finally {
     conn.destroy();
   }
 }
 
 /** connectWithin: connect, or CLIENT_ERR_TIMEOUT; a connection that succeeds too late is closed. */
-function connectWithin(address: Address, shown: string, timeoutMs: number): Promise<FastCGIClientConnection> {
+function connectWithin(address: Address, timeoutMs: number): Promise<FastCGIClientConnection> {
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new ClientError('CLIENT_ERR_TIMEOUT', `no connection to ${shown} within ${timeoutMs} ms`));
+      reject(new ClientError('CLIENT_ERR_TIMEOUT', `no connection within ${timeoutMs} ms`));
     }, timeoutMs);
     FastCGIClientConnection.connect(address).then((conn) => {
       clearTimeout(timer);

@@ -43,6 +43,9 @@ export class Probe {
         this.#decoder.push(chunk);
       } catch (err) {
         this.badBytes ??= (err as Error).message;
+        // What the close then means: the wrong port (an HTTP server), not a responder that hung up.
+        this.closeReason ||= looksLikeHttp(chunk) ? 'it answered HTTP, not FastCGI: is this an HTTP port?'
+          : `after bytes that are not FastCGI records: ${this.badBytes}`;
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => { this.closeReason ||= err.code ?? err.message; });
@@ -137,6 +140,10 @@ export class Probe {
   #wake(): void {
     for (const waiter of [...this.#waiters]) if (waiter.check()) this.#waiters.delete(waiter);
   }
+}
+
+function looksLikeHttp(chunk: Buffer): boolean {
+  return chunk.subarray(0, 5).toString('latin1') === 'HTTP/';
 }
 
 /** RequestShape: how a lint request is framed. */

@@ -4,6 +4,7 @@ import { CaptureFile, type CaptureOptions } from '../capture/writer';
 import { type Address, formatAddress, listeningAddress } from '../net/address';
 import { removeStaleSocket } from '../net/socket-file';
 import { isTracing } from '../trace/channel';
+import { RecordBoundary } from './record-boundary';
 import { TapTrace } from './trace';
 
 /** TapOptions: where to listen, where to forward, what to record. */
@@ -82,12 +83,10 @@ export class TapServer {
     const upstreamName = formatAddress(this.#options.upstream);
     this.#sockets.add(client);
     client.once('close', () => this.#sockets.delete(client));
-    // Tracing is decided per connection: a decoder that starts mid-stream would see garbage.
-    const trace = isTracing() ? new TapTrace(id, peer, upstreamName) : null;
     const capture = this.#openCapture(id, peer, upstreamName);
     client.pause(); // nothing is read until the upstream is there to take it
     const upstream = this.#connectUpstream();
-    new TapConnection(client, upstream, upstreamName, trace, capture, this.#options.connectTimeoutMs ?? 5000);
+    new TapConnection({ id, peer, upstreamName }, client, upstream, capture, this.#options.connectTimeoutMs ?? 5000);
   }
 
   #openCapture(id: number, peer: string, upstream: string): CaptureFile | null {
@@ -109,27 +108,48 @@ export class TapServer {
   }
 }
 
+/** ConnectionName: how the trace names a connection. */
+interface ConnectionName {
+  id: number;
+  peer: string;
+  upstreamName: string;
+}
+
 /**
  * TapConnection: one web-server connection and its upstream connection. 'in' is what the web server
  * sends, 'out' what the upstream answers (the names trace record events use).
  */
 class TapConnection {
+  #name: ConnectionName;
   #client: Socket;
   #upstream: Socket;
   #upstreamName: string;
-  #trace: TapTrace | null;
+  #trace: TapTrace | null = null;
+  /**
+   * #from: per direction, where its records begin while they do not reach the trace yet (null once
+   * they do). A connection is traced from its start when someone listens then; else from the next
+   * record each way once someone does: a web server keeps its connections open for hours, and a
+   * decoder started mid-record would read garbage.
+   */
+  #from: Record<'in' | 'out', RecordBoundary | null>;
   #capture: CaptureFile | null;
   #connected = false;
   /** #why: the first reason the connection ended, reported once both sides are closed. */
   #why: { text: string; upstreamFirst: boolean; failure: boolean } | null = null;
   #closed = 0;
 
-  constructor(client: Socket, upstream: Socket, upstreamName: string, trace: TapTrace | null,
-    capture: CaptureFile | null, connectTimeoutMs: number) {
+  constructor(name: ConnectionName, client: Socket, upstream: Socket, capture: CaptureFile | null, connectTimeoutMs: number) {
+    const { upstreamName } = name;
+    this.#name = name;
     this.#client = client;
     this.#upstream = upstream;
     this.#upstreamName = upstreamName;
-    this.#trace = trace;
+    if (isTracing()) {
+      this.#trace = new TapTrace(name.id, name.peer, upstreamName);
+      this.#from = { in: null, out: null };
+    } else {
+      this.#from = { in: new RecordBoundary(), out: new RecordBoundary() };
+    }
     this.#capture = capture;
     const timer = setTimeout(() => {
       const err = Object.assign(new Error(`upstream ${upstreamName} did not accept within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' });
@@ -146,7 +166,12 @@ class TapConnection {
       clearTimeout(timer);
       this.#upstreamFailed(err);
     });
-    client.on('error', (err) => this.#ended(`web server connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false));
+    client.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.#ended(`web server connection error: ${code ?? err.message}`, false);
+      // A reset is passed on as a reset: what the app sees is what the web server did.
+      if (code === 'ECONNRESET') reset(upstream);
+    });
     client.once('close', () => this.#sideClosed(false));
     upstream.once('close', () => this.#sideClosed(true));
   }
@@ -159,19 +184,34 @@ class TapConnection {
         this.#dropped(dir, chunk.length);
         return;
       }
-      this.#trace?.bytes(dir, chunk);
+      this.#traceBytes(dir, chunk);
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
       }
     });
     from.once('end', () => {
-      this.#why ??= { text: dir === 'in' ? 'the web server closed it' : 'the upstream closed it', upstreamFirst: dir === 'out', failure: false };
+      this.#why ??= dir === 'in' ? { text: 'the web server closed it', upstreamFirst: false, failure: false } : this.#upstreamEnded();
       to.end();
       // A web server may half-close and still read the answer; an app that closes is done (FastCGI
       // has no half-close), so what the web server sends after that cannot reach it.
       if (dir === 'out') from.end();
     });
+  }
+
+  /** #traceBytes: a forwarded chunk to the trace, from the first record boundary if tracing starts now. */
+  #traceBytes(dir: 'in' | 'out', chunk: Buffer): void {
+    const boundary = this.#from[dir];
+    if (boundary === null) {
+      this.#trace?.bytes(dir, chunk);
+      return;
+    }
+    if (boundary.lost) return;
+    const at = boundary.next(chunk);
+    if (at === -1 || (this.#trace === null && !isTracing())) return;
+    this.#trace ??= new TapTrace(this.#name.id, this.#name.peer, this.#upstreamName, true);
+    this.#from[dir] = null;
+    this.#trace.bytes(dir, at === 0 ? chunk : chunk.subarray(at));
   }
 
   /**
@@ -189,6 +229,19 @@ class TapConnection {
     this.#upstream.destroy();
   }
 
+  /**
+   * #upstreamEnded: why, when the upstream closes. With requests in flight that is the web server's
+   * 502 ("upstream prematurely closed"): an app that exited or crashed mid-request.
+   */
+  #upstreamEnded(): { text: string; upstreamFirst: true; failure: boolean } {
+    const inFlight = this.#trace?.inFlight ?? [];
+    if (inFlight.length === 0) return { text: 'the upstream closed it', upstreamFirst: true, failure: false };
+    return {
+      text: `the upstream closed it with request${inFlight.length > 1 ? 's' : ''} ${inFlight.join(', ')} in flight (the web server answers 502)`,
+      upstreamFirst: true, failure: true,
+    };
+  }
+
   #upstreamFailed(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
     const text = this.#connected
@@ -198,7 +251,10 @@ class TapConnection {
     const detail = this.#connected && inFlight.length > 0 ? ` with request${inFlight.length > 1 ? 's' : ''} ${inFlight.join(', ')} in flight` : '';
     this.#trace?.error('upstream', err, `${text}${detail}; the web server's connection was closed (it answers 502)`);
     this.#ended(text, true);
-    this.#client.destroy();
+    // A reset reaches the web server as a reset, so its error log says what it would without the
+    // tap ("recv() failed (104: Connection reset by peer)", not "upstream prematurely closed").
+    if (code === 'ECONNRESET' && this.#connected) reset(this.#client);
+    else this.#client.destroy();
   }
 
   #ended(text: string, upstreamFirst: boolean): void {
@@ -223,6 +279,16 @@ class TapConnection {
     const why = this.#why ?? { text: 'closed', upstreamFirst: upstream, failure: false };
     this.#trace?.close(why.text, why.upstreamFirst, why.failure);
     this.#capture?.close(why.text);
+  }
+}
+
+/** reset: close with a TCP RST; a Unix socket has none (resetAndDestroy throws for one): a plain close. */
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

@@ -40,13 +40,17 @@ export class TapTrace {
   #requests = new Map<number, TapRequest>();
   #decoders: Record<'in' | 'out', RecordDecoder | null>;
 
-  constructor(conn: number, peer: string, upstream: string) {
+  /** joined: the connection was open before tracing began; its records are decoded from the next one each way. */
+  constructor(conn: number, peer: string, upstream: string, joined = false) {
     this.conn = conn;
     this.#decoders = {
       in: new RecordDecoder((r) => this.#onRecord('in', r)),
       out: new RecordDecoder((r) => this.#onRecord('out', r)),
     };
-    if (isTracing()) publish({ ev: 'conn.open', mode: 'tap', conn, peer, msg: `connection ${conn} from ${peer} to upstream ${upstream}` });
+    if (isTracing()) {
+      publish({ ev: 'conn.open', mode: 'tap', conn, peer, msg: `connection ${conn} from ${peer} to upstream ${upstream}` +
+        `${joined ? ' (open before tracing began: traced from its next record each way)' : ''}` });
+    }
   }
 
   /** bytes: a chunk as it was forwarded. */

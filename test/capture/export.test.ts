@@ -29,6 +29,16 @@ describe('exports of one request (dashboard, replay --export)', () => {
       "-H 'Accept-Language: fr-FR, ü' --data-binary '{\"name\":\"a\"}\n' 'https://example.test:8080/api/items?x=1&y=2'\n");
   });
 
+  it('toCurl: a Host without its port (nginx\'s stock HTTP_HOST) gets SERVER_PORT unless it is the scheme\'s own', () => {
+    const url = (params: Array<[string, string]>): string => toCurl({ params: [['REQUEST_URI', '/f'], ...params], body: null }).trimEnd().split(' ').at(-1)!.replace(/^'|'$/g, '');
+    assert.equal(url([['HTTP_HOST', '127.0.0.1'], ['SERVER_PORT', '18480']]), 'http://127.0.0.1:18480/f');
+    assert.equal(url([['HTTP_HOST', 'a.test:8080'], ['SERVER_PORT', '80']]), 'http://a.test:8080/f', 'a port in the Host is kept');
+    assert.equal(url([['HTTP_HOST', '[::1]'], ['SERVER_PORT', '8443'], ['HTTPS', 'on']]), 'https://[::1]:8443/f');
+    assert.equal(url([['HTTP_HOST', '[::1]:81'], ['SERVER_PORT', '81']]), 'http://[::1]:81/f');
+    assert.equal(url([['HTTP_HOST', 'a.test'], ['SERVER_PORT', '443'], ['HTTPS', 'on']]), 'https://a.test/f');
+    assert.equal(url([['HTTP_HOST', 'a.test'], ['SERVER_PORT', '80']]), 'http://a.test/f');
+  });
+
   it('toCurl: -X for methods curl would not infer, --data-binary @file for binary bodies, a note for unknown ones', () => {
     const put = toCurl({ params: [['REQUEST_METHOD', 'PUT'], ['REQUEST_URI', '/x']], body: Buffer.from([0, 1, 2]) });
     assert.match(put, /^# the 3-byte body goes in request\.body\ncurl --path-as-is -g -X PUT --data-binary @request\.body http:\/\/localhost\/x\n$/);

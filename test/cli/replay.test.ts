@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { attachCapture } from '../../src/capture/writer';
@@ -126,6 +126,24 @@ process.stdin.on('end', () => {
     } finally {
       cleanup();
     }
+  });
+
+  it('a torn capture (cut mid-line by a crash or a copy) is read as far as it goes, and said to be torn', async () => {
+    const text = readFileSync(file, 'utf8');
+    const torn = join(dirs.dir, 'torn.fcgicap');
+    // Cut inside the last line (the end line a crash never writes whole).
+    const lines = text.trimEnd().split('\n');
+    writeFileSync(torn, `${lines.slice(0, -1).join('\n')}\n${lines.at(-1)!.slice(0, 30)}`);
+    const r = await runCli('replay', torn, '--list');
+    assert.equal(r.code, 0, r.stderr.text);
+    assert.match(r.stdout.text, /^#1 .*POST \/orders\?id=7/);
+    assert.match(r.stderr.text, /^dualcgi replay: note: .*torn\.fcgicap: 1 line could not be read \(a torn or edited file\)/);
+    const empty = join(dirs.dir, 'empty.fcgicap');
+    writeFileSync(empty, `${lines[0]}\n`);
+    const e = await runCli('replay', empty, '--list');
+    assert.equal(e.code, 0);
+    assert.equal(e.stdout.text, '');
+    assert.match(e.stderr.text, /empty\.fcgicap holds no BEGIN_REQUEST/);
   });
 
   it('usage and lookup failures', async () => {

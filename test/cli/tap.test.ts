@@ -47,4 +47,13 @@ describe('dualcgi tap', { timeout: 60_000 }, () => {
     assert.equal((await runCli('tap', '--listen', ':9000', '--upstream', ':9001', '--socket-mode', 'rw')).code, 2);
     assert.equal((await runCli('tap', '--listen', ':9000', '--upstream', ':9001', '--trace', 'tcp:x')).code, 2);
   });
+
+  it('a trace file or a socket folder that cannot be used: one line naming it, exit 1', async () => {
+    const trace = await runCli('tap', '--listen', 'unix:/nonexistent-dualcgi/tap.sock', '--upstream', ':9001', '--trace', 'file:/nonexistent-dualcgi/t.ndjson');
+    assert.equal(trace.code, 1);
+    assert.equal(trace.stderr.text, 'dualcgi tap: cannot write the trace to file:/nonexistent-dualcgi/t.ndjson: ENOENT\n');
+    const listen = await runCli('tap', '--listen', 'unix:/nonexistent-dualcgi/tap.sock', '--upstream', ':9001', '--trace', 'off');
+    assert.equal(listen.code, 1);
+    assert.match(listen.stderr.text, /^dualcgi tap: cannot listen on unix:\/nonexistent-dualcgi\/tap\.sock: E\w+ \(does \/nonexistent-dualcgi exist, and may this user write there\?\)\n$/);
+  });
 });

@@ -1,14 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseCgiResponse } from '../../src/client/cgi-response';
 import { isClientError } from '../../src/client/errors';
 import { fastcgiRequest } from '../../src/client/fastcgi-client';
 import { type LaunchedFastCGI, cgiArgv, launchFastCGIScript, runCgiScript } from '../../src/client/launch';
 import { buildCgiParams } from '../../src/client/params';
-import { cgiScript, fastcgiScript, tempDir, writeScript } from './fixtures';
+import { cgiScript, fastcgiScript, nodeFastcgiModule, tempDir, writeScript } from './fixtures';
 
 interface AppInfo {
   pid: number;
@@ -194,4 +195,69 @@ describe('cgiArgv', () => {
   for (const [query, argv] of cases) {
     it(`${JSON.stringify(query)} -> ${JSON.stringify(argv)}`, () => assert.deepEqual(cgiArgv(query), argv));
   }
+});
+
+describe('a signal that ends the CLI while a launched script runs', { timeout: 60_000 }, () => {
+  const bin = resolve(__dirname, '../../../bin/dualcgi');
+
+  /** interrupted: `dualcgi request SCRIPT /hang`, the script's pid once it has the request, then `signal` to the CLI only. */
+  async function interrupted(script: string, dir: string, signal: NodeJS.Signals): Promise<{ cli: string | null; script: number }> {
+    const cli = spawn(process.execPath, [bin, 'request', script, '/hang'], { stdio: 'ignore', env: { ...process.env, TMPDIR: dir } });
+    const pidFile = join(dirname(script), 'pid');
+    const started = Date.now();
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+      assert.ok(Date.now() - started < 10_000, 'the script got the request');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const ended = new Promise<NodeJS.Signals | null>((done) => cli.once('exit', (_code, sig) => done(sig)));
+    cli.kill(signal);
+    return { cli: await ended, script: pid };
+  }
+
+  /** gone: the process exited within 5 s (else it is killed here, so that a failing run leaves nothing behind). */
+  async function gone(pid: number): Promise<boolean> {
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return true;
+      }
+      if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')) return true; // exited, not reaped yet
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    process.kill(pid, 'SIGKILL');
+    return false;
+  }
+
+  it('a FastCGI script is stopped and its socket folder removed; the CLI ends as the signal would (Ctrl-C, timeout(1))', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const { dir, cleanup } = tempDir();
+      try {
+        const script = writeScript(dir, 'dispatch.fcgi', `#!${process.execPath}
+require(${JSON.stringify(nodeFastcgiModule)}).createServer(() => {
+  require('node:fs').writeFileSync(__dirname + '/pid', String(process.pid)); // and never answers
+}).listen();
+`);
+        const r = await interrupted(script, dir, signal);
+        assert.equal(r.cli, signal);
+        assert.ok(await gone(r.script), `${signal}: the script is still running`);
+        assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('dualcgi-launch-')), [], `${signal}: the socket folder is left`);
+      } finally {
+        cleanup();
+      }
+    }
+  });
+
+  it('a CGI script is killed', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const script = writeScript(dir, 'dispatch.cgi', '#!/bin/sh\necho $$ > "$(dirname "$0")/pid"\nexec sleep 60\n');
+      const r = await interrupted(script, dir, 'SIGTERM');
+      assert.equal(r.cli, 'SIGTERM');
+      assert.ok(await gone(r.script), 'the script is still running');
+    } finally {
+      cleanup();
+    }
+  });
 });

@@ -41,6 +41,8 @@ describe('ping (FCGI_GET_VALUES)', { timeout: 30_000 }, () => {
       await new Promise<void>((r) => rude.listen(join(dir, 'rude.sock'), r));
       const timedOut = await ping(parseAddress(`unix:${join(dir, 'silent.sock')}`), 200).catch((e: unknown) => e);
       assert.ok(isClientError(timedOut, 'CLIENT_ERR_TIMEOUT'), String(timedOut));
+      // The timeout given, not what was left of it after connecting ("within 193.246439 ms").
+      assert.match(pingFailure(timedOut, parseAddress(`unix:${join(dir, 'silent.sock')}`)), /^unix:\S+silent.sock: no GET_VALUES_RESULT within 200 ms$/);
       const closed = await ping(parseAddress(`unix:${join(dir, 'rude.sock')}`), 2000).catch((e: unknown) => e);
       assert.ok(isClientError(closed, 'CLIENT_ERR_CLOSED'), String(closed));
       assert.match(pingFailure(closed, parseAddress(`unix:${join(dir, 'rude.sock')}`)), /closed the connection without answering/);

@@ -75,4 +75,20 @@ describe('lint: the conformance scorecard', { timeout: 60_000 }, () => {
       cleanup();
     }
   });
+
+  it('an HTTP server (the wrong port): each check says so, not just "closed by the responder"', async () => {
+    const { dir, cleanup } = tempDir();
+    const http = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')));
+    await new Promise<void>((r) => http.listen(join(dir, 'http.sock'), r));
+    try {
+      const report = await runLint({ address: { kind: 'unix', path: join(dir, 'http.sock') }, params, timeoutMs: 500, only: ['request', 'keep-conn'] });
+      for (const r of report.results) {
+        assert.match(r.detail, /closed before END_REQUEST \(it answered HTTP, not FastCGI: is this an HTTP port\?\)/, r.name);
+      }
+    } finally {
+      http.close();
+      cleanup();
+    }
+  });
 });
+

@@ -11,6 +11,9 @@ import { FastCGIClientConnection, fastcgiRequest } from '../../src/client/fastcg
 import { buildCgiParams } from '../../src/client/params';
 import type { FcgiRequest } from '../../src/fastcgi/request';
 import { parseAddress } from '../../src/net/address';
+import {
+  FCGI_KEEP_CONN, RecordDecoder, RecordType, Role, encodeBeginRequest, encodeParams, encodeRecord,
+} from '../../src/protocol';
 import { TapServer } from '../../src/tap/proxy';
 import { isRawLine, subscribe } from '../../src/trace/channel';
 import { isNote } from '../../src/trace/notes';
@@ -114,7 +117,9 @@ describe('tap: a transparent FastCGI proxy', { timeout: 60_000 }, () => {
     const end = events.find((e) => e.ev === 'request.end') as TraceEvent & { status: number; aborted: boolean };
     assert.equal(end.status, 502);
     assert.equal(end.aborted, true);
-    assert.match(events.find((e) => e.ev === 'conn.close')!.msg, /the upstream closed it/);
+    const close = events.find((e) => e.ev === 'conn.close')!;
+    assert.match(close.msg, /the upstream closed it with request 1 in flight \(the web server answers 502\)/);
+    assert.equal(close.level, 40, 'a warning, not an ordinary close');
   });
 });
 
@@ -175,6 +180,93 @@ describe('tap: byte-exact, and upstream failures', { timeout: 30_000 }, () => {
       await tap.close();
       closer.close();
       cleanup();
+    }
+  });
+
+  it('a connection open before anyone listened is traced from its next record once someone does (kept-alive nginx connections)', async () => {
+    const { dir, cleanup } = tempDir();
+    const running = await startServer(app);
+    const tap = new TapServer({ listen: { kind: 'unix', path: join(dir, 'tap.sock') }, upstream: parseAddress(running.address) });
+    await tap.listen();
+    const events: TraceEvent[] = [];
+    let unsubscribe = (): void => {};
+    try {
+      const client = connect(join(dir, 'tap.sock'));
+      const ended: number[] = [];
+      const decoder = new RecordDecoder((r) => { if (r.type === RecordType.EndRequest) ended.push(r.requestId); });
+      client.on('data', (c: Buffer) => decoder.push(c));
+      await new Promise((r) => client.once('connect', r));
+      const request = (id: number, path: string, body: Buffer): Buffer => Buffer.concat([
+        encodeBeginRequest(id, Role.Responder, FCGI_KEEP_CONN),
+        ...encodeParams(id, buildCgiParams({ target: path, method: 'POST', bodyLength: body.length })),
+        encodeRecord(RecordType.Stdin, id, body, 3), encodeRecord(RecordType.Stdin, id)]);
+      // Nobody listens: request 1 goes out up to the middle of its STDIN record.
+      const first = request(1, '/first', Buffer.alloc(1000, 0x61));
+      const cut = first.length - 8 - 500;
+      client.write(first.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 100));
+      unsubscribe = subscribe((m) => { if (!isRawLine(m) && !isNote(m)) events.push(m); });
+      client.write(first.subarray(cut));
+      await waitUntil(() => ended.length === 1, 'the first answer');
+      client.write(request(1, '/second', Buffer.from('hello')));
+      await waitUntil(() => ended.length === 2, 'the second answer');
+      await waitUntil(() => events.some((e) => e.ev === 'request.end'), 'request.end');
+      client.end();
+      await waitUntil(() => events.some((e) => e.ev === 'conn.close'), 'conn.close');
+      assert.deepEqual(events.filter((e) => e.ev === 'error').map((e) => e.msg), [], 'no decode error: decoding began at a record');
+      assert.match(events.find((e) => e.ev === 'conn.open')!.msg, /open before tracing began/);
+      const starts = events.filter((e) => e.ev === 'request.start') as Array<TraceEvent & { uri: string }>;
+      assert.deepEqual(starts.map((e) => e.uri), ['/second']);
+      const end = events.find((e) => e.ev === 'request.end') as TraceEvent & { status: number; bytesIn: number };
+      assert.equal(end.status, 200);
+      assert.equal(end.bytesIn, 5);
+      const records = events.filter((e) => e.ev === 'record') as Array<TraceEvent & { dir: string; type: string; requestId: number }>;
+      assert.deepEqual(records.filter((r) => r.dir === 'out').map((r) => r.type),
+        ['STDOUT', 'STDOUT', 'END_REQUEST', 'STDOUT', 'STDOUT', 'END_REQUEST'], 'the first answer is traced too');
+    } finally {
+      unsubscribe();
+      await tap.close();
+      await running.stop();
+      cleanup();
+    }
+  });
+
+  it('a reset is passed on as a reset, both ways (over TCP): the web server logs what it would without the tap', async () => {
+    let upstreamSaw = '';
+    const upstream = createServer((s) => {
+      s.once('data', (c: Buffer) => {
+        if (c.toString() === 'reset me') {
+          s.resetAndDestroy();
+          return;
+        }
+        s.on('error', (err: NodeJS.ErrnoException) => { upstreamSaw ||= err.code ?? err.message; });
+        s.on('close', () => { upstreamSaw ||= 'a plain close'; });
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as { port: number }).port;
+    const tap = new TapServer({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream: { kind: 'tcp', host: '127.0.0.1', port } });
+    await tap.listen();
+    const tapPort = Number(tap.addressString().split(':').pop());
+    try {
+      const client = connect(tapPort, '127.0.0.1');
+      const clientSaw = new Promise<string>((done) => {
+        client.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+        client.on('close', () => done('a plain close'));
+      });
+      client.write('reset me');
+      assert.equal(await clientSaw, 'ECONNRESET', 'the upstream reset reaches the web server');
+      const other = connect(tapPort, '127.0.0.1');
+      other.on('error', () => {});
+      await new Promise((r) => other.once('connect', r));
+      other.write('hello');
+      await new Promise((r) => setTimeout(r, 200));
+      other.resetAndDestroy();
+      await waitUntil(() => upstreamSaw !== '', 'the upstream saw the end');
+      assert.equal(upstreamSaw, 'ECONNRESET', 'the web server reset reaches the upstream');
+    } finally {
+      await tap.close();
+      upstream.close();
     }
   });
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fromCapturedRequest, toCurl, toEnvFile, toReplayFile } from '../../capture/export';
 import { locateCapture, readCapture } from '../../capture/read';
-import { cgiEnvironment, describeRequest, devtoolsUrl, inspectorUrl, replayRecords, selectRequest } from '../../capture/replay';
+import { captureNotes, cgiEnvironment, describeRequest, devtoolsUrl, inspectorUrl, replayRecords, selectRequest } from '../../capture/replay';
 import { type CapturedRequest, extractRequests } from '../../capture/requests';
 import { ClientError, isClientError } from '../../client/errors';
 import { FastCGIClientConnection } from '../../client/fastcgi-client';
@@ -55,8 +55,11 @@ export const replay: Command = {
     const [source, target, ...extra] = args.positionals;
     if (source === undefined || extra.length > 0) throw new UsageError('expected FILE|ID and TARGET');
     const ref = locateCapture(source, stringFlag(args, 'dir') ?? process.env['DUALCGI_CAPTURE_DIR'] ?? '.');
-    const requests = extractRequests(readCapture(ref.path));
+    const capture = readCapture(ref.path);
+    for (const n of captureNotes(capture)) io.stderr.write(`dualcgi replay: note: ${n}\n`);
+    const requests = extractRequests(capture);
     if (args.flags['list'] === true) {
+      if (requests.length === 0) io.stderr.write(`dualcgi replay: note: ${ref.path} holds no BEGIN_REQUEST\n`);
       for (const r of requests) io.stdout.write(`${describeRequest(r)}\n`);
       return 0;
     }

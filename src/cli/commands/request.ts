@@ -74,6 +74,7 @@ export const request: Command = {
     `[--profile ${PROFILE_NAMES.join('|')}] [-v] [--raw] [--split-pairs | --bytewise] PATH\n` +
     '  TARGET: unix:/path.sock, HOST:PORT, or an executable script (dispatch.fcgi / dispatch.cgi)\n' +
     '  --param: set or replace one CGI variable (HTTPS=on, REMOTE_USER=bob); to a CGI script, one environment variable\n' +
+    '  --mount /app: the folder of the .htaccess in URL space; PATH is below it (--mount /app /foo asks for /app/foo)\n' +
     '  --profile: send the request as that web server does (request id, KEEP_CONN, PARAMS framing,\n' +
     '    its limits, which variables and headers it sets or drops)\n' +
     '  -v: every FastCGI record both ways, decoded, on stderr; --raw: every byte both ways as hex, on stderr\n' +

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { parseAddress, type Address } from '../../net/address';
 import { parseArgs, stringFlag } from '../args';
 import type { Command } from '../command';
@@ -49,7 +50,10 @@ export const tap: Command = {
     try {
       await server.listen();
     } catch (err) {
-      throw new CliError('CLI_ERR_LISTEN', `cannot listen on ${stringFlag(args, 'listen')}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      // Node reports a Unix socket path whose folder is missing as EACCES, which sends people to chmod.
+      const folder = listen.kind === 'unix' && (code === 'EACCES' || code === 'ENOENT') ? ` (does ${dirname(listen.path)} exist, and may this user write there?)` : '';
+      throw new CliError('CLI_ERR_LISTEN', `cannot listen on ${stringFlag(args, 'listen')}: ${code ?? (err as Error).message}${folder}`);
     }
     io.stderr.write(`dualcgi tap: ${server.addressString()} -> ${stringFlag(args, 'upstream')}` +
       `${sink ? ` (trace: ${sink.shown})` : ''}${captureDir !== undefined ? ` (capture: ${captureDir})` : ''}\n`);
@@ -89,7 +93,12 @@ function startTrace(option: string | undefined): { sink: import('../../trace/sin
   }
   if (resolved.target.kind === 'off') return null;
   traceOptions.showSecrets = process.env['DUALCGI_SHOW_SECRETS'] === '1';
-  return { sink: createSink(resolved.target), shown: formatTraceTarget(resolved.target) };
+  const shown = formatTraceTarget(resolved.target);
+  try {
+    return { sink: createSink(resolved.target), shown };
+  } catch (err) {
+    throw new CliError('CLI_ERR_TRACE', `cannot write the trace to ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** untilSignal: resolves at the first SIGINT or SIGTERM. */
