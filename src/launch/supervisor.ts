@@ -2,6 +2,8 @@ import cluster from 'node:cluster';
 import { Socket } from 'node:net';
 import { encodeErrorResponse } from '../cgi/response-head';
 import { FastCGIServer, type ListenTarget, stopReading } from '../fastcgi/server';
+import { isTracing, publish } from '../trace/channel';
+import { Level } from '../trace/events';
 import { appVersion, traceProcessExit } from '../trace/install';
 import { originalStderrWrite } from '../trace/stdio';
 import { createAppServer, exitOnLoadError } from './app-server';
@@ -36,6 +38,19 @@ const RESPAWN_MS = [100, 500, 1000, 2000, 5000, 10_000, 30_000];
 /** log: one line for the web server's error log or the service journal. */
 function log(line: string): void {
   originalStderrWrite(`dualcgi[${process.pid}]: ${line}\n`);
+}
+
+/** SupervisorErrorCode: what went wrong in the supervisor itself (an `error` event, phase "supervisor"). */
+type SupervisorErrorCode = 'DUALCGI_ERR_RELOAD_FAILED' | 'DUALCGI_ERR_RECYCLE_FAILED' | 'DUALCGI_ERR_WORKER_EXIT' | 'DUALCGI_ERR_WORKER_START';
+
+/**
+ * problem: a failure the supervisor lives through: its line, and an `error` trace event, so that
+ * the dashboard and tail show why a worker vanished or a reload did not take (a SIGKILLed worker
+ * sends nothing itself).
+ */
+function problem(code: SupervisorErrorCode, line: string): void {
+  log(line);
+  if (isTracing()) publish({ ev: 'error', level: Level.error, mode: 'fcgi', phase: 'supervisor', code, msg: line });
 }
 
 /**
@@ -147,7 +162,7 @@ export class Supervisor {
       if (replaced === 0) this.#generation = generation - 1;
       this.#inReload = false;
       this.#lastReload = { at: new Date().toISOString(), reason, ok: false, error: message };
-      log(`reload (${reason}) failed, the previous code keeps serving: ${message}`);
+      problem('DUALCGI_ERR_RELOAD_FAILED', `reload (${reason}) failed, the previous code keeps serving: ${message}`);
       this.#writeStatus();
       return;
     }
@@ -218,7 +233,7 @@ export class Supervisor {
     log(`recycling pid ${backend.pid}: ${reason}`);
     this.#replace(i, this.#generation).catch((err: Error) => {
       backend.recycling = false; // asked again later; meanwhile it keeps serving
-      log(`recycling pid ${backend.pid} failed, it keeps serving: ${err.message}`);
+      problem('DUALCGI_ERR_RECYCLE_FAILED', `recycling pid ${backend.pid} failed, it keeps serving: ${err.message}`);
     });
   }
 
@@ -228,7 +243,7 @@ export class Supervisor {
     if (i === -1 || this.#stopping) return;
     this.#retiredRequests += backend.requests;
     const delay = RESPAWN_MS[Math.min(this.#respawns++, RESPAWN_MS.length - 1)]!;
-    log(`worker ${backend.pid} exited unexpectedly (${signal ?? `code ${code}`}); another starts in ${delay} ms`);
+    problem('DUALCGI_ERR_WORKER_EXIT', `worker ${backend.pid} exited unexpectedly (${signal ?? `code ${code}`}); another starts in ${delay} ms`);
     setTimeout(() => {
       if (this.#stopping || this.#slots[i] !== backend) return;
       this.#startWorker(this.#generation).then((fresh) => {
@@ -240,7 +255,7 @@ export class Supervisor {
         this.#slots[i] = fresh;
         this.#flushHeld();
       }, (err: Error) => {
-        log(`worker for slot ${i} failed to start: ${err.message}`);
+        problem('DUALCGI_ERR_WORKER_START', `worker for slot ${i} failed to start: ${err.message}`);
         this.#workerExit(backend, code, signal);
       });
     }, delay);

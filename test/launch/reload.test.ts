@@ -2,7 +2,7 @@
 // requests, and the new version served afterwards. Each mechanism's counts go to the diagnostics.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AppDir, get, loadLoop, makeApp, readStatus, serve, type Served, sleep, until } from './helpers';
 
@@ -95,13 +95,26 @@ describe('graceful reload under load (dualcgi serve --bind)', { timeout: 120_000
     }
   });
 
-  it('a worker that dies is replaced', async () => {
+  it('a worker that dies is replaced, and the trace says so (the worker cannot)', async () => {
     const app = makeApp('v1');
-    const served = await serve(app, ['--workers', '2']);
+    const traceFile = join(app.dir, 'trace.ndjson');
+    const served = await serve(app, ['--workers', '2', '--trace', `file:${traceFile}`]);
     try {
       const pid = Number((await get(served.address, '/')).split(' ')[1]);
       process.kill(pid, 'SIGKILL');
       assert.ok(await until(() => /exited unexpectedly/.test(served.output())), served.output());
+      const events = (): Array<Record<string, unknown>> => {
+        try {
+          return readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+        } catch {
+          return [];
+        }
+      };
+      assert.ok(await until(() => events().some((e) => e['ev'] === 'error' && e['phase'] === 'supervisor'
+        && e['code'] === 'DUALCGI_ERR_WORKER_EXIT' && String(e['msg']).includes(`worker ${pid} exited unexpectedly`))),
+      JSON.stringify(events().filter((e) => e['ev'] === 'error')));
+      assert.deepEqual(events().filter((e) => e['ev'] === 'app.log' && /serving FastCGI on/.test(String(e['msg']))), [],
+        "serve's own line is not the app's output");
       const pids = new Set<string>();
       assert.ok(await until(async () => {
         pids.add((await get(served.address, '/')).split(' ')[1]!);

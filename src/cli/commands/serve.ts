@@ -5,6 +5,7 @@ import type { DispatchOptions } from '../../launch/dispatch';
 import type { Command } from '../command';
 import { CliError, UsageError } from '../errors';
 import { parseAddress } from '../../net/address';
+import { originalStderrWrite } from '../../trace/stdio';
 
 const flags = {
   bind: { type: 'string' },
@@ -109,7 +110,8 @@ export const serve: Command = {
     const running = await dispatch(options);
     if (running.worker) await new Promise<never>(() => {}); // a worker: its owner already said where it listens
     if (running.server) {
-      process.stderr.write(`dualcgi: serving FastCGI on ${running.server.addressString() || 'fd 0'} (${running.detection.reason})\n`);
+      // Past the console capture: dualcgi's own line, not the app's output (it was an app.log WARN).
+      originalStderrWrite(`dualcgi: serving FastCGI on ${running.server.addressString() || 'fd 0'} (${running.detection.reason})\n`);
       await new Promise<never>(() => {}); // until a signal: shutdown exits the process
     }
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
