@@ -19,6 +19,11 @@ const HELLO = 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nhello\n';
 function app(request: FcgiRequest): void {
   const path = request.params.get('PATH_INFO');
   if (path === '/hangup') return;
+  if (path === '/broken') {
+    // A response that fails after its head: part of it, then the connection closes without END_REQUEST.
+    request.write(Buffer.from('Status: 200 OK\r\nContent-Type: text/plain\r\n\r\npartial\n'), () => request.breakResponse());
+    return;
+  }
   readBody(request, (body) => {
     if (path === '/hello') {
       request.writeStderr('a note for the error log\n');
@@ -112,6 +117,13 @@ describe('dualcgi request against a FastCGI address', { timeout: 60_000 }, () =>
     assert.equal(r.code, 1);
     assert.match(r.stdout.text, /^HTTP\/1\.1 200 OK/);
     assert.match(r.stderr.text, /malformed response.*HTTP status line/);
+  });
+
+  it('exits 1 on a response broken off after its head, printing what arrived and why', async () => {
+    const r = await run(running.address, '/broken');
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout.text, 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\npartial\n');
+    assert.match(r.stderr.text, /the response was broken off: the connection closed after 52 bytes, before END_REQUEST/);
   });
 
   it('exits 1 when no response arrives within --timeout', async () => {

@@ -81,14 +81,32 @@ export const request: Command = {
     '  --split-pairs: every PARAMS record boundary inside a name-value pair; --bytewise: one byte per\n' +
     '    PARAMS and STDIN record (both spec-legal)\n' +
     '  exit status: 0 a response arrived (any HTTP status); 1 no usable response (cannot connect,\n' +
-    '    closed early, timeout, refused, malformed head, a limit of the --profile server), or with\n' +
+    '    closed early, broken off after its head, timeout, refused, malformed head, a limit of the --profile server), or with\n' +
     '    --fail an HTTP status of 400 or more; 2 usage error',
   async run(argv, io) {
     const plan = parsePlan(argv);
-    const stdout = await send(plan, io);
+    let stdout: Buffer;
+    try {
+      stdout = await send(plan, io);
+    } catch (err) {
+      if (!(err instanceof BrokenResponse)) throw err;
+      // What arrived is shown as it came, then why it is not a response a web server passes on.
+      await write(io.stdout, err.partial);
+      throw new CliError('CLI_ERR_BROKEN', err.message);
+    }
     return report(stdout, plan, io);
   },
 };
+
+/**
+ * BrokenResponse: the connection closed before END_REQUEST after part of a response: how a FastCGI
+ * app says its response failed after the head (nginx then cuts its client; README "Faults").
+ */
+class BrokenResponse extends Error {
+  constructor(readonly partial: Buffer, message: string) {
+    super(message);
+  }
+}
 
 /** parsePlan: argv to a Plan; every mistake a user can make in the arguments is a UsageError. */
 function parsePlan(argv: string[]): Plan {
@@ -271,6 +289,7 @@ export interface LaunchContext {
 async function sendFastCGI(address: Address, params: Array<[string, string]>, plan: Plan, io: CommandIo,
   launch: LaunchContext | null): Promise<Buffer> {
   let response: FastCGIResponse;
+  const received: Buffer[] = [];
   try {
     const wire = plan.verbose || plan.raw
       ? createWireLog((text) => io.stderr.write(text), { decode: plan.verbose, raw: plan.raw }) : undefined;
@@ -288,10 +307,17 @@ async function sendFastCGI(address: Address, params: Array<[string, string]>, pl
         onRecord: (record) => {
           // With -v the record line shows STDERR already.
           if (record.type === RecordType.Stderr && !plan.verbose) io.stderr.write(record.content);
+          else if (record.type === RecordType.Stdout) received.push(Buffer.from(record.content));
         },
       });
     } catch (err) {
-      throw timedOut ? timeoutError(plan) : err;
+      if (timedOut) throw timeoutError(plan);
+      const partial = Buffer.concat(received);
+      if (isClientError(err, 'CLIENT_ERR_CLOSED') && partial.length > 0) {
+        throw new BrokenResponse(partial, `the response was broken off: the connection closed after ${partial.length} bytes, ` +
+          'before END_REQUEST (the app failed after its head; a web server cuts its client here, or answers 500 if it buffered)');
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
       conn.destroy();
