@@ -52,6 +52,13 @@ describe('wire-redact', () => {
     assert.equal(masked(secret).masked, true);
   });
 
+  it('maskHead remembers only a whole clean head: headEnd never takes the start of a head for all of it', () => {
+    const start = 'Status: 200 OK\r\nX-A: 1\r\n';
+    assert.equal(masked(start, false).masked, false); // the first bytes of a head that goes on
+    const whole = Buffer.from(`${start}Set-Cookie: s3cret\r\n\r\n`, 'latin1');
+    assert.equal(headEnd(whole, 0, whole.length, 8192), whole.length);
+  });
+
   it('headEnd counts a head up to and with its blank line, and says when it goes on or passes the limit', () => {
     const buf = Buffer.from('xxStatus: 204 No Content\r\nA: b\r\n\r\nbody', 'latin1');
     const head = 'Status: 204 No Content\r\nA: b\r\n\r\n'.length;
