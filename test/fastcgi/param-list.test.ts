@@ -141,6 +141,17 @@ describe('decodeParamList: the last stream remembered (param-memo.ts)', () => {
     assert.equal(same.get('REMOTE_PORT'), '40002');
   });
 
+  it('recalls a changed value of every short length (0 to 8 bytes) byte for byte', () => {
+    for (let n = 0; n <= 8; n++) {
+      const stream = (c: string): Array<[string, string]> => nginxLike('40001', [['HTTP_X_TOKEN', Array.from({ length: n }, (_, i) => String.fromCharCode(c.charCodeAt(0) + i)).join('')]]);
+      decodeParamList(encodePairs(stream('a')), limits);
+      decodeParamList(encodePairs(stream('a')), limits);
+      const recalled = decodeParamList(encodePairs(stream('k')), limits);
+      assert.equal(recalled.remembered, true, `length ${n}`);
+      assert.deepEqual(listOf(recalled), [...mapOf(stream('k'))], `length ${n}`);
+    }
+  });
+
   it('keeps the last duplicate winning when a duplicate name\'s value changes', () => {
     decodeParamList(encodePairs(nginxLike('40001')), limits);
     // The first SCRIPT_NAME ('/' -> 'x') is overridden by the second; the second ('' stays) wins.
