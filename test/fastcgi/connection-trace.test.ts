@@ -1,7 +1,7 @@
 /**
  * What a connection tells the web server's error log and a record tracer, in paths a mutation
- * audit found untested: the STDERR line of a refused PARAMS stream, and the record events of a
- * STDOUT write too large to be copied into the output slab.
+ * audit found untested: the STDERR lines of a refused PARAMS stream and of an onRequest that
+ * threw, and the record events of a STDOUT write too large to be copied into the output slab.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +29,18 @@ describe('connection: error log and record events', () => {
     assert.match(peer.stdout(1).toString(), /^Status: 431 /);
     const stderr = Buffer.concat(peer.ofType(RecordType.Stderr, 1).map((r) => r.content)).toString();
     assert.equal(stderr, 'dualcgi: fcgi: more than 2 params\n');
+    peer.close();
+  });
+
+  it('writes the stack of an onRequest that threw to STDERR, with the 500', async () => {
+    const s = await startServer({ onRequest: () => { throw new Error('boom in onRequest'); } });
+    cleanup.push(() => s.server.close(50));
+    const peer = await RawPeer.connect(s.path);
+    peer.send(begin(1, [['REQUEST_METHOD', 'GET']]), encodeRecord(RecordType.Stdin, 1));
+    await peer.until(() => peer.ofType(RecordType.EndRequest).length === 1);
+    assert.match(peer.stdout(1).toString(), /^Status: 500 /);
+    const stderr = Buffer.concat(peer.ofType(RecordType.Stderr, 1).map((r) => r.content)).toString();
+    assert.match(stderr, /^dualcgi: request 1 failed: Error: boom in onRequest\n {4}at /);
     peer.close();
   });
 
