@@ -44,6 +44,35 @@ describe('connection: error log and record events', () => {
     peer.close();
   });
 
+  it('never writes a later response into the bytes an earlier record event holds (no slab reuse while events keep views)', async () => {
+    const held: Buffer[] = [];
+    const observer = {
+      enabled: () => true,
+      record: (_c: unknown, dir: 'in' | 'out', r: FastCGIRecord) => {
+        if (dir === 'out' && r.type === RecordType.Stdout && r.contentLength > 0) held.push(r.content); // kept as given: a view
+      },
+    };
+    const s = await startServer({
+      // writeText: encoded straight into the output slab, so its record event is a view of the slab.
+      onRequest: (req: FcgiRequest) => req.writeText(body(req.requestId).toString('latin1'), 'latin1', () => req.end()),
+      observer,
+    });
+    cleanup.push(() => s.server.close(50));
+    const peer = await RawPeer.connect(s.path);
+    // Responses small enough to be copied into the output slab, enough of them to need more than
+    // one slab (64 KiB), one after the other so that the socket is done with each.
+    const body = (id: number): Buffer => Buffer.alloc(15_000, 0x60 + id);
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    for (const id of ids) {
+      peer.send(begin(id, [['REQUEST_METHOD', 'GET']]), encodeRecord(RecordType.Stdin, id));
+      await peer.until(() => peer.ofType(RecordType.EndRequest, id).length === 1);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(held.length, ids.length);
+    held.forEach((content, i) => assert.ok(content.equals(body(ids[i]!)), `the event of response ${ids[i]} still holds its bytes`));
+    peer.close();
+  });
+
   it('gives a record event for each STDOUT record of a write too large to copy, with its bytes', async () => {
     const big = Buffer.alloc(40 * 1024, 0x62);
     const events: Array<{ dir: string; type: number; length: number; first: number }> = [];
