@@ -65,6 +65,7 @@ describe('wire-redact', () => {
     assert.equal(headEnd(buf, 2, buf.length, 8192), head);
     assert.equal(headEnd(buf, 2, 2 + head, 8192), head); // a head written alone (flushHeaders, a 204)
     assert.equal(headEnd(buf, 2, 2 + head - 1, 8192), -(head - 1)); // the blank line is not all here
+    assert.equal(headEnd(buf, 2, buf.length, head), head); // as long as the limit: whole
     assert.equal(headEnd(buf, 2, buf.length, head - 1), -(head - 1)); // longer than the limit: cut there
   });
 
