@@ -1,7 +1,8 @@
 /**
  * The Node adapter's mapping at its edges, each found untested by a mutation audit: the HTTP
  * version of a request that is not HTTP/1.1, the head of the plain error response that replaces
- * an app's, a body failure reaching onError, and an app that throws after it has answered.
+ * an app's, a body failure reaching onError, interim responses, and an app that throws after it
+ * has answered.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,25 @@ describe('node adapter mapping', () => {
       assert.equal(r.status, 413);
       assert.match(r.body.toString(), /FCGI_ERR_BODY_TOO_LARGE/);
       assert.deepEqual(app.errors.map((e) => [e.phase, (e.err as Error & { code?: string }).code]), [['request', 'FCGI_ERR_BODY_TOO_LARGE']]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('sends no interim response (103 Early Hints, 100 Continue, 102 Processing): CGI has none, and its line would corrupt the head', async () => {
+    const app = await serveApp(node((_req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeContinue();
+      res.writeProcessing();
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('final');
+    }));
+    try {
+      const r = await app.request('/');
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'final');
+      assert.equal(header(r, 'Link'), undefined);
+      assert.doesNotMatch(r.raw.stdout.toString('latin1'), /\b10[0-3]\b|HTTP\/1\.1/);
     } finally {
       await app.close();
     }
