@@ -53,6 +53,21 @@ describe('paramsFromEnv', () => {
   it('keeps a PATH_INFO byte that is not UTF-8 (0xFF) in CGI mode as FastCGI does', () => {
     assert.equal(pathInfoInChild('/\\377'), '2fff');
   });
+
+  it('reads the raw environment through a function only when a value is not ASCII, and once', () => {
+    let calls = 0;
+    const raw = (): Map<string, string> => { calls++; return new Map([['PATH_INFO', '/\xff'], ['X', '\xe9']]); };
+    assert.equal(paramsFromEnv({ PATH_INFO: '/a', X: 'b' }, raw).get('PATH_INFO'), '/a');
+    assert.equal(calls, 0);
+    const params = paramsFromEnv({ PATH_INFO: '/\ufffd', X: '\ufffd' }, raw);
+    assert.equal(calls, 1);
+    assert.equal(params.get('PATH_INFO'), '/\xff');
+    assert.equal(params.get('X'), '\xe9');
+  });
+
+  it('keeps the function form as the lazy CGI dispatch uses it: the 0xFF byte of PATH_INFO', () => {
+    assert.equal(pathInfoInChild('/\\377', 'readRawEnviron'), '2fff');
+  });
 });
 
 /**
@@ -60,10 +75,10 @@ describe('paramsFromEnv', () => {
  * environment holds the bytes printf makes of `printfFormat` (set through /bin/sh, because
  * node's spawn can pass environment values only as UTF-8 strings).
  */
-function pathInfoInChild(printfFormat: string): string {
+function pathInfoInChild(printfFormat: string, raw = 'readRawEnviron()'): string {
   const paramsModule = require.resolve('../../src/cgi/params');
   const script = `const { paramsFromEnv, readRawEnviron } = require(${JSON.stringify(paramsModule)});
-    process.stdout.write(Buffer.from(paramsFromEnv(process.env, readRawEnviron()).get('PATH_INFO'), 'latin1').toString('hex'));`;
+    process.stdout.write(Buffer.from(paramsFromEnv(process.env, ${raw}).get('PATH_INFO'), 'latin1').toString('hex'));`;
   const child = spawnSync('/bin/sh', ['-c', `PATH_INFO="$(printf '${printfFormat}')" exec "$0" -e "$1"`,
     process.execPath, script], { env: {}, encoding: 'utf8' });
   assert.equal(child.stderr, '');

@@ -135,6 +135,18 @@ describe('createRequestHead: paths', () => {
     assert.equal(h.mountPoint, '');
   });
 
+  it('keeps a % before two characters that are not hex digits, and strips the mount point before it', () => {
+    const h = head([...GET, ['SCRIPT_NAME', '/app/dispatch.fcgi'], ['PATH_INFO', '/a%zz/%g0'], ['REQUEST_URI', '/app/a%zz/%g0']]);
+    assert.equal(h.url, '/a%zz/%g0?x=1');
+    assert.equal(h.mountPoint, '/app');
+  });
+
+  it('routes on an encoded REQUEST_URI that does not end with PATH_INFO (an internal rewrite), with no mount point', () => {
+    const h = head([...GET, ['SCRIPT_NAME', '/dispatch.fcgi'], ['PATH_INFO', '/new'], ['REQUEST_URI', '/o%20ld?x=1']]);
+    assert.equal(h.url, '/o%20ld?x=1');
+    assert.equal(h.mountPoint, '');
+  });
+
   it('routes on REQUEST_URI when it does not end with PATH_INFO (an internal rewrite)', () => {
     const h = head([...GET, ['SCRIPT_NAME', '/dispatch.fcgi'], ['PATH_INFO', '/new'], ['REQUEST_URI', '/old?x=1']]);
     assert.equal(h.url, '/old?x=1');

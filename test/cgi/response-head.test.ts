@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { encodeResponseHead, httpHeadToCgi, HeaderList } from '../../src/cgi/response-head';
+import { encodeErrorResponse, encodeResponseHead, httpHeadToCgi, HeaderList } from '../../src/cgi/response-head';
 import { CgiError } from '../../src/cgi/errors';
 
 function throwsInjection(fn: () => unknown): void {
@@ -76,6 +76,11 @@ describe('encodeResponseHead', () => {
     ['a value holds U+010A', 200, undefined, [['X-A', 'a\u010aSet-Cookie: evil=1']]],
     ['a name holds U+010A', 200, undefined, [['X-A\u010aX-B', 'v']]],
   ];
+  it('takes the statuses at both ends of the range, 100 and 999', () => {
+    assert.equal(encodeResponseHead(100, undefined, []), 'Status: 100 Continue\r\n\r\n');
+    assert.equal(encodeResponseHead(999, undefined, []), 'Status: 999 Unknown\r\n\r\n');
+  });
+
   for (const status of [NaN, 99, 1000, 200.5]) {
     it(`emits CGI_ERR_BAD_STATUS for status ${status}`, () => {
       assert.throws(() => encodeResponseHead(status, 'OK', []), { code: 'CGI_ERR_BAD_STATUS' });
@@ -86,6 +91,18 @@ describe('encodeResponseHead', () => {
       throwsInjection(() => encodeResponseHead(status, reason, headers));
     });
   }
+});
+
+describe('encodeErrorResponse', () => {
+  it('is a whole plain-text response: its head, a body ending in one newline, Content-Length in bytes', () => {
+    assert.equal(encodeErrorResponse(503, '503 no worker').toString('latin1'),
+      'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n503 no worker\n');
+    assert.equal(encodeErrorResponse(500, 'failed\n').toString('latin1'),
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 7\r\n\r\nfailed\n');
+    const utf8 = encodeErrorResponse(400, 'caf\u00e9');
+    assert.match(utf8.toString('latin1'), /\r\nContent-Length: 6\r\n\r\n/);
+    assert.deepEqual(utf8.subarray(-6), Buffer.from('caf\u00e9\n', 'utf8'));
+  });
 });
 
 /** realHttpHead: the head node:http itself writes for a response built by `respond`. */

@@ -81,6 +81,23 @@ describe('decodeParamList', () => {
     assert.throws(() => decodeParamList(truncated, limits), { code: 'FCGI_ERR_TRUNCATED_PAIR' });
   });
 
+  it('takes exactly maxParams pairs and names and values of exactly the longest lengths', () => {
+    const few = normaliseLimits({ maxParams: 3, maxNameBytes: 4, maxValueBytes: 5 });
+    const pairs: Array<[string, string]> = [['A', '1'], ['NAME', '12345'], ['A', '2']];
+    assert.deepEqual([...decodeParamList(encodePairs(pairs), few).toMap()], [['A', '2'], ['NAME', '12345']]);
+    assert.throws(() => decodeParamList(encodePairs([['NAMES', '1']]), few), { code: 'FCGI_ERR_PARAMS_LIMIT' });
+    assert.throws(() => decodeParamList(encodePairs([['NAME', '123456']]), few), { code: 'FCGI_ERR_PARAMS_LIMIT' });
+  });
+
+  it('decodes a stream above 1 MiB (each name and value on its own) as a small one, limits included', () => {
+    const big = normaliseLimits({ maxValueBytes: 2 << 20 });
+    const pairs: Array<[string, string]> = [['HTTP_X_BIG', 'v'.repeat(1 << 20)], ['A', '1'], ['A', '2']];
+    const list = decodeParamList(encodePairs(pairs), big);
+    assert.deepEqual([...list.toMap()], [...mapOf(pairs)]);
+    assert.equal(list.get('A'), '2');
+    assert.throws(() => decodeParamList(encodePairs(pairs), normaliseLimits({ maxValueBytes: 2 << 20, maxParams: 2 })), { code: 'FCGI_ERR_PARAMS_LIMIT' });
+  });
+
   it('agrees with decodePairs on latin-1 bytes', () => {
     const bytes = Buffer.concat([Buffer.from([4, 2]), Buffer.from('NAMEé\xff', 'latin1')]);
     const list = decodeParamList(bytes, limits);
@@ -122,6 +139,17 @@ describe('decodeParamList: the last stream remembered (param-memo.ts)', () => {
     assert.equal(same.names, first.names);
     assert.deepEqual(listOf(same), [...mapOf(nginxLike('40002'))]);
     assert.equal(same.get('REMOTE_PORT'), '40002');
+  });
+
+  it('recalls a changed value of every short length (0 to 8 bytes) byte for byte', () => {
+    for (let n = 0; n <= 8; n++) {
+      const stream = (c: string): Array<[string, string]> => nginxLike('40001', [['HTTP_X_TOKEN', Array.from({ length: n }, (_, i) => String.fromCharCode(c.charCodeAt(0) + i)).join('')]]);
+      decodeParamList(encodePairs(stream('a')), limits);
+      decodeParamList(encodePairs(stream('a')), limits);
+      const recalled = decodeParamList(encodePairs(stream('k')), limits);
+      assert.equal(recalled.remembered, true, `length ${n}`);
+      assert.deepEqual(listOf(recalled), [...mapOf(stream('k'))], `length ${n}`);
+    }
   });
 
   it('keeps the last duplicate winning when a duplicate name\'s value changes', () => {

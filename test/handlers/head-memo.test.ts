@@ -54,6 +54,27 @@ describe('requestHeadOf: the last head remembered', () => {
     assert.deepEqual(whole, createRequestHead(decodeParamList(encodePairs(nginxLike('40001', '/b', 'i.example')), limits), { stripMountPoint: false }));
   });
 
+  it('gives a recalled head the port it was sent with when nothing changed (a client\'s keep-alive connection)', () => {
+    headOf(nginxLike('40005', '/k'));
+    const list = decodeParamList(encodePairs(nginxLike('40006', '/j')), limits);
+    assert.equal(list.remembered, true);
+    const mapped = requestHeadOf(list, options); // mapped in full (the URI changed) and remembered
+    assert.equal(mapped.remotePort, 40006);
+    const same = headOf(nginxLike('40006', '/j')); // recalled: the same values
+    assert.equal(same.remotePort, 40006);
+    assert.deepEqual(same, createRequestHead(decodeParamList(encodePairs(nginxLike('40006', '/j')), limits), options));
+  });
+
+  it('recalls a head only under the options it was mapped with: a mount point stripped or not', () => {
+    const mounted = (port: string): Array<[string, string]> => nginxLike(port, '/app/x').map(([n, v]): [string, string] => (n === 'SCRIPT_NAME' ? [n, '/app'] : n === 'PATH_INFO' ? [n, '/x'] : [n, v]));
+    headOf(mounted('40010'));
+    assert.equal(headOf(mounted('40011')).url, '/x');
+    assert.equal(headOf(mounted('40012')).url, '/x');
+    const whole = headOf(mounted('40012'), { stripMountPoint: false });
+    assert.equal(whole.url, '/app/x');
+    assert.deepEqual(whole, createRequestHead(decodeParamList(encodePairs(mounted('40012')), limits), { stripMountPoint: false }));
+  });
+
   it('maps params without name and value lists (a Map) each time', () => {
     const map = new Map(nginxLike('40001'));
     assert.deepEqual(requestHeadOf(map, options), createRequestHead(map, options));
