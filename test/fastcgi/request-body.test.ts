@@ -25,6 +25,7 @@ class FakeConnection implements RequestTransport {
     this.calls.push(`end ${appStatus}`);
     cb?.();
   }
+  breakRequest(): void { this.calls.push('break'); }
   onDrain(cb: () => void): void { cb(); }
   pauseFor(): void { this.paused = true; this.calls.push('pause'); }
   resumeFor(): void { this.paused = false; this.calls.push('resume'); }
