@@ -212,19 +212,29 @@ class SocketSink implements Sink {
     else this.#timer ??= setTimeout(this.#flushBatch, BATCH_MS);
   };
 
-  #flushBatch = (): void => {
+  /**
+   * #takeBatch: the turn ended, the mirror's frames in (with `wire`), the timer off; then the
+   * batch's bytes as parts to write, taken out of the sink, or null when there are none.
+   */
+  #takeBatch(wire: boolean): Buffer[] | null {
     this.#endTurn();
-    if (this.#mirror.bytes > 0 && this.#connected) this.#appendWire();
+    if (wire && this.#mirror.bytes > 0) this.#appendWire();
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#batchBytes === 0) return;
+    if (this.#batchBytes === 0) return null;
     const parts = this.#filled;
     if (this.#chunk !== null && this.#used > this.#start) parts.push(this.#chunk.subarray(this.#start, this.#used));
     this.#filled = [];
     this.#start = this.#used;
     this.#batchBytes = 0;
+    return parts;
+  }
+
+  #flushBatch = (): void => {
+    const parts = this.#takeBatch(this.#connected);
+    if (parts === null) return;
     if (!this.#socket || !this.#connected) {
       this.dropped++;
       return;
@@ -458,18 +468,8 @@ class SocketSink implements Sink {
     if (socket === null || socket.writableLength > 0) return;
     const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return;
-    this.#endTurn();
-    if (this.#mirror.bytes > 0) this.#appendWire();
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#batchBytes === 0) return;
-    const parts = this.#filled;
-    if (this.#chunk !== null && this.#used > this.#start) parts.push(this.#chunk.subarray(this.#start, this.#used));
-    this.#filled = [];
-    this.#start = this.#used;
-    this.#batchBytes = 0;
+    const parts = this.#takeBatch(true);
+    if (parts === null) return;
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     try {
       for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);

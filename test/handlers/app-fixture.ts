@@ -10,7 +10,7 @@ import type { ConnectionLimits } from '../../src/fastcgi/limits';
 import { FastCGIServer } from '../../src/fastcgi/server';
 import { createExchangeHandler, type ExchangeHandlerOptions } from '../../src/handlers/serve';
 import type { LoadedApp } from '../../src/launch/load-app';
-import { partialResponse } from './fixture';
+import { partialResponse, streamCollector } from './fixture';
 import { encodeRecord, encodeStream, RecordType, Role } from '../../src/protocol';
 
 /** AppRequest: one request: CGI params options plus the FastCGI role, body and DATA stream. */
@@ -59,14 +59,9 @@ export async function serveApp(app: LoadedApp, options: ExchangeHandlerOptions =
       const params = [...buildCgiParams({ target, ...paramOpts, bodyLength }), ...(extra ?? [])]
         .filter(([name]) => !drop?.includes(name));
       const conn = await FastCGIClientConnection.connect(address);
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      const onRecord = (record: { type: number; content: Buffer }): void => {
-        if (record.type === RecordType.Stdout) stdout.push(Buffer.from(record.content));
-        else if (record.type === RecordType.Stderr) stderr.push(Buffer.from(record.content));
-      };
+      const streams = streamCollector();
       try {
-        const pending = conn.request({ params, requestId: 1, onRecord, ...(body !== undefined ? { body } : {}), ...(role ? { role } : {}) });
+        const pending = conn.request({ params, requestId: 1, onRecord: streams.onRecord, ...(body !== undefined ? { body } : {}), ...(role ? { role } : {}) });
         if (data !== undefined) {
           // After the body's end record, which the client writes a few microtasks later.
           await new Promise((resolve) => setImmediate(resolve));
@@ -78,7 +73,7 @@ export async function serveApp(app: LoadedApp, options: ExchangeHandlerOptions =
           r = await pending;
         } catch (err) {
           if ((err as ClientError).code !== 'CLIENT_ERR_CLOSED') throw err;
-          r = { requestId: 1, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), appStatus: -1, protocolStatus: -1, records: [] };
+          r = { requestId: 1, stdout: streams.stdout(), stderr: streams.stderr(), appStatus: -1, protocolStatus: -1, records: [] };
           return { ...partialResponse(r.stdout), stderr: r.stderr.toString(), appStatus: -1, raw: r, broken: true };
         }
         return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus, raw: r, broken: false };

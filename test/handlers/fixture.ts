@@ -27,19 +27,28 @@ export type Reply = CgiResponse & { stderr: string; appStatus: number; broken: b
 
 /** fetchReply: one request; a connection closed before END_REQUEST is a broken Reply, not an error. */
 export async function fetchReply(address: string, req: FastCGIClientRequest): Promise<Reply> {
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  const onRecord = (record: { type: number; content: Buffer }): void => {
-    if (record.type === RecordType.Stdout) stdout.push(Buffer.from(record.content));
-    else if (record.type === RecordType.Stderr) stderr.push(Buffer.from(record.content));
-  };
+  const streams = streamCollector();
   try {
-    const r = await fastcgiRequest(address, { ...req, onRecord });
+    const r = await fastcgiRequest(address, { ...req, onRecord: streams.onRecord });
     return { ...parseCgiResponse(r.stdout), stderr: r.stderr.toString(), appStatus: r.appStatus, broken: false };
   } catch (err) {
     if ((err as ClientError).code !== 'CLIENT_ERR_CLOSED') throw err;
-    return { ...partialResponse(Buffer.concat(stdout)), stderr: Buffer.concat(stderr).toString(), appStatus: -1, broken: true };
+    return { ...partialResponse(streams.stdout()), stderr: streams.stderr().toString(), appStatus: -1, broken: true };
   }
+}
+
+/** streamCollector: an onRecord keeping a request's STDOUT and STDERR bytes: what came before a break. */
+export function streamCollector(): { onRecord(record: { type: number; content: Buffer }): void; stdout(): Buffer; stderr(): Buffer } {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  return {
+    onRecord(record) {
+      if (record.type === RecordType.Stdout) stdout.push(Buffer.from(record.content));
+      else if (record.type === RecordType.Stderr) stderr.push(Buffer.from(record.content));
+    },
+    stdout: () => Buffer.concat(stdout),
+    stderr: () => Buffer.concat(stderr),
+  };
 }
 
 /** partialResponse: what a broken response brought: nothing at all (status 0), or a head and some body. */
