@@ -38,13 +38,23 @@ for (const name of ['dispatch.fcgi', 'dispatch.cgi']) {
   chmodSync(join(dir, name), 0o755);
 }
 
-async function collect(): Promise<{ events: Ev[]; server: Server; path: string }> {
+/** servers: every trace listener collect() started, closed after the suite. */
+const servers: Server[] = [];
+
+/** collect: a trace listener on a fresh socket, gathering its events (closed after the suite). */
+async function collect(): Promise<{ events: Ev[]; path: string }> {
   const path = join(tempDir('dtrace-sock-'), 't.sock');
   const events: Ev[] = [];
-  const server = await listenForTraces(path, (item: ReadItem) => {
+  servers.push(await listenForTraces(path, (item: ReadItem) => {
     if (item.kind === 'event') events.push(item.event as unknown as Ev);
-  });
-  return { events, server, path };
+  }));
+  return { events, path };
+}
+
+/** tracedWorker: the example's dispatch.fcgi launched as mod_fcgid does, tracing to `path` (its .dualcgi-trace). */
+function tracedWorker(path: string): ReturnType<typeof launchFastCGIScript> {
+  writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
+  return launchFastCGIScript(join(dir, 'dispatch.fcgi'));
 }
 
 function settle(events: Ev[], pred: (e: Ev[]) => boolean, ms = 5000): Promise<void> {
@@ -82,12 +92,10 @@ describe('a trace target that cannot be used', () => {
 });
 
 describe('trace events from real dispatch processes', () => {
-  const servers: Server[] = [];
   after(() => servers.forEach((s) => s.close()));
 
   it('a CGI hit sends all its events before it exits, and none reach the response', async () => {
-    const { events, server, path } = await collect();
-    servers.push(server);
+    const { events, path } = await collect();
     const params = buildCgiParams({ target: '/hello?x=1', mode: 'cgi', method: 'POST', bodyLength: 3 });
     const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.from('abc') });
     const resp = parseCgiResponse(r.stdout);
@@ -111,8 +119,7 @@ describe('trace events from real dispatch processes', () => {
 
   it('a CGI hit ended outside the adapters (an uncaught exception, an app that never answers) still sends its request.end', async () => {
     for (const [target, status, phase] of [['/late', 500, 'uncaught'], ['/silent', 500, 'handler'], ['/late-after-head', 201, 'uncaught']] as const) {
-      const { events, server, path } = await collect();
-      servers.push(server);
+      const { events, path } = await collect();
       const params = buildCgiParams({ target, mode: 'cgi' });
       const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
       assert.equal(r.exitCode, 1, `${target}: exit status`);
@@ -128,10 +135,8 @@ describe('trace events from real dispatch processes', () => {
   });
 
   it('a FastCGI worker traces every record with the request rid, errors with stack, and console output', async () => {
-    const { events, server, path } = await collect();
-    servers.push(server);
-    writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
-    const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+    const { events, path } = await collect();
+    const launched = await tracedWorker(path);
     try {
       const conn = await FastCGIClientConnection.connect(launched.address);
       const ok = await conn.request({ params: buildCgiParams({ target: '/ok', method: 'POST', bodyLength: 2 }), body: Buffer.from('hi'), keepConn: true });
@@ -181,10 +186,8 @@ describe('trace events from real dispatch processes', () => {
       }
     };
     {
-      const { events, server, path } = await collect();
-      servers.push(server);
-      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
-      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      const { events, path } = await collect();
+      const launched = await tracedWorker(path);
       try {
         const conn = await FastCGIClientConnection.connect(launched.address);
         for (const target of targets) await conn.request({ params: buildCgiParams({ target }), keepConn: true });
@@ -195,8 +198,7 @@ describe('trace events from real dispatch processes', () => {
       }
       check(events, 'fcgi');
     }
-    const { events, server, path } = await collect();
-    servers.push(server);
+    const { events, path } = await collect();
     for (const target of targets) {
       const params = buildCgiParams({ target, mode: 'cgi' });
       await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
@@ -218,10 +220,8 @@ describe('trace events from real dispatch processes', () => {
       assert.match(String(exit['reason']), /process\.exit\(\) in the app/, label);
     };
     {
-      const { events, server, path } = await collect();
-      servers.push(server);
-      writeFileSync(join(dir, '.dualcgi-trace'), `unix:${path}\n`);
-      const launched = await launchFastCGIScript(join(dir, 'dispatch.fcgi'));
+      const { events, path } = await collect();
+      const launched = await tracedWorker(path);
       try {
         const conn = await FastCGIClientConnection.connect(launched.address);
         await conn.request({ params: buildCgiParams({ target: '/ok' }), keepConn: true }); // connected by now
@@ -232,8 +232,7 @@ describe('trace events from real dispatch processes', () => {
       }
       check(events, 'fcgi');
     }
-    const { events, server, path } = await collect();
-    servers.push(server);
+    const { events, path } = await collect();
     const params = buildCgiParams({ target: '/exit', mode: 'cgi' });
     const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
     assert.equal(r.exitCode, 3);
@@ -244,8 +243,7 @@ describe('trace events from real dispatch processes', () => {
   it('a CGI hit runs what its app set off as it answered before it exits (Express logs a handler\'s error so)', async () => {
     // Express's finalhandler logs the error from a setImmediate made before it writes the 500
     // page: a hit that exited at once lost the stack, from the trace and the web server's log.
-    const { events, server, path } = await collect();
-    servers.push(server);
+    const { events, path } = await collect();
     const params = buildCgiParams({ target: '/after', mode: 'cgi' });
     const r = await runCgiScript(join(dir, 'dispatch.cgi'), { env: [...params, ['DUALCGI_TRACE', `unix:${path}`]], stdin: Buffer.alloc(0) });
     assert.match(r.stderr.toString(), /logged as the response went: \/after/, 'in the web server\'s error log');
